@@ -1,0 +1,24 @@
+//! Stage v0.1: one request per connection.
+//!
+//! The smallest TCP server that does anything: accept a connection, read once, answer
+//! `world`, close, accept the next. Its client sends `hello` and prints the answer.
+//!
+//! What it cannot do yet (each is a lesson, and a test in `tests/compare.rs` shows it):
+//! - one request per connection: every request pays for a new TCP handshake (v0.2 fixes this);
+//! - one `read` may return part of a message, or stop at 64 bytes, and v0.1 cannot tell
+//!   (v0.2's length-prefixed frames fix this);
+//! - one client at a time: a client that connects and says nothing holds the server (v0.3).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v0_1              # terminal 1: the server
+//! cargo run --bin v0_1 -- client    # terminal 2: the client
+//! ```
+
+mod client;
+mod server;
+
+fn main() -> std::process::ExitCode {
+    redis_lite::cli::run("v0_1", server::serve, client::run)
+}

@@ -1,0 +1,62 @@
+//! The v0.1 server: accept, read once, reply `world`, close.
+//!
+//! This is the original's v0.1, limitations included, because they are the lesson: a single
+//! `read` of up to 64 bytes is taken to be "the request", whether the client's message was
+//! shorter (fine), longer (cut), or still on its way (seen in part). Nothing here knows where
+//! a message ends; v0.2 adds a length prefix so that the server does.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+use redis_lite::cli::ServerOpts;
+use redis_lite::net::listen;
+
+/// The whole reply, with no length and no terminator: the client is told the reply is over by
+/// the connection closing.
+const REPLY: &[u8] = b"world";
+
+// ANCHOR: serve
+/// Accepts connections one after another, forever, handling each to the end before the next.
+pub fn serve(opts: &ServerOpts) -> io::Result<()> {
+    let listener = listen(opts.addr)?;
+    for conn in listener.incoming() {
+        let mut stream = match conn {
+            Ok(stream) => stream,
+            // A connection that failed before we accepted it costs only itself.
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        if let Err(e) = do_something(&mut stream, opts.quiet) {
+            eprintln!("connection failed: {e}");
+        }
+        // `stream` is dropped here, which closes the socket: one request per connection.
+    }
+    Ok(())
+}
+// ANCHOR_END: serve
+
+// ANCHOR: do_something
+/// Serves one connection: one read, one reply. (The name is the original's.)
+fn do_something(stream: &mut TcpStream, quiet: bool) -> io::Result<()> {
+    // ONE read, of at most 64 bytes: whatever has arrived by now is taken as the message.
+    // (The C original reads 63 and keeps a byte for the string's NUL terminator.)
+    let mut rbuf = [0u8; 64];
+    let n = stream.read(&mut rbuf)?;
+    if n == 0 {
+        eprintln!("client closed the connection without a request");
+        return Ok(());
+    }
+    if !quiet {
+        println!("client says: {}", String::from_utf8_lossy(&rbuf[..n]));
+    }
+    // ONE write, like the original. A 5-byte reply into an empty send buffer is not split in
+    // practice, but nothing promises it; v0.2's `write_all` stops relying on luck.
+    let sent = stream.write(REPLY)?;
+    if sent < REPLY.len() {
+        eprintln!("short write: sent {sent} of {} bytes", REPLY.len());
+    }
+    Ok(())
+}
+// ANCHOR_END: do_something

@@ -1,0 +1,28 @@
+//! Stage v0.2: persistent connections and a length-prefixed protocol.
+//!
+//! Every message is a frame: a 4-byte little-endian length, then that many bytes (at most
+//! `K_MAX_MSG` = 4096). Because the server knows where each message ends, one connection can
+//! carry any number of requests: an outer loop accepts connections, an inner loop serves
+//! requests until the client leaves or breaks the protocol.
+//!
+//! What it still cannot do:
+//! - serve two clients at once: while one client is connected, even idle, the next waits in
+//!   the kernel's accept queue (v0.3's event loop fixes this);
+//! - read cheaply: each request costs two `read` calls (header, then body) and one `write`,
+//!   even when many requests arrived together (v0.3 reads whatever is there and cuts frames
+//!   out of a buffer);
+//! - do anything useful: every reply is `world` (key-value commands come later).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v0_2              # terminal 1: the server
+//! cargo run --bin v0_2 -- client    # terminal 2: the client
+//! ```
+
+mod client;
+mod server;
+
+fn main() -> std::process::ExitCode {
+    redis_lite::cli::run("v0_2", server::serve, client::run)
+}

@@ -56,9 +56,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
             _ if only_messages => messages.push(arg),
             "-h" | "--help" => return Ok(Command::Help),
             "--addr" => {
-                let value = args
-                    .next()
-                    .ok_or("--addr needs a value, such as 127.0.0.1:1234")?;
+                let value = args.next().ok_or("--addr needs a value, such as 127.0.0.1:1234")?;
                 addr = parse_addr(&value)?;
             }
             "--quiet" if !is_client => quiet = true,
@@ -78,9 +76,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
 
 /// `IP:PORT`, or `localhost:PORT` for 127.0.0.1. Names are not looked up: no DNS, no surprises.
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    let loopback = text
-        .strip_prefix("localhost:")
-        .map(|port| format!("127.0.0.1:{port}"));
+    let loopback = text.strip_prefix("localhost:").map(|port| format!("127.0.0.1:{port}"));
     loopback
         .as_deref()
         .unwrap_or(text)
@@ -109,10 +105,7 @@ pub fn run(
     server: fn(&ServerOpts) -> io::Result<()>,
     client: fn(&ClientOpts) -> io::Result<()>,
 ) -> ExitCode {
-    let command = std::env::args_os()
-        .skip(1)
-        .map(OsString::into_string)
-        .collect();
+    let command = std::env::args_os().skip(1).map(OsString::into_string).collect();
     let command = match command {
         Ok(args) => parse::<Vec<String>>(args),
         Err(bad) => Err(format!("argument {bad:?} is not valid UTF-8")),
@@ -167,10 +160,7 @@ mod tests {
     /// No arguments: a server on the default loopback address.
     #[test]
     fn default_is_a_loud_server_on_loopback() {
-        let want = ServerOpts {
-            addr: addr("127.0.0.1:1234"),
-            quiet: false,
-        };
+        let want = ServerOpts { addr: addr("127.0.0.1:1234"), quiet: false };
         assert_eq!(parse_str(""), Ok(Command::Server(want.clone())));
         assert_eq!(parse_str("server"), Ok(Command::Server(want)));
     }
@@ -178,18 +168,9 @@ mod tests {
     /// Server options in any order.
     #[test]
     fn server_options() {
-        let want = ServerOpts {
-            addr: addr("127.0.0.1:0"),
-            quiet: true,
-        };
-        assert_eq!(
-            parse_str("--quiet --addr 127.0.0.1:0"),
-            Ok(Command::Server(want.clone()))
-        );
-        assert_eq!(
-            parse_str("server --addr localhost:0 --quiet"),
-            Ok(Command::Server(want))
-        );
+        let want = ServerOpts { addr: addr("127.0.0.1:0"), quiet: true };
+        assert_eq!(parse_str("--quiet --addr 127.0.0.1:0"), Ok(Command::Server(want.clone())));
+        assert_eq!(parse_str("server --addr localhost:0 --quiet"), Ok(Command::Server(want)));
     }
 
     /// The client takes messages, and `--` lets one start with a dash.
@@ -203,10 +184,7 @@ mod tests {
         };
         assert_eq!(parse_str("client --addr [::1]:9"), want(&[]));
         assert_eq!(parse_str("client a --addr [::1]:9 b"), want(&["a", "b"]));
-        assert_eq!(
-            parse_str("client --addr [::1]:9 -- -x --quiet"),
-            want(&["-x", "--quiet"])
-        );
+        assert_eq!(parse_str("client --addr [::1]:9 -- -x --quiet"), want(&["-x", "--quiet"]));
     }
 
     /// `-h` and `--help` win wherever they stand.
@@ -223,10 +201,7 @@ mod tests {
         assert_eq!(err("--bogus"), "unknown option '--bogus'");
         assert_eq!(err("client --quiet"), "unknown option '--quiet'");
         assert_eq!(err("stray"), "unexpected argument 'stray'");
-        assert_eq!(
-            err("--addr"),
-            "--addr needs a value, such as 127.0.0.1:1234"
-        );
+        assert_eq!(err("--addr"), "--addr needs a value, such as 127.0.0.1:1234");
         for bad in ["1234", "nosuchhost:1", "127.0.0.1:99999", "127.0.0.1"] {
             assert_eq!(
                 err(&format!("--addr {bad}")),

@@ -150,10 +150,7 @@ mod tests {
         write_frame(&mut wire, &mut new_buf(), b"hello").unwrap();
         assert_eq!(wire, [0x05, 0, 0, 0, b'h', b'e', b'l', b'l', b'o']);
         let mut buf = new_buf();
-        assert_eq!(
-            read_frame(&mut &wire[..], &mut buf).unwrap(),
-            Some(&b"hello"[..])
-        );
+        assert_eq!(read_frame(&mut &wire[..], &mut buf).unwrap(), Some(&b"hello"[..]));
     }
 
     /// Empty bodies and bodies of exactly K_MAX_MSG bytes are both valid frames.
@@ -163,10 +160,7 @@ mod tests {
             let body = vec![b'x'; len];
             let wire = framed(&body);
             let mut buf = new_buf();
-            assert_eq!(
-                read_frame(&mut &wire[..], &mut buf).unwrap(),
-                Some(&body[..])
-            );
+            assert_eq!(read_frame(&mut &wire[..], &mut buf).unwrap(), Some(&body[..]));
         }
     }
 
@@ -202,10 +196,7 @@ mod tests {
 
         let err = read_frame(&mut &b"\x05\x00"[..], &mut buf).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        assert_eq!(
-            err.to_string(),
-            "stream ended inside a frame header, after 2 of 4 bytes"
-        );
+        assert_eq!(err.to_string(), "stream ended inside a frame header, after 2 of 4 bytes");
 
         let err = read_frame(&mut &b"\x05\x00\x00\x00hel"[..], &mut buf).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
@@ -276,10 +267,7 @@ mod tests {
                 write_frame(&mut wire, &mut wbuf, body).unwrap();
             }
             let seed = rng.next() | 1;
-            let mut r = Choppy {
-                data: &wire,
-                rng: XorShift(seed),
-            };
+            let mut r = Choppy { data: &wire, rng: XorShift(seed) };
             let mut buf = new_buf();
             for body in &bodies {
                 assert_eq!(read_frame(&mut r, &mut buf).unwrap(), Some(&body[..]));

@@ -123,12 +123,7 @@ pub(crate) mod tests {
 
     impl<'a> Stingy<'a> {
         pub fn new(data: &'a [u8], piece: usize, interrupt: bool) -> Self {
-            Stingy {
-                data,
-                piece,
-                interrupt,
-                interrupted_last: false,
-            }
+            Stingy { data, piece, interrupt, interrupted_last: false }
         }
     }
 
@@ -173,13 +168,7 @@ pub(crate) mod tests {
     }
 
     fn writer(piece: usize, capacity: usize, interrupt: bool) -> StingyWriter {
-        StingyWriter {
-            taken: Vec::new(),
-            piece,
-            capacity,
-            interrupt,
-            calls: 0,
-        }
+        StingyWriter { taken: Vec::new(), piece, capacity, interrupt, calls: 0 }
     }
 
     /// A reader that moves one byte per call still fills the whole buffer.
@@ -225,18 +214,9 @@ pub(crate) mod tests {
     #[test]
     fn read_up_to_counts_what_arrived() {
         let mut buf = [0u8; 4];
-        assert_eq!(
-            read_up_to(&mut Stingy::new(b"", 1, true), &mut buf).unwrap(),
-            0
-        );
-        assert_eq!(
-            read_up_to(&mut Stingy::new(b"ab", 1, true), &mut buf).unwrap(),
-            2
-        );
-        assert_eq!(
-            read_up_to(&mut Stingy::new(b"abcdef", 1, true), &mut buf).unwrap(),
-            4
-        );
+        assert_eq!(read_up_to(&mut Stingy::new(b"", 1, true), &mut buf).unwrap(), 0);
+        assert_eq!(read_up_to(&mut Stingy::new(b"ab", 1, true), &mut buf).unwrap(), 2);
+        assert_eq!(read_up_to(&mut Stingy::new(b"abcdef", 1, true), &mut buf).unwrap(), 4);
     }
 
     /// Errors other than `Interrupted` are passed up at once.

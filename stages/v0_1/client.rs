@@ -12,11 +12,7 @@ use redis_lite::net::connect;
 /// Sends each message on a connection of its own and prints the reply.
 pub fn run(opts: &ClientOpts) -> io::Result<()> {
     let defaults = ["hello".to_string()];
-    let messages = if opts.messages.is_empty() {
-        &defaults[..]
-    } else {
-        &opts.messages[..]
-    };
+    let messages = if opts.messages.is_empty() { &defaults[..] } else { &opts.messages[..] };
     for msg in messages {
         let mut stream = connect(opts.addr)?;
         stream.write_all(msg.as_bytes())?;

@@ -10,11 +10,7 @@ use redis_lite::net::connect;
 /// Connects once, then for each message sends a request and prints the reply.
 pub fn run(opts: &ClientOpts) -> io::Result<()> {
     let defaults = ["hello1", "hello2", "hello3"].map(String::from);
-    let messages = if opts.messages.is_empty() {
-        &defaults[..]
-    } else {
-        &opts.messages[..]
-    };
+    let messages = if opts.messages.is_empty() { &defaults[..] } else { &opts.messages[..] };
     let mut stream = connect(opts.addr)?;
     // The same reason as the server's: don't let Nagle hold a request back.
     stream.set_nodelay(true)?;

@@ -34,9 +34,7 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
 /// The request phase: answers requests on one connection until it ends, then says why in one
 /// line on stderr. Whatever the client did, only this connection is lost.
 fn serve_client(mut stream: TcpStream, quiet: bool) {
-    let peer = stream
-        .peer_addr()
-        .map_or("unknown peer".into(), |addr| addr.to_string());
+    let peer = stream.peer_addr().map_or("unknown peer".into(), |addr| addr.to_string());
     if let Err(e) = set_up(&stream) {
         eprintln!("{peer}: cannot set up the connection: {e}");
         return;

@@ -1,0 +1,263 @@
+//! The harness every test suite shares: start a real stage binary, find it, talk to it.
+//!
+//! A [`Server`] is a stage binary started on `127.0.0.1:0`; the kernel picks the port and the
+//! server's first line, `listening on ADDR`, tells us which. Its stdout and stderr are read by
+//! two threads into channels, so the server never blocks on a full pipe and a test can wait
+//! for a line it expects. Every wait is bounded by [`TIMEOUT`]; nothing sleeps to synchronise.
+//! Dropping a `Server` kills the process, even when the test panicked.
+
+#![allow(dead_code)] // Each test crate uses a different part of the harness.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::Duration;
+
+/// The longest any single step may take before the test fails. Generous, because CI machines
+/// are slow and shared; a passing test never waits this long.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a test waits to be sure that something does *not* happen (a reply that must not
+/// come yet). Only absence is asserted with it, never ordering.
+pub const QUIET_PERIOD: Duration = Duration::from_millis(300);
+
+/// The stages under test, each a binary that Cargo builds for the integration tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    V0_1,
+    V0_2,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::V0_1 => "v0_1",
+            Stage::V0_2 => "v0_2",
+        }
+    }
+
+    pub fn bin(self) -> &'static str {
+        match self {
+            Stage::V0_1 => env!("CARGO_BIN_EXE_v0_1"),
+            Stage::V0_2 => env!("CARGO_BIN_EXE_v0_2"),
+        }
+    }
+
+    /// A command for this stage's binary, with a time limit, for runs that end by themselves.
+    pub fn command(self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new(self.bin());
+        cmd.timeout(TIMEOUT);
+        cmd
+    }
+
+    /// Runs this stage's client against `addr` with `messages`, to completion.
+    pub fn client(self, addr: SocketAddr, messages: &[&str]) -> assert_cmd::assert::Assert {
+        self.command().args(["client", "--addr", &addr.to_string()]).args(messages).assert()
+    }
+}
+
+/// A running stage server.
+pub struct Server {
+    pub stage: Stage,
+    pub addr: SocketAddr,
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+impl Server {
+    /// Starts `stage`'s server on a free loopback port and waits until it is listening.
+    pub fn start(stage: Stage) -> Server {
+        let mut child = Command::new(stage.bin())
+            .args(["--addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the stage binary");
+        let stdout = lines_of(child.stdout.take().expect("piped stdout"));
+        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+        // Own the child before anything can panic, so that Drop kills it.
+        let mut server =
+            Server { stage, addr: "0.0.0.0:0".parse().unwrap(), child, stdout, stderr };
+        let first = server.next_stdout();
+        let addr = first.strip_prefix("listening on ").unwrap_or_else(|| {
+            panic!("{}: first line should be 'listening on ADDR', got {first:?}", stage.name())
+        });
+        server.addr = addr.parse().expect("a socket address after 'listening on'");
+        server
+    }
+
+    /// Opens a connection to the server, with bounded reads and writes.
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.addr).expect("connect to the server");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream
+    }
+
+    /// The server's next line on stdout; fails the test if none comes in time.
+    pub fn next_stdout(&self) -> String {
+        self.stdout.recv_timeout(TIMEOUT).unwrap_or_else(|e| {
+            panic!("{}: no line on stdout within {TIMEOUT:?} ({e})", self.stage.name())
+        })
+    }
+
+    /// The server's next line on stderr (its log); fails the test if none comes in time.
+    pub fn next_log(&self) -> String {
+        self.stderr.recv_timeout(TIMEOUT).unwrap_or_else(|e| {
+            panic!("{}: no line on stderr within {TIMEOUT:?} ({e})", self.stage.name())
+        })
+    }
+
+    /// Asserts the next stdout line is `client says: MSG`.
+    pub fn expect_says(&self, msg: &str) {
+        assert_eq!(self.next_stdout(), format!("client says: {msg}"), "{}", self.stage.name());
+    }
+
+    /// Asserts the next log line contains `part`, and returns it.
+    pub fn expect_log(&self, part: &str) -> String {
+        let line = self.next_log();
+        assert!(line.contains(part), "{}: log line {line:?} lacks {part:?}", self.stage.name());
+        line
+    }
+
+    /// Whether the process is still running (it must survive anything a client does).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll the child").is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Forwards each line of a child's output to a channel, from a thread of its own.
+fn lines_of<R: Read + Send + 'static>(out: R) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// `body` as a v0.2 frame, built by hand so that a bug in the library cannot hide here.
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut wire = (body.len() as u32).to_le_bytes().to_vec();
+    wire.extend_from_slice(body);
+    wire
+}
+
+/// What came back when a reply was expected.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// A whole reply.
+    Got(Vec<u8>),
+    /// The server closed the connection (end of stream or reset) instead of replying.
+    Closed,
+}
+
+/// Reads one v0.2 reply frame with std's `read_exact` (independent of the code under test).
+pub fn read_reply_frame(stream: &mut TcpStream) -> Reply {
+    let mut header = [0u8; 4];
+    if let Err(e) = stream.read_exact(&mut header) {
+        return closed_or_panic(e);
+    }
+    let mut body = vec![0u8; u32::from_le_bytes(header) as usize];
+    match stream.read_exact(&mut body) {
+        Ok(()) => Reply::Got(body),
+        Err(e) => closed_or_panic(e),
+    }
+}
+
+/// Reads a v0.1 reply: everything until the server closes the connection.
+pub fn read_reply_until_close(stream: &mut TcpStream) -> Reply {
+    let mut reply = Vec::new();
+    let end = stream.read_to_end(&mut reply);
+    // A reset after the reply still delivered the reply: v0.1 resets connections whose
+    // request it did not read to the end, and `read_to_end` keeps what came before.
+    if reply.is_empty() {
+        return end.map_or_else(closed_or_panic, |_| Reply::Closed);
+    }
+    if let Err(e) = end {
+        closed_or_panic(e);
+    }
+    Reply::Got(reply)
+}
+
+/// A closed connection is an answer; a timeout is a failed test.
+fn closed_or_panic(e: io::Error) -> Reply {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Reply::Closed,
+        _ => panic!("no reply and no close within {TIMEOUT:?}: {e}"),
+    }
+}
+
+/// `msg` as `stage` expects a request: raw bytes for v0.1, a frame for v0.2.
+pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
+    match stage {
+        Stage::V0_1 => msg.to_vec(),
+        Stage::V0_2 => frame(msg),
+    }
+}
+
+/// Reads one reply the way `stage` delimits it.
+pub fn read_reply(stage: Stage, stream: &mut TcpStream) -> Reply {
+    match stage {
+        Stage::V0_1 => read_reply_until_close(stream),
+        Stage::V0_2 => read_reply_frame(stream),
+    }
+}
+
+/// Sends one request in `stage`'s protocol and reads the reply.
+pub fn request(stage: Stage, stream: &mut TcpStream, msg: &[u8]) -> Reply {
+    match stream.write_all(&encode_request(stage, msg)) {
+        Ok(()) => read_reply(stage, stream),
+        Err(e) => closed_or_panic(e),
+    }
+}
+
+/// Asserts that the server, after whatever came before, serves a new client normally.
+pub fn assert_still_serves(server: &mut Server) {
+    assert!(server.is_running(), "{}: the server exited", server.stage.name());
+    let mut stream = server.connect();
+    let reply = request(server.stage, &mut stream, b"still there?");
+    assert_eq!(reply, Reply::Got(b"world".to_vec()), "{}", server.stage.name());
+    server.expect_says("still there?");
+    // Leave the log as we found it: v0.2 logs every connection's end, v0.1 only failures.
+    drop(stream);
+    if server.stage != Stage::V0_1 {
+        server.expect_log("EOF, client closed the connection");
+    }
+}
+
+/// A connection that is expected to end without a reply: the server closes it, and the
+/// read sees end of stream or a reset (never data, never a timeout).
+pub fn assert_closed_without_reply(stream: &mut TcpStream) {
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => {}
+        Ok(n) => panic!("expected the connection to close, got {n} bytes: {:?}", &buf[..n]),
+        Err(e) => assert_eq!(closed_or_panic(e), Reply::Closed),
+    }
+}
+
+/// A port on which, a moment ago, nothing listened: bind port 0, note the port, let it go.
+pub fn unused_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}

@@ -1,0 +1,152 @@
+//! One set of scenarios, run against every stage, with a table of what each stage is expected
+//! to do. A stage's limitation is an expected outcome in the table, asserted like any other:
+//! when a later stage lifts it, that stage's row says so and the same scenario proves it.
+//!
+//! To add a stage: add a row to `EXPECTED`.
+
+mod common;
+
+use std::io::Write;
+
+use common::{QUIET_PERIOD, Reply, Server, Stage, TIMEOUT, request};
+
+// ANCHOR: expected
+/// What one stage is expected to do in each scenario below.
+struct Expected {
+    stage: Stage,
+    /// The hello request and its reply, byte for byte as they cross the wire.
+    hello_on_the_wire: (&'static [u8], &'static [u8]),
+    /// A second request on the same connection gets a reply.
+    persistent_connection: bool,
+    /// How many bytes of a 100-byte message, sent in one write, the server takes as the message.
+    seen_of_a_100_byte_message: usize,
+    /// A second client is served while the first is connected and idle.
+    serves_a_second_client_while_the_first_idles: bool,
+}
+
+const EXPECTED: [Expected; 2] = [
+    Expected {
+        stage: Stage::V0_1,
+        hello_on_the_wire: (b"hello", b"world"),
+        persistent_connection: false,
+        seen_of_a_100_byte_message: 64,
+        serves_a_second_client_while_the_first_idles: false,
+    },
+    Expected {
+        stage: Stage::V0_2,
+        hello_on_the_wire: (b"\x05\0\0\0hello", b"\x05\0\0\0world"),
+        persistent_connection: true,
+        seen_of_a_100_byte_message: 100,
+        serves_a_second_client_while_the_first_idles: false,
+    },
+];
+// ANCHOR_END: expected
+
+/// The hello exchange: exactly these bytes out, exactly these bytes back, and the server
+/// prints what it was told.
+#[test]
+fn hello_exchange_on_the_wire() {
+    for expected in &EXPECTED {
+        let server = Server::start(expected.stage);
+        let mut stream = server.connect();
+        let (request, reply) = expected.hello_on_the_wire;
+        stream.write_all(request).unwrap();
+        let mut got = vec![0u8; reply.len()];
+        std::io::Read::read_exact(&mut stream, &mut got).unwrap();
+        assert_eq!(got, reply, "{:?}", expected.stage);
+        server.expect_says("hello");
+    }
+}
+
+// ANCHOR: persistent_connection
+/// A second request on the connection that carried the first: v0.1 has closed it, v0.2
+/// answers.
+#[test]
+fn second_request_on_one_connection() {
+    for expected in &EXPECTED {
+        let server = Server::start(expected.stage);
+        let mut stream = server.connect();
+        let first = request(expected.stage, &mut stream, b"first");
+        assert_eq!(first, Reply::Got(b"world".to_vec()), "{:?}", expected.stage);
+        let second = request(expected.stage, &mut stream, b"second");
+        let want = match expected.persistent_connection {
+            true => Reply::Got(b"world".to_vec()),
+            false => Reply::Closed,
+        };
+        assert_eq!(second, want, "{:?}", expected.stage);
+    }
+}
+// ANCHOR_END: persistent_connection
+
+/// A 100-byte message in one write: v0.1's single 64-byte read cuts it, v0.2 reads it whole.
+#[test]
+fn a_message_longer_than_one_read() {
+    let message: Vec<u8> = (0..100).map(|i| b'a' + (i % 26) as u8).collect();
+    for expected in &EXPECTED {
+        let server = Server::start(expected.stage);
+        let mut stream = server.connect();
+        let reply = request(expected.stage, &mut stream, &message);
+        assert_eq!(reply, Reply::Got(b"world".to_vec()), "{:?}", expected.stage);
+        let seen = &message[..expected.seen_of_a_100_byte_message];
+        server.expect_says(std::str::from_utf8(seen).unwrap());
+    }
+}
+
+/// A client connects and says nothing; a second client sends a request. Neither v0.1 nor v0.2
+/// answers the second client until the first leaves; then it is served, nothing lost.
+#[test]
+fn an_idle_client_and_a_second_client() {
+    for expected in &EXPECTED {
+        let server = Server::start(expected.stage);
+        // The kernel queues connections in order, so the server takes this one first.
+        let idle = server.connect();
+        let mut second = server.connect();
+        second.write_all(&common::encode_request(expected.stage, b"hello")).unwrap();
+
+        if !expected.serves_a_second_client_while_the_first_idles {
+            // Asserting absence needs a wait: no reply may come while the first client stays.
+            second.set_read_timeout(Some(QUIET_PERIOD)).unwrap();
+            let mut byte = [0u8; 1];
+            let err = std::io::Read::read(&mut second, &mut byte).expect_err("no reply yet");
+            assert!(
+                matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                "{:?}: {err}",
+                expected.stage
+            );
+            second.set_read_timeout(Some(TIMEOUT)).unwrap();
+            drop(idle);
+        }
+        let reply = common::read_reply(expected.stage, &mut second);
+        assert_eq!(reply, Reply::Got(b"world".to_vec()), "{:?}", expected.stage);
+        server.expect_says("hello");
+    }
+}
+
+/// Every stage survives the same broken client (one that connects and leaves) and goes on.
+#[test]
+fn a_client_that_connects_and_leaves() {
+    for expected in &EXPECTED {
+        let mut server = Server::start(expected.stage);
+        drop(server.connect());
+        server.expect_log("closed");
+        common::assert_still_serves(&mut server);
+    }
+}
+
+/// With no server, each stage's client says what is wrong and what to do, in one line, and
+/// exits with 1.
+#[test]
+fn client_without_a_server() {
+    for expected in &EXPECTED {
+        let stage = expected.stage.name();
+        let addr = common::unused_addr();
+        let out = expected.stage.client(addr, &[]).code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            stderr.starts_with(&format!("{stage} client: cannot connect to {addr}: ")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("Start it first: cargo run --bin {stage}")), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}

@@ -1,0 +1,184 @@
+//! Stage v0.2 on its own: pipelining, partial I/O, the length limit, broken clients, and its
+//! client binary. Every bad client costs only its own connection: each scenario ends by
+//! checking that the server still serves the next client.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+
+use common::{Reply, Server, Stage, assert_closed_without_reply, assert_still_serves, frame};
+
+fn world() -> Reply {
+    Reply::Got(b"world".to_vec())
+}
+
+/// 100 frames in one write get 100 replies, in order, and the server sees them in order.
+#[test]
+fn pipelined_frames_are_answered_in_order() {
+    let server = Server::start(Stage::V0_2);
+    let mut stream = server.connect();
+    let batch: Vec<u8> = (0..100).flat_map(|i| frame(format!("msg{i}").as_bytes())).collect();
+    stream.write_all(&batch).unwrap();
+    for _ in 0..100 {
+        assert_eq!(common::read_reply_frame(&mut stream), world());
+    }
+    for i in 0..100 {
+        server.expect_says(&format!("msg{i}"));
+    }
+}
+
+/// A frame dribbled one byte per write is read whole. (The body is long enough that a server
+/// taking one `read` for the body would almost surely see only part of it.)
+#[test]
+fn a_frame_dribbled_one_byte_at_a_time() {
+    let server = Server::start(Stage::V0_2);
+    let mut stream = server.connect();
+    let body = "dribble ".repeat(40);
+    for byte in frame(body.as_bytes()) {
+        stream.write_all(&[byte]).unwrap();
+    }
+    assert_eq!(common::read_reply_frame(&mut stream), world());
+    server.expect_says(&body);
+}
+
+/// A header and its body in separate writes make one request.
+#[test]
+fn a_header_split_from_its_body() {
+    let server = Server::start(Stage::V0_2);
+    let mut stream = server.connect();
+    let wire = frame(b"split");
+    stream.write_all(&wire[..4]).unwrap();
+    stream.write_all(&wire[4..]).unwrap();
+    assert_eq!(common::read_reply_frame(&mut stream), world());
+    server.expect_says("split");
+}
+
+/// Bodies of 0 and exactly 4096 bytes are within the limit and answered.
+#[test]
+fn bodies_at_the_limits_are_answered() {
+    let server = Server::start(Stage::V0_2);
+    let mut stream = server.connect();
+    assert_eq!(common::request(Stage::V0_2, &mut stream, b""), world());
+    server.expect_says("");
+    let largest = vec![b'x'; 4096];
+    assert_eq!(common::request(Stage::V0_2, &mut stream, &largest), world());
+    server.expect_says(&"x".repeat(4096));
+}
+
+/// Lengths of 4097 and 0xFFFFFFFF close that connection with no reply and one log line naming
+/// the length and the limit; the next client is served.
+#[test]
+fn lengths_over_the_limit_close_only_that_connection() {
+    let mut server = Server::start(Stage::V0_2);
+    for len in [4097u32, u32::MAX] {
+        let mut stream = server.connect();
+        stream.write_all(&len.to_le_bytes()).unwrap();
+        assert_closed_without_reply(&mut stream);
+        server.expect_log(&format!("message too long: {len} > 4096"));
+        assert_still_serves(&mut server);
+    }
+}
+
+/// The stream ends inside a header, then inside a body: each is logged as what it is, and the
+/// next client is served.
+#[test]
+fn end_of_stream_inside_a_frame() {
+    let mut server = Server::start(Stage::V0_2);
+    let cases: [(&[u8], &str); 2] = [
+        (b"\x05\0", "stream ended inside a frame header, after 2 of 4 bytes"),
+        (b"\x05\0\0\0hel", "stream ended after 3 of 5 bytes"),
+    ];
+    for (partial, log) in cases {
+        let mut stream = server.connect();
+        stream.write_all(partial).unwrap();
+        stream.shutdown(Shutdown::Write).unwrap();
+        assert_closed_without_reply(&mut stream);
+        server.expect_log(log);
+        assert_still_serves(&mut server);
+    }
+}
+
+/// A client whose connection is reset in the middle of a frame: logged, and the next client
+/// is served.
+#[test]
+fn a_reset_in_the_middle_of_a_frame() {
+    let mut server = Server::start(Stage::V0_2);
+    let mut stream = server.connect();
+    stream.write_all(&frame(b"first")).unwrap();
+    // Wait until the reply is here but leave it unread: closing a socket with unread data
+    // makes the kernel send a reset instead of a clean close.
+    let mut peeked = [0u8; 9];
+    assert_eq!(stream.peek(&mut peeked).unwrap(), 9, "the whole reply, in one segment");
+    server.expect_says("first");
+    stream.write_all(b"\x05\0\0\0he").unwrap();
+    drop(stream);
+    server.expect_log("Connection reset by peer");
+    assert_still_serves(&mut server);
+}
+
+/// A client that connects and leaves without a byte: a clean end of stream, logged as such.
+#[test]
+fn a_client_that_connects_and_leaves() {
+    let mut server = Server::start(Stage::V0_2);
+    drop(server.connect());
+    server.expect_log("EOF, client closed the connection");
+    assert_still_serves(&mut server);
+}
+
+/// Bytes that are not UTF-8 are still a message; the server prints them lossily.
+#[test]
+fn a_message_that_is_not_utf8() {
+    let server = Server::start(Stage::V0_2);
+    let mut stream = server.connect();
+    assert_eq!(common::request(Stage::V0_2, &mut stream, b"caf\xe9"), world());
+    server.expect_says("caf\u{fffd}");
+}
+
+/// The client's default conversation is the original's: hello1, hello2, hello3 on one
+/// connection, with a reply each.
+#[test]
+fn client_default_messages() {
+    let server = Server::start(Stage::V0_2);
+    let out = "server says: world\n".repeat(3);
+    Stage::V0_2.client(server.addr, &[]).success().stdout(out);
+    for msg in ["hello1", "hello2", "hello3"] {
+        server.expect_says(msg);
+    }
+    // One connection for all three: the server logs its end once.
+    server.expect_log("EOF, client closed the connection");
+}
+
+/// Given messages, the client sends those, on one connection.
+#[test]
+fn client_given_messages() {
+    let server = Server::start(Stage::V0_2);
+    Stage::V0_2
+        .client(server.addr, &["ping", "--", "-x"])
+        .success()
+        .stdout("server says: world\n".repeat(2));
+    server.expect_says("ping");
+    server.expect_says("-x");
+}
+
+/// The client refuses a message over the limit with one clear line, before sending anything.
+#[test]
+fn client_refuses_a_message_over_the_limit() {
+    let server = Server::start(Stage::V0_2);
+    let long = "x".repeat(4097);
+    let out = Stage::V0_2.client(server.addr, &[&long]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(stderr, "v0_2 client: message too long: 4097 > 4096\n");
+}
+
+/// Reading past a reply finds nothing more: one reply per request, no stray bytes.
+#[test]
+fn one_reply_per_request() {
+    let server = Server::start(Stage::V0_2);
+    let mut stream = server.connect();
+    assert_eq!(common::request(Stage::V0_2, &mut stream, b"once"), world());
+    stream.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "stray bytes after the reply: {rest:?}");
+}

@@ -143,6 +143,7 @@ mod tests {
         wire
     }
 
+    // ANCHOR: hello_on_the_wire
     /// "hello" is `05 00 00 00` then the five letters, on the wire and back.
     #[test]
     fn hello_on_the_wire() {
@@ -152,6 +153,7 @@ mod tests {
         let mut buf = new_buf();
         assert_eq!(read_frame(&mut &wire[..], &mut buf).unwrap(), Some(&b"hello"[..]));
     }
+    // ANCHOR_END: hello_on_the_wire
 
     /// Empty bodies and bodies of exactly K_MAX_MSG bytes are both valid frames.
     #[test]

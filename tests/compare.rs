@@ -78,6 +78,7 @@ fn second_request_on_one_connection() {
 }
 // ANCHOR_END: persistent_connection
 
+// ANCHOR: long_message
 /// A 100-byte message in one write: v0.1's single 64-byte read cuts it, v0.2 reads it whole.
 #[test]
 fn a_message_longer_than_one_read() {
@@ -91,7 +92,9 @@ fn a_message_longer_than_one_read() {
         server.expect_says(std::str::from_utf8(seen).unwrap());
     }
 }
+// ANCHOR_END: long_message
 
+// ANCHOR: idle_client
 /// A client connects and says nothing; a second client sends a request. Neither v0.1 nor v0.2
 /// answers the second client until the first leaves; then it is served, nothing lost.
 #[test]
@@ -121,6 +124,7 @@ fn an_idle_client_and_a_second_client() {
         server.expect_says("hello");
     }
 }
+// ANCHOR_END: idle_client
 
 /// Every stage survives the same broken client (one that connects and leaves) and goes on.
 #[test]

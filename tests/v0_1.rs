@@ -6,6 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 
 use common::{Server, Stage};
 
+// ANCHOR: two_pieces
 /// A message sent in two pieces: v0.1's one read takes the first piece as the whole message,
 /// replies, and closes; the second piece is never seen.
 #[test]
@@ -23,7 +24,9 @@ fn a_message_in_two_pieces_is_seen_in_part() {
     next.write_all(b"next").unwrap();
     server.expect_says("next");
 }
+// ANCHOR_END: two_pieces
 
+// ANCHOR: long_request_reset
 /// A request longer than the one read: v0.1 closes with bytes left unread, and the kernel
 /// answers that with a reset (RST) instead of a clean close (FIN). The reply arrives first.
 #[test]
@@ -37,6 +40,7 @@ fn a_long_request_ends_in_a_reset() {
     let err = stream.read(&mut [0u8; 1]).expect_err("a reset, not a clean end of stream");
     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
 }
+// ANCHOR_END: long_request_reset
 
 /// The client sends `hello` and prints the reply.
 #[test]

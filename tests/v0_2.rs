@@ -13,6 +13,7 @@ fn world() -> Reply {
     Reply::Got(b"world".to_vec())
 }
 
+// ANCHOR: pipelined
 /// 100 frames in one write get 100 replies, in order, and the server sees them in order.
 #[test]
 fn pipelined_frames_are_answered_in_order() {
@@ -27,6 +28,7 @@ fn pipelined_frames_are_answered_in_order() {
         server.expect_says(&format!("msg{i}"));
     }
 }
+// ANCHOR_END: pipelined
 
 /// A frame dribbled one byte per write is read whole. (The body is long enough that a server
 /// taking one `read` for the body would almost surely see only part of it.)
@@ -66,6 +68,7 @@ fn bodies_at_the_limits_are_answered() {
     server.expect_says(&"x".repeat(4096));
 }
 
+// ANCHOR: too_long
 /// Lengths of 4097 and 0xFFFFFFFF close that connection with no reply and one log line naming
 /// the length and the limit; the next client is served.
 #[test]
@@ -79,7 +82,9 @@ fn lengths_over_the_limit_close_only_that_connection() {
         assert_still_serves(&mut server);
     }
 }
+// ANCHOR_END: too_long
 
+// ANCHOR: eof_inside_a_frame
 /// The stream ends inside a header, then inside a body: each is logged as what it is, and the
 /// next client is served.
 #[test]
@@ -98,6 +103,7 @@ fn end_of_stream_inside_a_frame() {
         assert_still_serves(&mut server);
     }
 }
+// ANCHOR_END: eof_inside_a_frame
 
 /// A client whose connection is reset in the middle of a frame: logged, and the next client
 /// is served.

@@ -41,7 +41,8 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
 /// Serves one connection: one read, one reply. (The name is the original's.)
 fn do_something(stream: &mut TcpStream, quiet: bool) -> io::Result<()> {
     // ONE read, of at most 64 bytes: whatever has arrived by now is taken as the message.
-    // (The C original reads 63 and keeps a byte for the string's NUL terminator.)
+    // (A C server would read at most 63 and keep a byte for the NUL that ends a C string;
+    // a Rust slice carries its length instead.)
     let mut rbuf = [0u8; 64];
     let n = stream.read(&mut rbuf)?;
     if n == 0 {

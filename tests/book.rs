@@ -1,0 +1,476 @@
+//! The book must not drift from the code. `mdbook build` is no help here: it exits 0 when an
+//! included file is missing and says nothing at all when an anchor is. So this suite checks,
+//! without mdbook:
+//!
+//! - every `{{#include path:anchor}}` names a file that exists and an anchor it defines;
+//! - every local link and image resolves, and every code fence says its language;
+//! - every `cargo run --bin X`, `cargo test --test X` and `cargo bench --bench X` the book
+//!   shows names a target that exists;
+//! - every transcript in `book/transcripts/` is what the programs print today: the commands
+//!   are run (a stage server on a free port, its clients pointed at it) and their output is
+//!   compared, with port numbers normalised. `BLESS=1 cargo test --test book` rewrites the
+//!   transcripts from a real run instead.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+
+use common::TIMEOUT;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn book_src() -> PathBuf {
+    Path::new(ROOT).join("book/src")
+}
+
+fn chapters() -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(book_src())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    found.sort();
+    assert!(found.len() > 5, "the book has chapters");
+    found
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Includes and anchors
+
+/// The `{{#include ...}}` and `{{#rustdoc_include ...}}` directives in `text`, as the text
+/// between the directive name and the closing braces.
+fn includes(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for directive in ["{{#include ", "{{#rustdoc_include "] {
+        let mut rest = text;
+        while let Some(start) = rest.find(directive) {
+            let after = &rest[start + directive.len()..];
+            let end = after.find("}}").expect("an include closes with }}");
+            found.push(after[..end].trim());
+            rest = &after[end..];
+        }
+    }
+    found
+}
+
+/// Whether `source` defines `anchor` the way mdBook reads it: `ANCHOR: name` and
+/// `ANCHOR_END: name`, the name ending at the end of a word.
+fn has_anchor(source: &str, anchor: &str) -> bool {
+    let marks = |mark: &str| {
+        source.lines().any(|line| {
+            line.split(mark).nth(1).is_some_and(|after| {
+                let name: String = after
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                    .collect();
+                name == anchor
+            })
+        })
+    };
+    marks("ANCHOR:") && marks("ANCHOR_END:")
+}
+
+/// Everything wrong with the includes of one chapter at `dir` whose text is `text`.
+fn include_problems(dir: &Path, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for include in includes(text) {
+        let (path, selector) = include.split_once(':').unwrap_or((include, ""));
+        let file = dir.join(path);
+        let Ok(source) = fs::read_to_string(&file) else {
+            problems.push(format!("{include}: no file {}", file.display()));
+            continue;
+        };
+        let is_anchor = !selector.is_empty() && !selector.starts_with(|c: char| c.is_ascii_digit());
+        if is_anchor && !has_anchor(&source, selector) {
+            problems.push(format!("{include}: {path} has no anchor '{selector}'"));
+        }
+    }
+    problems
+}
+
+/// Every include in every chapter names a file that exists and an anchor in it.
+#[test]
+fn every_include_resolves() {
+    let mut problems = Vec::new();
+    for chapter in chapters() {
+        for problem in include_problems(chapter.parent().unwrap(), &read(&chapter)) {
+            problems.push(format!("{}: {problem}", chapter.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The check above fails on what it should: a renamed anchor, a missing file.
+#[test]
+fn the_include_check_catches_drift() {
+    let dir = book_src();
+    let good = "{{#include ../../stages/v0_2/server.rs:one_request}}";
+    assert_eq!(include_problems(&dir, good), Vec::<String>::new());
+    let renamed = "{{#include ../../stages/v0_2/server.rs:one_request_renamed}}";
+    assert_eq!(include_problems(&dir, renamed).len(), 1);
+    let missing = "{{#include ../../stages/v0_9/server.rs:one_request}}";
+    assert_eq!(include_problems(&dir, missing).len(), 1);
+    // A name that merely starts like the anchor is not the anchor.
+    assert!(!has_anchor("// ANCHOR: one_request_x\n// ANCHOR_END: one_request_x", "one_request"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fences, links and images
+
+/// The chapter's lines outside code fences, and the info strings of its fences.
+fn split_fences(text: &str) -> (Vec<&str>, Vec<&str>) {
+    let (mut prose, mut infos) = (Vec::new(), Vec::new());
+    let mut in_fence = false;
+    for line in text.lines() {
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            if !in_fence {
+                infos.push(info.trim());
+            }
+            in_fence = !in_fence;
+        } else if !in_fence {
+            prose.push(line);
+        }
+    }
+    (prose, infos)
+}
+
+/// Targets of Markdown links and images, and of `src="..."` attributes, in `line`.
+fn link_targets(line: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for opener in ["](", "src=\""] {
+        let closer = if opener == "](" { ')' } else { '"' };
+        let mut rest = line;
+        while let Some(start) = rest.find(opener) {
+            let after = &rest[start + opener.len()..];
+            let end = after.find(closer).unwrap_or(after.len());
+            found.push(&after[..end]);
+            rest = &after[end..];
+        }
+    }
+    found
+}
+
+/// Every fence names its language (mdBook treats an untagged fence as Rust), and every local
+/// link or image points at a file that exists.
+#[test]
+fn fences_are_tagged_and_links_resolve() {
+    let mut problems = Vec::new();
+    for chapter in chapters() {
+        let text = read(&chapter);
+        let (prose, infos) = split_fences(&text);
+        if infos.iter().any(|info| info.is_empty()) {
+            problems.push(format!("{}: a code fence without a language", chapter.display()));
+        }
+        for target in prose.iter().flat_map(|line| link_targets(line)) {
+            let local = target.split('#').next().unwrap();
+            if local.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            if !chapter.parent().unwrap().join(local).exists() {
+                problems.push(format!("{}: broken link {target}", chapter.display()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every cargo command the book shows names a binary, test or bench that exists.
+#[test]
+fn cargo_commands_name_real_targets() {
+    let kinds =
+        [("--bin", "stages", "main.rs"), ("--test", "tests", ".rs"), ("--bench", "benches", ".rs")];
+    let mut problems = Vec::new();
+    for chapter in chapters() {
+        let text = read(&chapter);
+        for line in text.lines().filter(|line| line.contains("cargo ")) {
+            for (flag, dir, suffix) in kinds {
+                let Some(after) = line.split(&format!("{flag} ")).nth(1) else { continue };
+                let name: String =
+                    after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let path = match flag {
+                    "--bin" => Path::new(ROOT).join(dir).join(&name).join(suffix),
+                    _ => Path::new(ROOT).join(dir).join(format!("{name}{suffix}")),
+                };
+                if !path.exists() {
+                    problems.push(format!("{}: `{flag} {name}` names nothing", chapter.display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transcripts
+
+/// One terminal's worth of a transcript: commands and what each printed.
+#[derive(Debug, Clone, PartialEq)]
+struct Section {
+    name: String,
+    steps: Vec<(String, Vec<String>)>,
+}
+
+/// Reads the `ANCHOR: name` ... `ANCHOR_END: name` sections of a transcript.
+fn parse_transcript(text: &str) -> Vec<Section> {
+    let mut sections: Vec<Section> = Vec::new();
+    let mut open = false;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("ANCHOR: ") {
+            sections.push(Section { name: name.trim().to_string(), steps: Vec::new() });
+            open = true;
+        } else if line.starts_with("ANCHOR_END: ") {
+            open = false;
+        } else if open {
+            let section = sections.last_mut().unwrap();
+            if let Some(command) = line.strip_prefix("$ ") {
+                section.steps.push((command.to_string(), Vec::new()));
+            } else {
+                let step = section.steps.last_mut().expect("output follows a command");
+                step.1.push(line.to_string());
+            }
+        }
+    }
+    sections
+}
+
+fn write_transcript(sections: &[Section]) -> String {
+    let mut text = String::new();
+    for section in sections {
+        text += &format!("ANCHOR: {}\n", section.name);
+        for (command, output) in &section.steps {
+            text += &format!("$ {command}\n");
+            for line in output {
+                text += &format!("{line}\n");
+            }
+        }
+        text += &format!("ANCHOR_END: {}\n", section.name);
+    }
+    text
+}
+
+/// Splits a command line into words, honouring double and single quotes (nothing else).
+fn words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote = None;
+    for c in command.chars() {
+        match (quote, c) {
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_default();
+            }
+            (Some(q), _) if c == q => quote = None,
+            (None, ' ') => words.extend(word.take()),
+            _ => word.get_or_insert_default().push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
+/// For `cargo run --bin STAGE -- ARGS`: the stage binary and its arguments.
+fn stage_command(command: &str) -> Option<(&'static str, Vec<String>)> {
+    let words = words(command);
+    let ["cargo", "run", "--bin", stage, rest @ ..] =
+        &words.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    let bin = match *stage {
+        "v0_1" => env!("CARGO_BIN_EXE_v0_1"),
+        "v0_2" => env!("CARGO_BIN_EXE_v0_2"),
+        other => panic!("a transcript runs unknown stage {other}"),
+    };
+    let args = match rest {
+        [] => Vec::new(),
+        ["--", args @ ..] => args.iter().map(|a| a.to_string()).collect(),
+        _ => panic!("expected `-- ARGS` after the binary in {command:?}"),
+    };
+    Some((bin, args))
+}
+
+/// Builds a command whose stdout and stderr share one pipe, as in a terminal, so that their
+/// lines interleave as the program wrote them. Returns the child and the pipe's read end.
+fn spawn_merged(mut cmd: Command) -> (Child, std::io::PipeReader) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    cmd.stdin(Stdio::null()).stdout(writer.try_clone().unwrap()).stderr(writer);
+    let child = cmd.current_dir(ROOT).spawn().unwrap();
+    // `cmd` holds our copies of the write end; drop it so the reader sees EOF at exit.
+    drop(cmd);
+    (child, reader)
+}
+
+fn lines_of(reader: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Runs a command that ends by itself, and returns its merged output lines.
+fn run_to_end(command: &str, server: Option<&str>) -> Vec<String> {
+    let cmd = match stage_command(command) {
+        Some((bin, mut args)) => {
+            // Point a client at the transcript's server, wherever the kernel put it.
+            if let (Some(addr), Some(0)) = (server, args.iter().position(|a| a == "client")) {
+                args.splice(1..1, ["--addr".to_string(), addr.to_string()]);
+            }
+            let mut cmd = Command::new(bin);
+            cmd.args(args);
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", command]);
+            cmd
+        }
+    };
+    let (mut child, reader) = spawn_merged(cmd);
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut out = String::new();
+        let _ = BufReader::new(reader).read_to_string(&mut out);
+        let _ = tx.send(out);
+    });
+    let out = rx.recv_timeout(TIMEOUT);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = out.unwrap_or_else(|_| panic!("`{command}` did not finish within {TIMEOUT:?}"));
+    out.lines().map(String::from).collect()
+}
+
+/// A stage server started for a transcript, killed on drop.
+struct TranscriptServer {
+    child: Child,
+    lines: Receiver<String>,
+    addr: String,
+}
+
+impl TranscriptServer {
+    fn start(command: &str) -> TranscriptServer {
+        let (bin, mut args) = stage_command(command).expect("the server section runs a stage");
+        args.extend(["--addr".to_string(), "127.0.0.1:0".to_string()]);
+        let mut cmd = Command::new(bin);
+        cmd.args(args);
+        let (child, reader) = spawn_merged(cmd);
+        let lines = lines_of(reader);
+        let mut server = TranscriptServer { child, lines, addr: String::new() };
+        let first = server.next_line();
+        server.addr = first.strip_prefix("listening on ").expect("listening on ADDR").to_string();
+        server
+    }
+
+    fn next_line(&self) -> String {
+        self.lines.recv_timeout(TIMEOUT).expect("a line from the server within the timeout")
+    }
+}
+
+impl Drop for TranscriptServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Replaces the port in every `127.0.0.1:PORT` with `PORT`, so runs can be compared.
+fn normalise_ports(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+        out += before;
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out += if digits > 0 { "PORT" } else { "" };
+        rest = &after[digits..];
+    }
+    out + rest
+}
+
+/// Runs one transcript and returns what really happened, in the transcript's shape.
+fn replay(sections: &[Section]) -> Vec<Section> {
+    let server_section = sections.iter().find(|s| s.name == "server");
+    let server = server_section.map(|s| TranscriptServer::start(&s.steps[0].0));
+    let addr = server.as_ref().map(|s| s.addr.clone());
+    let mut actual: Vec<Section> = sections.to_vec();
+    for section in actual.iter_mut().filter(|s| s.name != "server") {
+        for (command, output) in section.steps.iter_mut() {
+            *output = run_to_end(command, addr.as_deref());
+        }
+    }
+    if let (Some(server), Some(expected)) = (server, server_section) {
+        let section = actual.iter_mut().find(|s| s.name == "server").unwrap();
+        let want = expected.steps[0].1.len();
+        let mut lines = vec![format!("listening on {}", server.addr)];
+        while lines.len() < want {
+            lines.push(server.next_line());
+        }
+        // Show the address a reader gets, who runs the command without --addr.
+        section.steps[0].1 =
+            lines.iter().map(|l| l.replace(&server.addr, "127.0.0.1:1234")).collect();
+    }
+    actual
+}
+
+/// Every transcript the book shows is what the programs print (ports aside).
+#[test]
+fn transcripts_are_true() {
+    let dir = Path::new(ROOT).join("book/transcripts");
+    let mut failures = BTreeMap::new();
+    let mut count = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let expected = parse_transcript(&read(&path));
+        assert!(!expected.is_empty(), "{}: no sections", path.display());
+        let actual = replay(&expected);
+        count += 1;
+        if std::env::var_os("BLESS").is_some() {
+            fs::write(&path, write_transcript(&actual)).unwrap();
+            continue;
+        }
+        let norm = |sections: &[Section]| normalise_ports(&write_transcript(sections));
+        if norm(&expected) != norm(&actual) {
+            failures.insert(path.display().to_string(), write_transcript(&actual));
+        }
+    }
+    assert!(count > 0, "no transcripts found");
+    let report: Vec<String> =
+        failures.iter().map(|(path, actual)| format!("{path} now prints:\n{actual}")).collect();
+    assert!(
+        failures.is_empty(),
+        "{}\n(BLESS=1 cargo test --test book rewrites them)",
+        report.join("\n")
+    );
+}
+
+/// The transcript machinery itself: quoting, ports, and the file format round trip.
+#[test]
+fn transcript_machinery() {
+    assert_eq!(
+        words(r#"cargo run --bin v0_1 -- client "two words" 'x y'"#)[5..],
+        ["client", "two words", "x y"]
+    );
+    assert_eq!(
+        normalise_ports("127.0.0.1:41234: EOF at 127.0.0.1:1"),
+        "127.0.0.1:PORT: EOF at 127.0.0.1:PORT"
+    );
+    let text = "ANCHOR: a\n$ echo hi\nhi\n$ true\nANCHOR_END: a\n";
+    assert_eq!(write_transcript(&parse_transcript(text)), text);
+    let replayed = replay(&parse_transcript("ANCHOR: a\n$ echo hi\nwrong\nANCHOR_END: a\n"));
+    assert_eq!(replayed[0].steps[0].1, ["hi"]);
+}

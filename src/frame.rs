@@ -128,6 +128,22 @@ pub fn encode_frame(buf: &mut FrameBuf, body: &[u8]) -> io::Result<usize> {
 }
 // ANCHOR_END: encode_frame
 
+// ANCHOR: parse_frame
+/// Cuts the first frame out of `buf`, bytes as they arrived, if all of it is there.
+///
+/// Returns the body and the length of the whole frame, so the caller can step past it, or
+/// `Ok(None)` when `buf` does not hold a whole frame yet. For servers that read whatever has
+/// arrived and may find several frames, or half of one, in a single read (v0.3).
+pub fn parse_frame(buf: &[u8]) -> io::Result<Option<(&[u8], usize)>> {
+    let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
+    // Checked before waiting for the body: a lying header is refused at once.
+    let len = body_len(*header)?;
+    Ok(buf.get(HEADER_LEN..HEADER_LEN + len).map(|body| (body, HEADER_LEN + len)))
+}
+// ANCHOR_END: parse_frame
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +228,28 @@ mod tests {
         let mut r = Stingy::new(&wire, 1, true);
         let mut buf = new_buf();
         assert_eq!(read_frame(&mut r, &mut buf).unwrap(), Some(&b"hello"[..]));
+    }
+
+    /// `parse_frame` finds whole frames in a buffer, waits for partial ones, and refuses a
+    /// lying header as soon as the header is in.
+    #[test]
+    fn parse_frame_cuts_frames_out_of_a_buffer() {
+        let mut wire = framed(b"one");
+        wire.extend(framed(b""));
+        wire.extend(framed(b"three"));
+        let mut at = 0;
+        let mut bodies = Vec::new();
+        while let Some((body, used)) = parse_frame(&wire[at..]).unwrap() {
+            bodies.push(body.to_vec());
+            at += used;
+        }
+        assert_eq!(bodies, [&b"one"[..], b"", b"three"]);
+        assert_eq!(at, wire.len());
+        for partial in [&b""[..], b"\x05\0\0", b"\x05\0\0\0hell"] {
+            assert_eq!(parse_frame(partial).unwrap(), None);
+        }
+        let err = parse_frame(&4097u32.to_le_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), "message too long: 4097 > 4096");
     }
 
     /// xorshift64: a PRNG small enough to write here, so the test needs no crate and runs the

@@ -1,7 +1,7 @@
 //! The command line every stage shares, parsed by hand because the runtime uses std only.
 //!
 //! ```text
-//! vX_Y [server] [--addr HOST:PORT] [--quiet]
+//! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle]
 //! vX_Y client [--addr HOST:PORT] [MESSAGE...]
 //! ```
 //!
@@ -23,6 +23,8 @@ pub struct ServerOpts {
     pub addr: SocketAddr,
     /// Leave out the `client says: ...` line per request (printing costs more than serving).
     pub quiet: bool,
+    /// Leave Nagle's algorithm on (no TCP_NODELAY), to reproduce the stall it causes.
+    pub nagle: bool,
 }
 
 /// What the client side of a stage is told.
@@ -49,6 +51,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
 
     let mut addr = parse_addr(DEFAULT_ADDR)?;
     let mut quiet = false;
+    let mut nagle = false;
     let mut messages = Vec::new();
     let mut only_messages = false;
     while let Some(arg) = args.next() {
@@ -60,6 +63,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
                 addr = parse_addr(&value)?;
             }
             "--quiet" if !is_client => quiet = true,
+            "--nagle" if !is_client => nagle = true,
             // `--` ends the options, so a message may start with '-'.
             "--" if is_client => only_messages = true,
             _ if arg.starts_with('-') => return Err(format!("unknown option '{arg}'")),
@@ -70,7 +74,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
     Ok(if is_client {
         Command::Client(ClientOpts { addr, messages })
     } else {
-        Command::Server(ServerOpts { addr, quiet })
+        Command::Server(ServerOpts { addr, quiet, nagle })
     })
 }
 
@@ -87,13 +91,14 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// The help text, for `stage`.
 pub fn usage(stage: &str) -> String {
     format!(
-        "usage: {stage} [server] [--addr HOST:PORT] [--quiet]
+        "usage: {stage} [server] [--addr HOST:PORT] [--quiet] [--nagle]
        {stage} client [--addr HOST:PORT] [MESSAGE...]
 
   server        (the default) listen and answer every request with \"world\"
   client        connect, send each MESSAGE (or the stage's default ones), print each reply
   --addr        where to listen or connect (default {DEFAULT_ADDR}; port 0 picks a free port)
   --quiet       server: don't print a line per request
+  --nagle       server: leave Nagle's algorithm on (no TCP_NODELAY), to see what it costs
   -h, --help    show this help"
     )
 }
@@ -160,7 +165,7 @@ mod tests {
     /// No arguments: a server on the default loopback address.
     #[test]
     fn default_is_a_loud_server_on_loopback() {
-        let want = ServerOpts { addr: addr("127.0.0.1:1234"), quiet: false };
+        let want = ServerOpts { addr: addr("127.0.0.1:1234"), quiet: false, nagle: false };
         assert_eq!(parse_str(""), Ok(Command::Server(want.clone())));
         assert_eq!(parse_str("server"), Ok(Command::Server(want)));
     }
@@ -168,9 +173,11 @@ mod tests {
     /// Server options in any order.
     #[test]
     fn server_options() {
-        let want = ServerOpts { addr: addr("127.0.0.1:0"), quiet: true };
+        let want = ServerOpts { addr: addr("127.0.0.1:0"), quiet: true, nagle: false };
         assert_eq!(parse_str("--quiet --addr 127.0.0.1:0"), Ok(Command::Server(want.clone())));
         assert_eq!(parse_str("server --addr localhost:0 --quiet"), Ok(Command::Server(want)));
+        let want = ServerOpts { addr: addr("127.0.0.1:1234"), quiet: false, nagle: true };
+        assert_eq!(parse_str("--nagle"), Ok(Command::Server(want)));
     }
 
     /// The client takes messages, and `--` lets one start with a dash.
@@ -200,6 +207,7 @@ mod tests {
         let err = |line: &str| parse_str(line).unwrap_err();
         assert_eq!(err("--bogus"), "unknown option '--bogus'");
         assert_eq!(err("client --quiet"), "unknown option '--quiet'");
+        assert_eq!(err("client --nagle"), "unknown option '--nagle'");
         assert_eq!(err("stray"), "unexpected argument 'stray'");
         assert_eq!(err("--addr"), "--addr needs a value, such as 127.0.0.1:1234");
         for bad in ["1234", "nosuchhost:1", "127.0.0.1:99999", "127.0.0.1"] {

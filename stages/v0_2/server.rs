@@ -22,7 +22,7 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
     let listener = listen(opts.addr)?;
     for conn in listener.incoming() {
         match conn {
-            Ok(stream) => serve_client(stream, opts.quiet),
+            Ok(stream) => serve_client(stream, opts),
             Err(e) => eprintln!("accept failed: {e}"),
         }
     }
@@ -33,16 +33,16 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
 // ANCHOR: serve_client
 /// The request phase: answers requests on one connection until it ends, then says why in one
 /// line on stderr. Whatever the client did, only this connection is lost.
-fn serve_client(mut stream: TcpStream, quiet: bool) {
+fn serve_client(mut stream: TcpStream, opts: &ServerOpts) {
     let peer = stream.peer_addr().map_or("unknown peer".into(), |addr| addr.to_string());
-    if let Err(e) = set_up(&stream) {
+    if let Err(e) = set_up(&stream, opts) {
         eprintln!("{peer}: cannot set up the connection: {e}");
         return;
     }
     // One buffer per connection, on the stack, big enough for the largest frame.
     let mut buf: FrameBuf = [0; FRAME_BUF_LEN];
     loop {
-        match one_request(&mut stream, &mut buf, quiet) {
+        match one_request(&mut stream, &mut buf, opts.quiet) {
             Ok(true) => {}
             Ok(false) => {
                 eprintln!("{peer}: EOF, client closed the connection");
@@ -59,11 +59,11 @@ fn serve_client(mut stream: TcpStream, quiet: bool) {
 // ANCHOR_END: serve_client
 
 // ANCHOR: set_up
-fn set_up(stream: &TcpStream) -> io::Result<()> {
+fn set_up(stream: &TcpStream, opts: &ServerOpts) -> io::Result<()> {
     // Send each reply at once. Without this, Nagle's algorithm holds a small reply back while
     // an earlier one is unacknowledged, the client's delayed ACK waits ~40 ms for more data,
-    // and a pipelining client stalls for that long per batch.
-    stream.set_nodelay(true)
+    // and a pipelining client stalls for that long per batch. (`--nagle` skips it, to show.)
+    stream.set_nodelay(!opts.nagle)
 }
 // ANCHOR_END: set_up
 

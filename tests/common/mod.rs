@@ -5,6 +5,8 @@
 //! two threads into channels, so the server never blocks on a full pipe and a test can wait
 //! for a line it expects. Every wait is bounded by [`TIMEOUT`]; nothing sleeps to synchronise.
 //! Dropping a `Server` kills the process, even when the test panicked.
+//!
+//! The benchmarks use this harness too, through `#[path]`.
 
 #![allow(dead_code)] // Each test crate uses a different part of the harness.
 
@@ -70,13 +72,25 @@ pub struct Server {
 impl Server {
     /// Starts `stage`'s server on a free loopback port and waits until it is listening.
     pub fn start(stage: Stage) -> Server {
-        let mut child = Command::new(stage.bin())
-            .args(["--addr", "127.0.0.1:0"])
+        Server::start_with(stage, &[])
+    }
+
+    /// Like [`Server::start`], with more server options (`--quiet`, `--nagle`).
+    pub fn start_with(stage: Stage, options: &[&str]) -> Server {
+        let mut cmd = Command::new(stage.bin());
+        cmd.args(["--addr", "127.0.0.1:0"]).args(options);
+        Server::start_command(stage, cmd)
+    }
+
+    /// Starts any server that prints `listening on ADDR` first and speaks `stage`'s protocol
+    /// (the benchmarks' floor server does).
+    pub fn start_command(stage: Stage, mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn the stage binary");
+            .expect("spawn the server");
         let stdout = lines_of(child.stdout.take().expect("piped stdout"));
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
         // Own the child before anything can panic, so that Drop kills it.
@@ -123,6 +137,11 @@ impl Server {
         let line = self.next_log();
         assert!(line.contains(part), "{}: log line {line:?} lacks {part:?}", self.stage.name());
         line
+    }
+
+    /// The server's process id, to read its memory use from /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running (it must survive anything a client does).

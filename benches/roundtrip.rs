@@ -1,0 +1,525 @@
+//! Round trips through real servers on loopback, in requests per second, all in one run so
+//! that the ratios between them hold even on a noisy machine:
+//!
+//! - v0.1, a new connection per request;
+//! - v0.2 on one connection: ping-pong, and pipelined 16 and 64 deep (and 16 deep with
+//!   `--nagle`, to show the stall TCP_NODELAY prevents);
+//! - the *floor*: a minimal server of the same protocol inside this bench (one read of
+//!   whatever has arrived, every complete frame answered in one write, TCP_NODELAY), the best
+//!   this protocol allows on this machine;
+//! - real Redis answering `PING`, when `redis-server` is installed.
+//!
+//! After the measurements it measures the v0.2 server's peak memory over 100,000 requests,
+//! and prints the targets (see the book's Measurements chapter) against this run's figures,
+//! also written to `target/criterion/roundtrip-summary.md`.
+//!
+//! `cargo bench --bench roundtrip`; `cargo bench --bench roundtrip -- --test` runs each once.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Server, Stage, TIMEOUT, frame};
+use criterion::{Criterion, Throughput};
+use redis_lite::frame::parse_frame;
+
+const HELLO_REPLY_LEN: usize = 9; // 05 00 00 00 "world"
+const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+const PONG: &[u8] = b"+PONG\r\n";
+
+/// A client of one of the servers: the bytes of a batch of requests, and room for exactly
+/// the replies that batch gets back.
+struct Client {
+    conn: Conn,
+    depth: usize,
+    batch: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+enum Conn {
+    /// One connection for every batch (v0.2, the floor, Redis).
+    Persistent(TcpStream),
+    /// A new connection for every request, which the server closes after its reply (v0.1).
+    PerRequest(SocketAddr),
+}
+
+impl Client {
+    fn v0_1(addr: SocketAddr) -> Client {
+        let reply = b"world".to_vec();
+        Client { conn: Conn::PerRequest(addr), depth: 1, batch: b"hello".to_vec(), reply }
+    }
+
+    fn framed(addr: SocketAddr, depth: usize) -> Client {
+        Client::persistent(addr, frame(b"hello").repeat(depth), depth, HELLO_REPLY_LEN)
+    }
+
+    fn redis(addr: SocketAddr, depth: usize) -> Client {
+        Client::persistent(addr, PING.repeat(depth), depth, PONG.len())
+    }
+
+    /// Another client on this one's connection, sending `depth` frames per batch: for
+    /// comparing depths on one server that serves one connection at a time.
+    fn same_connection(&self, depth: usize) -> Client {
+        let Conn::Persistent(stream) = &self.conn else {
+            panic!("only a persistent connection can be shared");
+        };
+        let stream = stream.try_clone().expect("a second handle on the connection");
+        let batch = frame(b"hello").repeat(depth);
+        Client {
+            conn: Conn::Persistent(stream),
+            depth,
+            batch,
+            reply: vec![0; depth * HELLO_REPLY_LEN],
+        }
+    }
+
+    fn persistent(addr: SocketAddr, batch: Vec<u8>, depth: usize, reply_len: usize) -> Client {
+        let conn = Conn::Persistent(connect(addr));
+        Client { conn, depth, batch, reply: vec![0; depth * reply_len] }
+    }
+
+    /// One batch out in one write, all its replies back.
+    fn round_trip(&mut self) {
+        let mut fresh;
+        let stream = match &mut self.conn {
+            Conn::Persistent(stream) => stream,
+            Conn::PerRequest(addr) => {
+                fresh = connect(*addr);
+                &mut fresh
+            }
+        };
+        stream.write_all(&self.batch).expect("send the batch");
+        stream.read_exact(&mut self.reply).expect("every reply");
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect to the server under test");
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+    stream
+}
+
+// ANCHOR: floor
+/// Set in the environment of this bench binary when it is started again as the floor server.
+const FLOOR_ENV: &str = "REDIS_LITE_BENCH_FLOOR";
+
+/// Starts the floor server: this same binary, in a process of its own like every other server
+/// here, so that none of them shares a process, or a scheduler's favours, with the client.
+fn start_floor() -> Server {
+    let mut cmd = Command::new(std::env::current_exe().expect("the bench binary's path"));
+    cmd.env(FLOOR_ENV, "1");
+    Server::start_command(Stage::V0_2, cmd)
+}
+
+/// The floor: the least a server of this protocol can do per request. One `read` of whatever
+/// has arrived, every complete frame in it answered, all the replies in one `write`.
+fn floor_server() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    println!("listening on {}", listener.local_addr()?);
+    for stream in listener.incoming().flatten() {
+        thread::spawn(move || floor_connection(stream));
+    }
+    Ok(())
+}
+
+fn floor_connection(mut stream: TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let reply = frame(b"world");
+    let (mut incoming, mut filled, mut out) = (vec![0u8; 64 * 1024], 0, Vec::new());
+    loop {
+        let n = stream.read(&mut incoming[filled..])?;
+        if n == 0 {
+            return Ok(());
+        }
+        filled += n;
+        let mut at = 0;
+        while let Some((_body, used)) = parse_frame(&incoming[at..filled])? {
+            out.extend_from_slice(&reply);
+            at += used;
+        }
+        incoming.copy_within(at..filled, 0);
+        filled -= at;
+        stream.write_all(&out)?;
+        out.clear();
+    }
+}
+// ANCHOR_END: floor
+
+/// A `redis-server` on a free loopback port, without persistence, stopped on drop.
+struct Redis {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Redis {
+    /// `None`, after one line saying so, when `redis-server` is not installed.
+    fn start() -> Option<Redis> {
+        let addr = common::unused_addr();
+        let spawned = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &addr.port().to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(mut child) = spawned else {
+            println!(
+                "redis: skipped, redis-server is not installed (apt-get install redis-server)"
+            );
+            return None;
+        };
+        // Wait for Redis to say it is ready, as an event, within the timeout.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Ready to accept connections") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let redis = Redis { child, addr };
+        rx.recv_timeout(TIMEOUT).expect("redis-server ready within the timeout");
+        Some(redis)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every server under test, each in its own process.
+struct Servers {
+    v0_1: Server,
+    v0_2: Server,
+    v0_2_nagle: Server,
+    floor: Server,
+    redis: Option<Redis>,
+}
+
+impl Servers {
+    fn start() -> Servers {
+        Servers {
+            v0_1: Server::start_with(Stage::V0_1, &["--quiet"]),
+            v0_2: Server::start_with(Stage::V0_2, &["--quiet"]),
+            v0_2_nagle: Server::start_with(Stage::V0_2, &["--quiet", "--nagle"]),
+            floor: start_floor(),
+            redis: Redis::start(),
+        }
+    }
+
+    /// A client for each server that takes `depth` requests per round trip, by name.
+    fn clients(&self, depth: usize) -> Vec<(&'static str, Client)> {
+        let mut clients = Vec::new();
+        if depth == 1 {
+            clients.push(("v0_1_new_connection", Client::v0_1(self.v0_1.addr)));
+        }
+        clients.push(("v0_2", Client::framed(self.v0_2.addr, depth)));
+        if depth == 16 {
+            clients.push(("v0_2_nagle", Client::framed(self.v0_2_nagle.addr, depth)));
+        }
+        clients.push(("floor", Client::framed(self.floor.addr, depth)));
+        if let Some(redis) = &self.redis {
+            clients.push(("redis", Client::redis(redis.addr, depth)));
+        }
+        clients
+    }
+}
+
+/// Criterion's measurements: one group per depth, so each plot compares like with like.
+fn measure(c: &mut Criterion, servers: &Servers) {
+    for (group_name, depth) in [("pingpong", 1), ("pipelined_16", 16), ("pipelined_64", 64)] {
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(depth as u64));
+        for (name, mut client) in servers.clients(depth) {
+            if name == "v0_2_nagle" {
+                // Each round trip waits tens of milliseconds: few samples, or this alone
+                // would take minutes.
+                group.sample_size(10);
+            }
+            group.bench_function(name, |b| b.iter(|| client.round_trip()));
+        }
+        group.finish();
+    }
+}
+
+/// A request rate measured against another in the same moments: bursts of round trips on
+/// `a` and `b`, alternating, `rounds` times; the median of the per-round ratios of
+/// requests per second. Interleaving cancels most of the drift a shared machine has over
+/// seconds, which separate criterion runs of each cannot.
+fn paired_ratio(a: &mut Client, b: &mut Client, rounds: usize, burst: Duration) -> f64 {
+    let rate = |client: &mut Client| {
+        let start = Instant::now();
+        let mut requests = 0;
+        while start.elapsed() < burst {
+            client.round_trip();
+            requests += client.depth;
+        }
+        requests as f64 / start.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..rounds).map(|_| rate(a) / rate(b)).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
+/// The v0.2 server's peak resident memory (VmHWM) after `requests` requests, in KiB.
+fn peak_rss_kib(requests: usize) -> u64 {
+    let server = Server::start_with(Stage::V0_2, &["--quiet"]);
+    let mut client = Client::framed(server.addr, 64);
+    for _ in 0..requests.div_ceil(64) {
+        client.round_trip();
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).expect("/proc");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("a VmHWM line");
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB")
+}
+
+/// Requests per second in criterion's estimate for one benchmark, if it has run.
+fn criterion_rate(group: &str, bench: &str, depth: usize) -> Option<f64> {
+    let path = format!("target/criterion/{group}/{bench}/new/estimates.json");
+    let json = std::fs::read_to_string(path).ok()?;
+    // {"mean":{...,"point_estimate":12345.6,...},"slope":{...},...}, read without a JSON
+    // crate. criterion reports the slope when it has one (linear sampling), else the mean.
+    let at = json.find("\"slope\":{").or_else(|| json.find("\"mean\":{"))?;
+    let estimate = &json[at..];
+    let key = "\"point_estimate\":";
+    let value = &estimate[estimate.find(key)? + key.len()..];
+    let nanos: f64 = value[..value.find([',', '}'])?].parse().ok()?;
+    Some(depth as f64 * 1e9 / nanos)
+}
+
+// ANCHOR: chart
+/// Draws criterion's figures as a bar chart, requests per second on a log scale, one bar per
+/// server and depth: `target/criterion/roundtrip-chart.svg` (the book's copy is in assets/).
+fn chart() -> String {
+    let groups = [("pingpong", 1), ("pipelined_16", 16), ("pipelined_64", 64)];
+    let benches = ["v0_1_new_connection", "v0_2", "v0_2_nagle", "floor", "redis"];
+    let bars: Vec<(String, f64)> = groups
+        .iter()
+        .flat_map(|&(group, depth)| {
+            benches.iter().filter_map(move |bench| {
+                criterion_rate(group, bench, depth).map(|rate| (format!("{group} / {bench}"), rate))
+            })
+        })
+        .collect();
+    let (left, width, row) = (250.0, 440.0, 26.0);
+    // Log scale from 100 to 10,000,000 requests per second: five decades.
+    let x = |rate: f64| left + width * ((rate.max(100.0).log10() - 2.0) / 5.0);
+    let height = 70.0 + row * bars.len() as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"{height}\" \
+         font-family=\"Helvetica, Arial, sans-serif\" font-size=\"13\">\n\
+         <rect width=\"760\" height=\"{height}\" fill=\"#fff\"/>\n\
+         <text x=\"380\" y=\"22\" text-anchor=\"middle\" font-weight=\"bold\">\
+         Requests per second on loopback (log scale; more is better)</text>\n"
+    );
+    for (i, label) in ["100", "1k", "10k", "100k", "1M", "10M"].iter().enumerate() {
+        let gx = x(10f64.powi(i as i32 + 2));
+        svg += &format!(
+            "<line x1=\"{gx}\" y1=\"40\" x2=\"{gx}\" y2=\"{}\" stroke=\"#ddd\"/>\
+             <text x=\"{gx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#666\">{label}</text>\n",
+            height - 20.0,
+            height - 6.0
+        );
+    }
+    for (i, (name, rate)) in bars.iter().enumerate() {
+        let y = 45.0 + row * i as f64;
+        let colour = if name.contains("v0_") { "#2563eb" } else { "#9ca3af" };
+        svg += &format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{name}</text>\
+             <rect x=\"{left}\" y=\"{y}\" width=\"{}\" height=\"{}\" fill=\"{colour}\"/>\
+             <text x=\"{}\" y=\"{}\">{rate:.0}</text>\n",
+            left - 8.0,
+            y + 14.0,
+            x(*rate) - left,
+            row - 8.0,
+            x(*rate) + 5.0,
+            y + 14.0
+        );
+    }
+    svg + "</svg>\n"
+}
+// ANCHOR_END: chart
+
+/// CPU time that process `pid` has used so far, user and system, in seconds.
+fn cpu_seconds(pid: u32) -> [f64; 2] {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name, which is in parentheses and may hold spaces: state is
+    // the first, utime the 12th and stime the 13th, in clock ticks of 1/100 s (USER_HZ).
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("(comm)").1.split_whitespace().collect();
+    let ticks = |i: usize| fields[i].parse::<f64>().expect("a tick count") / 100.0;
+    [ticks(11), ticks(12)]
+}
+
+/// Microseconds of the server's own CPU per request, user and system, over `requests`
+/// requests from `client`.
+fn server_cpu_per_request(pid: u32, mut client: Client, requests: usize) -> [f64; 2] {
+    let batches = requests.div_ceil(client.depth);
+    let before = cpu_seconds(pid);
+    for _ in 0..batches {
+        client.round_trip();
+    }
+    let after = cpu_seconds(pid);
+    let per_request = |i: usize| (after[i] - before[i]) * 1e6 / (batches * client.depth) as f64;
+    [per_request(0), per_request(1)]
+}
+
+/// Where a round trip's time goes: the server's own CPU per request, in user space (its own
+/// code) and in the kernel (system calls, and the TCP work they do), ping-pong and pipelined.
+fn server_cpu(servers: &Servers, requests: usize) -> Vec<String> {
+    let mut rows = vec![
+        "| server CPU per request | ping-pong: user | system | pipelined 64: user | system |"
+            .to_string(),
+        "|------------------------|-----------------|--------|--------------------|--------|"
+            .to_string(),
+    ];
+    let mut servers_by_name = vec![
+        ("v0.2", servers.v0_2.pid(), servers.v0_2.addr, false),
+        ("floor", servers.floor.pid(), servers.floor.addr, false),
+    ];
+    if let Some(redis) = &servers.redis {
+        servers_by_name.push(("Redis", redis.child.id(), redis.addr, true));
+    }
+    for (name, pid, addr, is_redis) in servers_by_name {
+        let client =
+            |depth| if is_redis { Client::redis(addr, depth) } else { Client::framed(addr, depth) };
+        let [user, system] = server_cpu_per_request(pid, client(1), requests);
+        let [user_64, system_64] = server_cpu_per_request(pid, client(64), requests * 4);
+        rows.push(format!(
+            "| {name} | {user:.1} µs | {system:.1} µs | {user_64:.2} µs | {system_64:.2} µs |"
+        ));
+    }
+    rows
+}
+
+/// Compares `a` with `b` as a paired ratio and returns a Markdown table row saying how it
+/// measures up to `target`. `b` is `None` when its server (Redis) is not installed.
+fn row(
+    what: &str,
+    mut a: Client,
+    b: Option<Client>,
+    target: Option<f64>,
+    timing: (usize, Duration),
+) -> String {
+    let Some(mut b) = b else {
+        return format!("| {what} | not measured: no redis-server | |");
+    };
+    let ratio = paired_ratio(&mut a, &mut b, timing.0, timing.1);
+    // A ratio far below 1 reads better upside down: 1/200 rather than 0.005.
+    let shown = if ratio < 0.1 { format!("1/{:.0}", 1.0 / ratio) } else { format!("{ratio:.2}×") };
+    let verdict = match target {
+        Some(t) if ratio >= t => format!("≥ {t}×: met"),
+        Some(t) => format!("≥ {t}×: **missed**"),
+        None => "shown".to_string(),
+    };
+    format!("| {what} | {shown} | {verdict} |")
+}
+
+/// The targets, each a paired ratio measured now. v0.2 serves one connection at a time, so
+/// each row's clients are made, used and dropped before the next row's.
+fn targets(servers: &Servers, timing: (usize, Duration), peak_kib: u64) -> Vec<String> {
+    let (v0_2, floor) = (servers.v0_2.addr, servers.floor.addr);
+    let redis = |depth| servers.redis.as_ref().map(|r| Client::redis(r.addr, depth));
+    let depth_16_against_1 = || {
+        let a = Client::framed(v0_2, 16);
+        let b = a.same_connection(1);
+        row("v0.2 pipelined 16 / v0.2 ping-pong", a, Some(b), Some(1.5), timing)
+    };
+    let verdict = if peak_kib <= 4096 { "met" } else { "**missed**" };
+    vec![
+        row(
+            "v0.2 ping-pong / floor ping-pong",
+            Client::framed(v0_2, 1),
+            Some(Client::framed(floor, 1)),
+            Some(0.9),
+            timing,
+        ),
+        row(
+            "v0.2 ping-pong / Redis PING ping-pong",
+            Client::framed(v0_2, 1),
+            redis(1),
+            Some(1.2),
+            timing,
+        ),
+        depth_16_against_1(),
+        row(
+            "v0.1 (a connection per request) / v0.2 ping-pong",
+            Client::v0_1(servers.v0_1.addr),
+            Some(Client::framed(v0_2, 1)),
+            None,
+            timing,
+        ),
+        row(
+            "v0.2 --nagle pipelined 16 / v0.2 pipelined 16",
+            Client::framed(servers.v0_2_nagle.addr, 16),
+            Some(Client::framed(v0_2, 16)),
+            None,
+            timing,
+        ),
+        row(
+            "v0.2 pipelined 64 / floor pipelined 64",
+            Client::framed(v0_2, 64),
+            Some(Client::framed(floor, 64)),
+            None,
+            timing,
+        ),
+        row(
+            "v0.2 pipelined 64 / Redis pipelined 64",
+            Client::framed(v0_2, 64),
+            redis(64),
+            None,
+            timing,
+        ),
+        format!(
+            "| v0.2 server peak RSS after 100,000 requests | {peak_kib} KiB | ≤ 4096 KiB: {verdict} |"
+        ),
+    ]
+}
+
+fn main() {
+    if std::env::var_os(FLOOR_ENV).is_some() {
+        if let Err(e) = floor_server() {
+            eprintln!("floor server: {e}");
+        }
+        return;
+    }
+    let test_mode = std::env::args().any(|arg| arg == "--test");
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+
+    let servers = Servers::start();
+    measure(&mut c, &servers);
+    c.final_summary();
+
+    // In test mode, everything runs, but briefly: the figures mean nothing.
+    let (requests, rounds, burst) = match test_mode {
+        true => (1_000, 1, Duration::from_millis(1)),
+        false => (100_000, 21, Duration::from_millis(60)),
+    };
+    let peak_kib = peak_rss_kib(requests);
+    let mut table = vec![
+        "| measure (paired, interleaved) | this run | target |".to_string(),
+        "|-------------------------------|----------|--------|".to_string(),
+    ];
+    table.extend(targets(&servers, (rounds, burst), peak_kib));
+    table.push(String::new());
+    table.extend(server_cpu(&servers, if test_mode { 100 } else { 50_000 }));
+    let table = table.join("\n");
+    println!("\n{table}\n");
+    if !test_mode {
+        let _ = std::fs::write("target/criterion/roundtrip-targets.md", table + "\n");
+        let _ = std::fs::write("target/criterion/roundtrip-chart.svg", chart());
+    }
+}

@@ -1,0 +1,121 @@
+//! poll(2), declared by hand: the one system call the event loop needs that std does not have.
+//!
+//! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
+//! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a
+//! struct with exactly C's layout (`#[repr(C)]`), the constants from `<poll.h>`, and the
+//! function's signature in an `extern "C"` block. The compiler cannot check any of them
+//! against the C headers, so calling it is `unsafe`; this module is the only place in the
+//! crate where that happens, and it hands out a safe function instead (introduced in v0.3).
+//!
+//! What it cannot do: scale past a few thousand connections. poll(2) makes the kernel look at
+//! every descriptor on every call, O(n) per wake-up; epoll(7) on Linux and kqueue(2) on the
+//! BSDs remember the set between calls. A real server would use them (through a crate such as
+//! mio); poll is the portable, teachable one, and the original's choice.
+
+use std::ffi::{c_int, c_short, c_ulong};
+use std::io;
+use std::os::fd::AsRawFd;
+
+// ANCHOR: pollfd
+/// `struct pollfd` from `<poll.h>`: which descriptor, which events we want to hear about,
+/// and which ones happened (filled in by the kernel).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct PollFd {
+    fd: c_int,
+    events: c_short,
+    revents: c_short,
+}
+
+/// There is data to read (or a connection to accept, or the peer closed its side).
+pub const POLLIN: c_short = 0x001;
+/// Writing now would not block.
+pub const POLLOUT: c_short = 0x004;
+/// An error is pending on the socket (always reported, never asked for).
+pub const POLLERR: c_short = 0x008;
+/// The connection is hung up (always reported, never asked for).
+pub const POLLHUP: c_short = 0x010;
+/// The descriptor is not open (always reported; a bug in the caller).
+pub const POLLNVAL: c_short = 0x020;
+
+// `nfds_t` is `unsigned long` on Linux.
+unsafe extern "C" {
+    #[link_name = "poll"]
+    fn c_poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+}
+// ANCHOR_END: pollfd
+
+impl PollFd {
+    /// Interest in `events` (`POLLIN`, `POLLOUT`, both with `|`, or 0) on `fd`.
+    pub fn new(fd: &impl AsRawFd, events: c_short) -> PollFd {
+        PollFd { fd: fd.as_raw_fd(), events, revents: 0 }
+    }
+
+    /// What happened, after [`poll`] returned.
+    pub fn revents(&self) -> c_short {
+        self.revents
+    }
+}
+
+// ANCHOR: poll
+/// Waits until at least one of `fds` is ready, and returns how many are. With `timeout_ms` of
+/// -1 it waits as long as it takes. A signal ends the wait early with `ErrorKind::Interrupted`;
+/// call it again.
+pub fn poll(fds: &mut [PollFd], timeout_ms: c_int) -> io::Result<usize> {
+    // SAFETY: `PollFd` is `#[repr(C)]` with the fields of C's `struct pollfd` in order and of
+    // the same types, so the pointer is to `fds.len()` valid, initialised, writable
+    // `struct pollfd`s, borrowed mutably for the length of the call; poll(2) reads them and
+    // writes only their `revents`, and keeps no pointer after it returns. `fds.len()` fits in
+    // `nfds_t` (usize and unsigned long are the same width on Linux).
+    let ready = unsafe { c_poll(fds.as_mut_ptr(), fds.len() as c_ulong, timeout_ms) };
+    if ready < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ready as usize)
+}
+// ANCHOR_END: poll
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+
+    /// A listener with nobody connecting is not ready; after a connect it is readable; a fresh
+    /// connection is writable and not readable until the peer writes.
+    #[test]
+    fn readiness_follows_the_sockets() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut fds = [PollFd::new(&listener, POLLIN)];
+        assert_eq!(poll(&mut fds, 0).unwrap(), 0);
+
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert_eq!(poll(&mut fds, 5_000).unwrap(), 1);
+        assert_eq!(fds[0].revents() & POLLIN, POLLIN);
+
+        let (server_side, _) = listener.accept().unwrap();
+        let mut fds = [PollFd::new(&server_side, POLLIN | POLLOUT)];
+        assert_eq!(poll(&mut fds, 5_000).unwrap(), 1);
+        assert_eq!(fds[0].revents(), POLLOUT);
+
+        client.write_all(b"x").unwrap();
+        let mut fds = [PollFd::new(&server_side, POLLIN)];
+        assert_eq!(poll(&mut fds, 5_000).unwrap(), 1);
+        assert_eq!(fds[0].revents(), POLLIN);
+    }
+
+    /// A descriptor that is not open is reported as POLLNVAL, not undefined behaviour.
+    #[test]
+    fn a_closed_descriptor_is_pollnval() {
+        struct NotOpen;
+        impl AsRawFd for NotOpen {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                // Far above any descriptor this test process has open.
+                1_000_000
+            }
+        }
+        let mut fds = [PollFd::new(&NotOpen, POLLIN)];
+        assert_eq!(poll(&mut fds, 0).unwrap(), 1);
+        assert_eq!(fds[0].revents(), POLLNVAL);
+    }
+}

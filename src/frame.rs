@@ -86,12 +86,7 @@ pub fn read_frame<'b, R: Read + ?Sized>(
     match read_up_to(r, header)? {
         0 => return Ok(None),
         HEADER_LEN => {}
-        got => {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("stream ended inside a frame header, after {got} of {HEADER_LEN} bytes"),
-            ));
-        }
+        got => return Err(ended_inside(&header[..got])),
     }
     let len = body_len([header[0], header[1], header[2], header[3]])?;
     let body = &mut rest[..len];
@@ -99,6 +94,22 @@ pub fn read_frame<'b, R: Read + ?Sized>(
     Ok(Some(body))
 }
 // ANCHOR_END: read_frame
+
+/// The error for a stream that ended after `partial`, the first bytes of a frame: the same
+/// words whether the frame was read from a stream (v0.2) or cut out of a buffer (v0.3).
+pub fn ended_inside(partial: &[u8]) -> io::Error {
+    let message = match partial.first_chunk::<HEADER_LEN>() {
+        None => format!(
+            "stream ended inside a frame header, after {} of {HEADER_LEN} bytes",
+            partial.len()
+        ),
+        Some(header) => {
+            let len = u32::from_le_bytes(*header);
+            format!("stream ended after {} of {len} bytes", partial.len() - HEADER_LEN)
+        }
+    };
+    io::Error::new(io::ErrorKind::UnexpectedEof, message)
+}
 
 // ANCHOR: write_frame
 /// Writes `body` to `w` as one frame, header and body in a single buffer, so that a small
@@ -250,6 +261,15 @@ mod tests {
         }
         let err = parse_frame(&4097u32.to_le_bytes()).unwrap_err();
         assert_eq!(err.to_string(), "message too long: 4097 > 4096");
+    }
+
+    /// A buffer that ends inside a frame gets the same words as a stream that does.
+    #[test]
+    fn ended_inside_speaks_like_read_frame() {
+        for partial in [&b"\x05\0"[..], b"\x05\0\0\0hel"] {
+            let from_stream = read_frame(&mut &partial[..], &mut new_buf()).unwrap_err();
+            assert_eq!(ended_inside(partial).to_string(), from_stream.to_string());
+        }
     }
 
     /// xorshift64: a PRNG small enough to write here, so the test needs no crate and runs the

@@ -1,9 +1,12 @@
 //! The command line every stage shares, parsed by hand because the runtime uses std only.
 //!
 //! ```text
-//! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle]
-//! vX_Y client [--addr HOST:PORT] [MESSAGE...]
+//! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]
+//! vX_Y client [--addr HOST:PORT] [--pipeline] [MESSAGE...]
 //! ```
+//!
+//! `--nagle`, `--max-conns` and `--pipeline` are *extras*: a stage names the ones it has
+//! (v0.1 none, v0.2 `--nagle`, v0.3 all three), and to the others they are unknown options.
 //!
 //! A stage's `main` hands [`run`] its server and client functions; `run` parses the
 //! arguments, calls one of them, and turns what comes back into one line on stderr and an exit
@@ -17,6 +20,10 @@ use std::process::ExitCode;
 /// Loopback, so a reader's first run is not reachable from the network.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:1234";
 
+/// How many clients an event-loop server (v0.3) serves at once, unless told otherwise: well
+/// under the usual limit of 1024 open files per process.
+pub const DEFAULT_MAX_CONNS: usize = 1000;
+
 /// What the server side of a stage is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerOpts {
@@ -25,6 +32,8 @@ pub struct ServerOpts {
     pub quiet: bool,
     /// Leave Nagle's algorithm on (no TCP_NODELAY), to reproduce the stall it causes.
     pub nagle: bool,
+    /// Connections served at once; more are accepted and closed at once (v0.3).
+    pub max_conns: usize,
 }
 
 /// What the client side of a stage is told.
@@ -33,6 +42,8 @@ pub struct ClientOpts {
     pub addr: SocketAddr,
     /// The messages to send, in order; empty means the stage's default ones.
     pub messages: Vec<String>,
+    /// Send every message in one write, then read every reply (v0.3).
+    pub pipeline: bool,
 }
 
 /// What the command line asked for.
@@ -43,17 +54,17 @@ pub enum Command {
     Help,
 }
 
-/// Parses the arguments after the program name. The error is one line saying what is wrong.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+/// Parses the arguments after the program name, for a stage that has the options in
+/// `extras`. The error is one line saying what is wrong.
+pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result<Command, String> {
     let mut args = args.into_iter().peekable();
     let role = args.next_if(|arg| arg == "client" || arg == "server");
     let is_client = role.is_some_and(|role| role == "client");
+    let has = |option: &str| extras.contains(&option);
 
     let mut addr = parse_addr(DEFAULT_ADDR)?;
-    let mut quiet = false;
-    let mut nagle = false;
-    let mut messages = Vec::new();
-    let mut only_messages = false;
+    let (mut quiet, mut nagle, mut max_conns) = (false, false, DEFAULT_MAX_CONNS);
+    let (mut messages, mut pipeline, mut only_messages) = (Vec::new(), false, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             _ if only_messages => messages.push(arg),
@@ -63,7 +74,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
                 addr = parse_addr(&value)?;
             }
             "--quiet" if !is_client => quiet = true,
-            "--nagle" if !is_client => nagle = true,
+            "--nagle" if !is_client && has("--nagle") => nagle = true,
+            "--max-conns" if !is_client && has("--max-conns") => {
+                let value = args.next().unwrap_or_default();
+                max_conns = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    format!("--max-conns needs a whole number above 0, not '{value}'")
+                })?;
+            }
+            "--pipeline" if is_client && has("--pipeline") => pipeline = true,
             // `--` ends the options, so a message may start with '-'.
             "--" if is_client => only_messages = true,
             _ if arg.starts_with('-') => return Err(format!("unknown option '{arg}'")),
@@ -72,9 +90,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         }
     }
     Ok(if is_client {
-        Command::Client(ClientOpts { addr, messages })
+        Command::Client(ClientOpts { addr, messages, pipeline })
     } else {
-        Command::Server(ServerOpts { addr, quiet, nagle })
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns })
     })
 }
 
@@ -88,36 +106,55 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("bad address '{text}': expected IP:PORT, such as 127.0.0.1:1234"))
 }
 
-/// The help text, for `stage`.
-pub fn usage(stage: &str) -> String {
-    format!(
-        "usage: {stage} [server] [--addr HOST:PORT] [--quiet] [--nagle]
-       {stage} client [--addr HOST:PORT] [MESSAGE...]
+/// The help text, for `stage` with the options in `extras`.
+pub fn usage(stage: &str, extras: &[&str]) -> String {
+    let has = |option: &str| extras.contains(&option);
+    let flag =
+        |option: &str, shown: &str| if has(option) { shown.to_string() } else { String::new() };
+    let mut text = format!(
+        "usage: {stage} [server] [--addr HOST:PORT] [--quiet]{}{}
+       {stage} client [--addr HOST:PORT]{} [MESSAGE...]
 
   server        (the default) listen and answer every request with \"world\"
   client        connect, send each MESSAGE (or the stage's default ones), print each reply
   --addr        where to listen or connect (default {DEFAULT_ADDR}; port 0 picks a free port)
-  --quiet       server: don't print a line per request
-  --nagle       server: leave Nagle's algorithm on (no TCP_NODELAY), to see what it costs
-  -h, --help    show this help"
-    )
+  --quiet       server: don't print a line per request",
+        flag("--nagle", " [--nagle]"),
+        flag("--max-conns", " [--max-conns N]"),
+        flag("--pipeline", " [--pipeline]"),
+    );
+    text += &flag(
+        "--nagle",
+        "\n  --nagle       server: leave Nagle's algorithm on (no TCP_NODELAY), to see what it costs",
+    );
+    text += &flag(
+        "--max-conns",
+        &format!("\n  --max-conns   server: clients served at once (default {DEFAULT_MAX_CONNS})"),
+    );
+    text += &flag(
+        "--pipeline",
+        "\n  --pipeline    client: send every message in one write, then read every reply",
+    );
+    text + "\n  -h, --help    show this help"
 }
 
 // ANCHOR: run
-/// A stage's whole `main`: parse, run the server or the client, report.
+/// A stage's whole `main`: parse, run the server or the client, report. `extras` names the
+/// options beyond the shared ones that this stage has.
 pub fn run(
     stage: &str,
+    extras: &[&str],
     server: fn(&ServerOpts) -> io::Result<()>,
     client: fn(&ClientOpts) -> io::Result<()>,
 ) -> ExitCode {
     let command = std::env::args_os().skip(1).map(OsString::into_string).collect();
     let command = match command {
-        Ok(args) => parse::<Vec<String>>(args),
+        Ok(args) => parse::<Vec<String>>(args, extras),
         Err(bad) => Err(format!("argument {bad:?} is not valid UTF-8")),
     };
     let (result, role) = match command {
         Ok(Command::Help) => {
-            println!("{}", usage(stage));
+            println!("{}", usage(stage, extras));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Server(opts)) => (server(&opts), "server"),
@@ -154,30 +191,35 @@ fn hint(stage: &str, kind: io::ErrorKind) -> String {
 mod tests {
     use super::*;
 
+    const ALL: &[&str] = &["--nagle", "--max-conns", "--pipeline"];
+
     fn parse_str(line: &str) -> Result<Command, String> {
-        parse(line.split_whitespace().map(String::from))
+        parse(line.split_whitespace().map(String::from), ALL)
     }
 
-    fn addr(text: &str) -> SocketAddr {
-        text.parse().unwrap()
+    fn server(addr: &str, quiet: bool, nagle: bool) -> Command {
+        let addr = addr.parse().unwrap();
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns: DEFAULT_MAX_CONNS })
     }
 
     /// No arguments: a server on the default loopback address.
     #[test]
     fn default_is_a_loud_server_on_loopback() {
-        let want = ServerOpts { addr: addr("127.0.0.1:1234"), quiet: false, nagle: false };
-        assert_eq!(parse_str(""), Ok(Command::Server(want.clone())));
-        assert_eq!(parse_str("server"), Ok(Command::Server(want)));
+        assert_eq!(parse_str(""), Ok(server("127.0.0.1:1234", false, false)));
+        assert_eq!(parse_str("server"), Ok(server("127.0.0.1:1234", false, false)));
     }
 
     /// Server options in any order.
     #[test]
     fn server_options() {
-        let want = ServerOpts { addr: addr("127.0.0.1:0"), quiet: true, nagle: false };
-        assert_eq!(parse_str("--quiet --addr 127.0.0.1:0"), Ok(Command::Server(want.clone())));
-        assert_eq!(parse_str("server --addr localhost:0 --quiet"), Ok(Command::Server(want)));
-        let want = ServerOpts { addr: addr("127.0.0.1:1234"), quiet: false, nagle: true };
-        assert_eq!(parse_str("--nagle"), Ok(Command::Server(want)));
+        assert_eq!(parse_str("--quiet --addr 127.0.0.1:0"), Ok(server("127.0.0.1:0", true, false)));
+        assert_eq!(
+            parse_str("server --addr localhost:0 --quiet"),
+            Ok(server("127.0.0.1:0", true, false))
+        );
+        assert_eq!(parse_str("--nagle"), Ok(server("127.0.0.1:1234", false, true)));
+        let Ok(Command::Server(opts)) = parse_str("--max-conns 3") else { panic!() };
+        assert_eq!(opts.max_conns, 3);
     }
 
     /// The client takes messages, and `--` lets one start with a dash.
@@ -185,13 +227,30 @@ mod tests {
     fn client_messages() {
         let want = |messages: &[&str]| {
             Ok(Command::Client(ClientOpts {
-                addr: addr("[::1]:9"),
+                addr: "[::1]:9".parse().unwrap(),
                 messages: messages.iter().map(|m| m.to_string()).collect(),
+                pipeline: false,
             }))
         };
         assert_eq!(parse_str("client --addr [::1]:9"), want(&[]));
         assert_eq!(parse_str("client a --addr [::1]:9 b"), want(&["a", "b"]));
         assert_eq!(parse_str("client --addr [::1]:9 -- -x --quiet"), want(&["-x", "--quiet"]));
+        let Ok(Command::Client(opts)) = parse_str("client --pipeline a") else { panic!() };
+        assert!(opts.pipeline);
+    }
+
+    /// A stage that lacks an extra treats it as an unknown option.
+    #[test]
+    fn extras_belong_to_the_stages_that_name_them() {
+        let parse_for =
+            |line: &str, extras| parse(line.split_whitespace().map(String::from), extras);
+        assert_eq!(parse_for("--nagle", &[]), Err("unknown option '--nagle'".to_string()));
+        assert_eq!(
+            parse_for("client --pipeline", &["--nagle"]),
+            Err("unknown option '--pipeline'".to_string())
+        );
+        assert!(!usage("v0_1", &[]).contains("--nagle"));
+        assert!(usage("v0_3", ALL).contains("client [--addr HOST:PORT] [--pipeline] [MESSAGE...]"));
     }
 
     /// `-h` and `--help` win wherever they stand.
@@ -208,6 +267,8 @@ mod tests {
         assert_eq!(err("--bogus"), "unknown option '--bogus'");
         assert_eq!(err("client --quiet"), "unknown option '--quiet'");
         assert_eq!(err("client --nagle"), "unknown option '--nagle'");
+        assert_eq!(err("--max-conns 0"), "--max-conns needs a whole number above 0, not '0'");
+        assert_eq!(err("--max-conns"), "--max-conns needs a whole number above 0, not ''");
         assert_eq!(err("stray"), "unexpected argument 'stray'");
         assert_eq!(err("--addr"), "--addr needs a value, such as 127.0.0.1:1234");
         for bad in ["1234", "nosuchhost:1", "127.0.0.1:99999", "127.0.0.1"] {

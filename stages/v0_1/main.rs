@@ -20,5 +20,5 @@ mod client;
 mod server;
 
 fn main() -> std::process::ExitCode {
-    redis_lite::cli::run("v0_1", server::serve, client::run)
+    redis_lite::cli::run("v0_1", &[], server::serve, client::run)
 }

@@ -24,5 +24,5 @@ mod client;
 mod server;
 
 fn main() -> std::process::ExitCode {
-    redis_lite::cli::run("v0_2", server::serve, client::run)
+    redis_lite::cli::run("v0_2", &["--nagle"], server::serve, client::run)
 }

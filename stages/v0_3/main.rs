@@ -1,0 +1,32 @@
+//! Stage v0.3: one thread, many clients: a poll(2) event loop over non-blocking sockets.
+//!
+//! The protocol is v0.2's, frame for frame, so the same tests and clients work against both.
+//! What changes is how the server waits: instead of blocking in `read` on one client, it asks
+//! the kernel which sockets are ready (poll(2), declared by hand in `src/poll.rs`) and serves
+//! only those, keeping each client's half-read requests and half-sent replies in a `Conn`.
+//!
+//! What it adds over v0.2:
+//! - any number of clients at once (up to `--max-conns`), none able to hold up the others;
+//! - real pipelining: one `read` brings in many frames, all are answered, one `write` sends
+//!   all the replies;
+//! - backpressure: a client that sends without reading its replies is not read from while
+//!   more than 1 MiB of its replies wait, so it cannot make the server's memory grow;
+//! - a client option, `--pipeline`: every message in one write, then every reply.
+//!
+//! What it still cannot do: time out idle clients, use more than one core, or store
+//! anything (every reply is still `world`; key-value commands come next).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v0_3                          # terminal 1: the server
+//! cargo run --bin v0_3 -- client --pipeline     # terminal 2: the client
+//! ```
+
+mod client;
+mod server;
+
+fn main() -> std::process::ExitCode {
+    let extras = ["--nagle", "--max-conns", "--pipeline"];
+    redis_lite::cli::run("v0_3", &extras, server::serve, client::run)
+}

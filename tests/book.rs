@@ -290,6 +290,7 @@ fn stage_command(command: &str) -> Option<(&'static str, Vec<String>)> {
     let bin = match *stage {
         "v0_1" => env!("CARGO_BIN_EXE_v0_1"),
         "v0_2" => env!("CARGO_BIN_EXE_v0_2"),
+        "v0_3" => env!("CARGO_BIN_EXE_v0_3"),
         other => panic!("a transcript runs unknown stage {other}"),
     };
     let args = match rest {

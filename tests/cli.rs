@@ -7,7 +7,7 @@ use std::net::TcpListener;
 
 use common::Stage;
 
-const STAGES: [Stage; 2] = [Stage::V0_1, Stage::V0_2];
+const STAGES: [Stage; 3] = [Stage::V0_1, Stage::V0_2, Stage::V0_3];
 
 fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&out.get_output().stderr).into_owned()
@@ -64,6 +64,27 @@ fn help() {
         let out = stage.command().arg("--help").assert().success();
         let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
         assert!(stdout.starts_with(&format!("usage: {} [server]", stage.name())), "{stdout}");
-        assert!(stdout.contains("client [--addr HOST:PORT] [MESSAGE...]"), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{} client [--addr HOST:PORT]", stage.name())),
+            "{stdout}"
+        );
+    }
+}
+
+/// An option a later stage adds is unknown to the stages before it.
+#[test]
+fn options_from_later_stages() {
+    let cases: [(Stage, &[&str], &str); 3] = [
+        (Stage::V0_1, &["--nagle"], "--nagle"),
+        (Stage::V0_2, &["--max-conns", "5"], "--max-conns"),
+        (Stage::V0_2, &["client", "--pipeline"], "--pipeline"),
+    ];
+    for (stage, args, unknown) in cases {
+        let out = stage.command().args(args).assert().code(2);
+        let name = stage.name();
+        assert_eq!(
+            stderr_of(&out),
+            format!("{name}: unknown option '{unknown}'; try '{name} --help'\n")
+        );
     }
 }

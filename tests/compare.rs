@@ -24,7 +24,7 @@ struct Expected {
     serves_a_second_client_while_the_first_idles: bool,
 }
 
-const EXPECTED: [Expected; 2] = [
+const EXPECTED: [Expected; 3] = [
     Expected {
         stage: Stage::V0_1,
         hello_on_the_wire: (b"hello", b"world"),
@@ -38,6 +38,13 @@ const EXPECTED: [Expected; 2] = [
         persistent_connection: true,
         seen_of_a_100_byte_message: 100,
         serves_a_second_client_while_the_first_idles: false,
+    },
+    Expected {
+        stage: Stage::V0_3,
+        hello_on_the_wire: (b"\x05\0\0\0hello", b"\x05\0\0\0world"),
+        persistent_connection: true,
+        seen_of_a_100_byte_message: 100,
+        serves_a_second_client_while_the_first_idles: true,
     },
 ];
 // ANCHOR_END: expected
@@ -96,7 +103,8 @@ fn a_message_longer_than_one_read() {
 
 // ANCHOR: idle_client
 /// A client connects and says nothing; a second client sends a request. Neither v0.1 nor v0.2
-/// answers the second client until the first leaves; then it is served, nothing lost.
+/// answers the second client until the first leaves; then it is served, nothing lost. v0.3
+/// answers it at once.
 #[test]
 fn an_idle_client_and_a_second_client() {
     for expected in &EXPECTED {

@@ -1,6 +1,7 @@
-//! Stage v0.2 on its own: pipelining, partial I/O, the length limit, broken clients, and its
-//! client binary. Every bad client costs only its own connection: each scenario ends by
-//! checking that the server still serves the next client.
+//! Stage v0.2's protocol in depth, against every stage that speaks it (v0.2 and v0.3):
+//! pipelining, partial I/O, the length limit, broken clients, and the client binaries. Every
+//! bad client costs only its own connection: each scenario ends by checking that the server
+//! still serves the next client.
 
 mod common;
 
@@ -8,6 +9,9 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 
 use common::{Reply, Server, Stage, assert_closed_without_reply, assert_still_serves, frame};
+
+/// The stages whose protocol is v0.2's length-prefixed frames.
+const FRAMED: [Stage; 2] = [Stage::V0_2, Stage::V0_3];
 
 fn world() -> Reply {
     Reply::Got(b"world".to_vec())
@@ -17,15 +21,17 @@ fn world() -> Reply {
 /// 100 frames in one write get 100 replies, in order, and the server sees them in order.
 #[test]
 fn pipelined_frames_are_answered_in_order() {
-    let server = Server::start(Stage::V0_2);
-    let mut stream = server.connect();
-    let batch: Vec<u8> = (0..100).flat_map(|i| frame(format!("msg{i}").as_bytes())).collect();
-    stream.write_all(&batch).unwrap();
-    for _ in 0..100 {
-        assert_eq!(common::read_reply_frame(&mut stream), world());
-    }
-    for i in 0..100 {
-        server.expect_says(&format!("msg{i}"));
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let mut stream = server.connect();
+        let batch: Vec<u8> = (0..100).flat_map(|i| frame(format!("msg{i}").as_bytes())).collect();
+        stream.write_all(&batch).unwrap();
+        for _ in 0..100 {
+            assert_eq!(common::read_reply_frame(&mut stream), world());
+        }
+        for i in 0..100 {
+            server.expect_says(&format!("msg{i}"));
+        }
     }
 }
 // ANCHOR_END: pipelined
@@ -34,38 +40,44 @@ fn pipelined_frames_are_answered_in_order() {
 /// taking one `read` for the body would almost surely see only part of it.)
 #[test]
 fn a_frame_dribbled_one_byte_at_a_time() {
-    let server = Server::start(Stage::V0_2);
-    let mut stream = server.connect();
-    let body = "dribble ".repeat(40);
-    for byte in frame(body.as_bytes()) {
-        stream.write_all(&[byte]).unwrap();
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let mut stream = server.connect();
+        let body = "dribble ".repeat(40);
+        for byte in frame(body.as_bytes()) {
+            stream.write_all(&[byte]).unwrap();
+        }
+        assert_eq!(common::read_reply_frame(&mut stream), world());
+        server.expect_says(&body);
     }
-    assert_eq!(common::read_reply_frame(&mut stream), world());
-    server.expect_says(&body);
 }
 
 /// A header and its body in separate writes make one request.
 #[test]
 fn a_header_split_from_its_body() {
-    let server = Server::start(Stage::V0_2);
-    let mut stream = server.connect();
-    let wire = frame(b"split");
-    stream.write_all(&wire[..4]).unwrap();
-    stream.write_all(&wire[4..]).unwrap();
-    assert_eq!(common::read_reply_frame(&mut stream), world());
-    server.expect_says("split");
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let mut stream = server.connect();
+        let wire = frame(b"split");
+        stream.write_all(&wire[..4]).unwrap();
+        stream.write_all(&wire[4..]).unwrap();
+        assert_eq!(common::read_reply_frame(&mut stream), world());
+        server.expect_says("split");
+    }
 }
 
 /// Bodies of 0 and exactly 4096 bytes are within the limit and answered.
 #[test]
 fn bodies_at_the_limits_are_answered() {
-    let server = Server::start(Stage::V0_2);
-    let mut stream = server.connect();
-    assert_eq!(common::request(Stage::V0_2, &mut stream, b""), world());
-    server.expect_says("");
-    let largest = vec![b'x'; 4096];
-    assert_eq!(common::request(Stage::V0_2, &mut stream, &largest), world());
-    server.expect_says(&"x".repeat(4096));
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let mut stream = server.connect();
+        assert_eq!(common::request(stage, &mut stream, b""), world());
+        server.expect_says("");
+        let largest = vec![b'x'; 4096];
+        assert_eq!(common::request(stage, &mut stream, &largest), world());
+        server.expect_says(&"x".repeat(4096));
+    }
 }
 
 // ANCHOR: too_long
@@ -73,13 +85,15 @@ fn bodies_at_the_limits_are_answered() {
 /// the length and the limit; the next client is served.
 #[test]
 fn lengths_over_the_limit_close_only_that_connection() {
-    let mut server = Server::start(Stage::V0_2);
-    for len in [4097u32, u32::MAX] {
-        let mut stream = server.connect();
-        stream.write_all(&len.to_le_bytes()).unwrap();
-        assert_closed_without_reply(&mut stream);
-        server.expect_log(&format!("message too long: {len} > 4096"));
-        assert_still_serves(&mut server);
+    for stage in FRAMED {
+        let mut server = Server::start(stage);
+        for len in [4097u32, u32::MAX] {
+            let mut stream = server.connect();
+            stream.write_all(&len.to_le_bytes()).unwrap();
+            assert_closed_without_reply(&mut stream);
+            server.expect_log(&format!("message too long: {len} > 4096"));
+            assert_still_serves(&mut server);
+        }
     }
 }
 // ANCHOR_END: too_long
@@ -89,18 +103,20 @@ fn lengths_over_the_limit_close_only_that_connection() {
 /// next client is served.
 #[test]
 fn end_of_stream_inside_a_frame() {
-    let mut server = Server::start(Stage::V0_2);
-    let cases: [(&[u8], &str); 2] = [
-        (b"\x05\0", "stream ended inside a frame header, after 2 of 4 bytes"),
-        (b"\x05\0\0\0hel", "stream ended after 3 of 5 bytes"),
-    ];
-    for (partial, log) in cases {
-        let mut stream = server.connect();
-        stream.write_all(partial).unwrap();
-        stream.shutdown(Shutdown::Write).unwrap();
-        assert_closed_without_reply(&mut stream);
-        server.expect_log(log);
-        assert_still_serves(&mut server);
+    for stage in FRAMED {
+        let mut server = Server::start(stage);
+        let cases: [(&[u8], &str); 2] = [
+            (b"\x05\0", "stream ended inside a frame header, after 2 of 4 bytes"),
+            (b"\x05\0\0\0hel", "stream ended after 3 of 5 bytes"),
+        ];
+        for (partial, log) in cases {
+            let mut stream = server.connect();
+            stream.write_all(partial).unwrap();
+            stream.shutdown(Shutdown::Write).unwrap();
+            assert_closed_without_reply(&mut stream);
+            server.expect_log(log);
+            assert_still_serves(&mut server);
+        }
     }
 }
 // ANCHOR_END: eof_inside_a_frame
@@ -109,82 +125,96 @@ fn end_of_stream_inside_a_frame() {
 /// is served.
 #[test]
 fn a_reset_in_the_middle_of_a_frame() {
-    let mut server = Server::start(Stage::V0_2);
-    let mut stream = server.connect();
-    stream.write_all(&frame(b"first")).unwrap();
-    // Wait until the reply is here but leave it unread: closing a socket with unread data
-    // makes the kernel send a reset instead of a clean close.
-    let mut peeked = [0u8; 9];
-    assert_eq!(stream.peek(&mut peeked).unwrap(), 9, "the whole reply, in one segment");
-    server.expect_says("first");
-    stream.write_all(b"\x05\0\0\0he").unwrap();
-    drop(stream);
-    server.expect_log("Connection reset by peer");
-    assert_still_serves(&mut server);
+    for stage in FRAMED {
+        let mut server = Server::start(stage);
+        let mut stream = server.connect();
+        stream.write_all(&frame(b"first")).unwrap();
+        // Wait until the reply is here but leave it unread: closing a socket with unread data
+        // makes the kernel send a reset instead of a clean close.
+        let mut peeked = [0u8; 9];
+        assert_eq!(stream.peek(&mut peeked).unwrap(), 9, "the whole reply, in one segment");
+        server.expect_says("first");
+        stream.write_all(b"\x05\0\0\0he").unwrap();
+        drop(stream);
+        server.expect_log("Connection reset by peer");
+        assert_still_serves(&mut server);
+    }
 }
 
 /// A client that connects and leaves without a byte: a clean end of stream, logged as such.
 #[test]
 fn a_client_that_connects_and_leaves() {
-    let mut server = Server::start(Stage::V0_2);
-    drop(server.connect());
-    server.expect_log("EOF, client closed the connection");
-    assert_still_serves(&mut server);
+    for stage in FRAMED {
+        let mut server = Server::start(stage);
+        drop(server.connect());
+        server.expect_log("EOF, client closed the connection");
+        assert_still_serves(&mut server);
+    }
 }
 
 /// Bytes that are not UTF-8 are still a message; the server prints them lossily.
 #[test]
 fn a_message_that_is_not_utf8() {
-    let server = Server::start(Stage::V0_2);
-    let mut stream = server.connect();
-    assert_eq!(common::request(Stage::V0_2, &mut stream, b"caf\xe9"), world());
-    server.expect_says("caf\u{fffd}");
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let mut stream = server.connect();
+        assert_eq!(common::request(stage, &mut stream, b"caf\xe9"), world());
+        server.expect_says("caf\u{fffd}");
+    }
 }
 
 /// The client's default conversation is the original's: hello1, hello2, hello3 on one
 /// connection, with a reply each.
 #[test]
 fn client_default_messages() {
-    let server = Server::start(Stage::V0_2);
-    let out = "server says: world\n".repeat(3);
-    Stage::V0_2.client(server.addr, &[]).success().stdout(out);
-    for msg in ["hello1", "hello2", "hello3"] {
-        server.expect_says(msg);
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let out = "server says: world\n".repeat(3);
+        stage.client(server.addr, &[]).success().stdout(out);
+        for msg in ["hello1", "hello2", "hello3"] {
+            server.expect_says(msg);
+        }
+        // One connection for all three: the server logs its end once.
+        server.expect_log("EOF, client closed the connection");
     }
-    // One connection for all three: the server logs its end once.
-    server.expect_log("EOF, client closed the connection");
 }
 
 /// Given messages, the client sends those, on one connection.
 #[test]
 fn client_given_messages() {
-    let server = Server::start(Stage::V0_2);
-    Stage::V0_2
-        .client(server.addr, &["ping", "--", "-x"])
-        .success()
-        .stdout("server says: world\n".repeat(2));
-    server.expect_says("ping");
-    server.expect_says("-x");
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        stage
+            .client(server.addr, &["ping", "--", "-x"])
+            .success()
+            .stdout("server says: world\n".repeat(2));
+        server.expect_says("ping");
+        server.expect_says("-x");
+    }
 }
 
 /// The client refuses a message over the limit with one clear line, before sending anything.
 #[test]
 fn client_refuses_a_message_over_the_limit() {
-    let server = Server::start(Stage::V0_2);
-    let long = "x".repeat(4097);
-    let out = Stage::V0_2.client(server.addr, &[&long]).code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert_eq!(stderr, "v0_2 client: message too long: 4097 > 4096\n");
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let long = "x".repeat(4097);
+        let out = stage.client(server.addr, &[&long]).code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(stderr, format!("{} client: message too long: 4097 > 4096\n", stage.name()));
+    }
 }
 
 /// Reading past a reply finds nothing more: one reply per request, no stray bytes.
 #[test]
 fn one_reply_per_request() {
-    let server = Server::start(Stage::V0_2);
-    let mut stream = server.connect();
-    assert_eq!(common::request(Stage::V0_2, &mut stream, b"once"), world());
-    stream.shutdown(Shutdown::Write).unwrap();
-    let mut rest = Vec::new();
-    stream.read_to_end(&mut rest).unwrap();
-    assert!(rest.is_empty(), "stray bytes after the reply: {rest:?}");
+    for stage in FRAMED {
+        let server = Server::start(stage);
+        let mut stream = server.connect();
+        assert_eq!(common::request(stage, &mut stream, b"once"), world());
+        stream.shutdown(Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "stray bytes after the reply: {rest:?}");
+    }
 }

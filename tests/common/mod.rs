@@ -30,6 +30,7 @@ pub const QUIET_PERIOD: Duration = Duration::from_millis(300);
 pub enum Stage {
     V0_1,
     V0_2,
+    V0_3,
 }
 
 impl Stage {
@@ -37,6 +38,7 @@ impl Stage {
         match self {
             Stage::V0_1 => "v0_1",
             Stage::V0_2 => "v0_2",
+            Stage::V0_3 => "v0_3",
         }
     }
 
@@ -44,6 +46,7 @@ impl Stage {
         match self {
             Stage::V0_1 => env!("CARGO_BIN_EXE_v0_1"),
             Stage::V0_2 => env!("CARGO_BIN_EXE_v0_2"),
+            Stage::V0_3 => env!("CARGO_BIN_EXE_v0_3"),
         }
     }
 
@@ -226,11 +229,11 @@ fn closed_or_panic(e: io::Error) -> Reply {
     }
 }
 
-/// `msg` as `stage` expects a request: raw bytes for v0.1, a frame for v0.2.
+/// `msg` as `stage` expects a request: raw bytes for v0.1, a frame from v0.2 on.
 pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
     match stage {
         Stage::V0_1 => msg.to_vec(),
-        Stage::V0_2 => frame(msg),
+        Stage::V0_2 | Stage::V0_3 => frame(msg),
     }
 }
 
@@ -238,7 +241,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
 pub fn read_reply(stage: Stage, stream: &mut TcpStream) -> Reply {
     match stage {
         Stage::V0_1 => read_reply_until_close(stream),
-        Stage::V0_2 => read_reply_frame(stream),
+        Stage::V0_2 | Stage::V0_3 => read_reply_frame(stream),
     }
 }
 
@@ -257,7 +260,7 @@ pub fn assert_still_serves(server: &mut Server) {
     let reply = request(server.stage, &mut stream, b"still there?");
     assert_eq!(reply, Reply::Got(b"world".to_vec()), "{}", server.stage.name());
     server.expect_says("still there?");
-    // Leave the log as we found it: v0.2 logs every connection's end, v0.1 only failures.
+    // Leave the log as we found it: v0.2 on log every connection's end, v0.1 only failures.
     drop(stream);
     if server.stage != Stage::V0_1 {
         server.expect_log("EOF, client closed the connection");
@@ -273,6 +276,13 @@ pub fn assert_closed_without_reply(stream: &mut TcpStream) {
         Ok(n) => panic!("expected the connection to close, got {n} bytes: {:?}", &buf[..n]),
         Err(e) => assert_eq!(closed_or_panic(e), Reply::Closed),
     }
+}
+
+/// The peak resident memory of process `pid` so far (VmHWM), in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("a VmHWM line");
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB")
 }
 
 /// A port on which, a moment ago, nothing listened: bind port 0, note the port, let it go.

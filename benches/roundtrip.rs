@@ -47,6 +47,8 @@ enum Conn {
     Persistent(TcpStream),
     /// A new connection for every request, which the server closes after its reply (v0.1).
     PerRequest(SocketAddr),
+    /// Many connections at once, one request on each per round trip (event-loop servers).
+    Crowd(Vec<TcpStream>),
 }
 
 impl Client {
@@ -61,6 +63,14 @@ impl Client {
 
     fn redis(addr: SocketAddr, depth: usize) -> Client {
         Client::persistent(addr, PING.repeat(depth), depth, PONG.len())
+    }
+
+    /// `clients` connections, each sending one framed request (or PING) per round trip.
+    fn crowd(addr: SocketAddr, clients: usize, redis: bool) -> Client {
+        let streams = (0..clients).map(|_| connect(addr)).collect();
+        let (batch, reply) =
+            if redis { (PING.to_vec(), PONG.len()) } else { (frame(b"hello"), HELLO_REPLY_LEN) };
+        Client { conn: Conn::Crowd(streams), depth: clients, batch, reply: vec![0; reply] }
     }
 
     /// Another client on this one's connection, sending `depth` frames per batch: for
@@ -92,6 +102,15 @@ impl Client {
             Conn::PerRequest(addr) => {
                 fresh = connect(*addr);
                 &mut fresh
+            }
+            Conn::Crowd(streams) => {
+                for stream in streams.iter_mut() {
+                    stream.write_all(&self.batch).expect("send a request");
+                }
+                for stream in streams.iter_mut() {
+                    stream.read_exact(&mut self.reply).expect("its reply");
+                }
+                return;
             }
         };
         stream.write_all(&self.batch).expect("send the batch");
@@ -161,32 +180,43 @@ struct Redis {
 impl Redis {
     /// `None`, after one line saying so, when `redis-server` is not installed.
     fn start() -> Option<Redis> {
+        let redis = Redis::start_under(&[]);
+        if redis.is_none() {
+            println!(
+                "redis: skipped, redis-server is not installed (apt-get install redis-server)"
+            );
+        }
+        redis
+    }
+
+    /// Starts `redis-server` as the last words of `prefix` (a tracer, or nothing).
+    fn start_under(prefix: &[&str]) -> Option<Redis> {
         let addr = common::unused_addr();
-        let spawned = Command::new("redis-server")
+        let mut words = prefix.to_vec();
+        words.push("redis-server");
+        let spawned = Command::new(words[0])
+            .args(&words[1..])
             .args(["--bind", "127.0.0.1", "--port", &addr.port().to_string()])
             .args(["--save", "", "--appendonly", "no"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn();
-        let Ok(mut child) = spawned else {
-            println!(
-                "redis: skipped, redis-server is not installed (apt-get install redis-server)"
-            );
-            return None;
-        };
+        let mut child = spawned.ok()?;
         // Wait for Redis to say it is ready, as an event, within the timeout.
         let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
+        let (ready, is_ready) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.contains("Ready to accept connections") {
-                    let _ = tx.send(());
+                    let _ = ready.send(());
                 }
             }
         });
         let redis = Redis { child, addr };
-        rx.recv_timeout(TIMEOUT).expect("redis-server ready within the timeout");
+        if is_ready.recv_timeout(TIMEOUT).is_err() {
+            return None;
+        }
         Some(redis)
     }
 }
@@ -203,6 +233,7 @@ struct Servers {
     v0_1: Server,
     v0_2: Server,
     v0_2_nagle: Server,
+    v0_3: Server,
     floor: Server,
     redis: Option<Redis>,
 }
@@ -213,6 +244,7 @@ impl Servers {
             v0_1: Server::start_with(Stage::V0_1, &["--quiet"]),
             v0_2: Server::start_with(Stage::V0_2, &["--quiet"]),
             v0_2_nagle: Server::start_with(Stage::V0_2, &["--quiet", "--nagle"]),
+            v0_3: Server::start_with(Stage::V0_3, &["--quiet"]),
             floor: start_floor(),
             redis: Redis::start(),
         }
@@ -228,11 +260,24 @@ impl Servers {
         if depth == 16 {
             clients.push(("v0_2_nagle", Client::framed(self.v0_2_nagle.addr, depth)));
         }
+        clients.push(("v0_3", Client::framed(self.v0_3.addr, depth)));
         clients.push(("floor", Client::framed(self.floor.addr, depth)));
         if let Some(redis) = &self.redis {
             clients.push(("redis", Client::redis(redis.addr, depth)));
         }
         clients
+    }
+
+    /// A crowd of `clients` connections for each server that can serve them all at once.
+    fn crowds(&self, clients: usize) -> Vec<(&'static str, Client)> {
+        let mut crowds = vec![
+            ("v0_3", Client::crowd(self.v0_3.addr, clients, false)),
+            ("floor", Client::crowd(self.floor.addr, clients, false)),
+        ];
+        if let Some(redis) = &self.redis {
+            crowds.push(("redis", Client::crowd(redis.addr, clients, true)));
+        }
+        crowds
     }
 }
 
@@ -251,6 +296,14 @@ fn measure(c: &mut Criterion, servers: &Servers) {
         }
         group.finish();
     }
+    // 100 clients at once, one request each per round trip: only servers that serve many
+    // clients at once can take part (v0.2 would serve the first and never the second).
+    let mut group = c.benchmark_group("concurrent_100");
+    group.throughput(Throughput::Elements(100));
+    for (name, mut client) in servers.crowds(100) {
+        group.bench_function(name, |b| b.iter(|| client.round_trip()));
+    }
+    group.finish();
 }
 
 /// A request rate measured against another in the same moments: bursts of round trips on
@@ -302,8 +355,9 @@ fn criterion_rate(group: &str, bench: &str, depth: usize) -> Option<f64> {
 /// Draws criterion's figures as a bar chart, requests per second on a log scale, one bar per
 /// server and depth: `target/criterion/roundtrip-chart.svg` (the book's copy is in assets/).
 fn chart() -> String {
-    let groups = [("pingpong", 1), ("pipelined_16", 16), ("pipelined_64", 64)];
-    let benches = ["v0_1_new_connection", "v0_2", "v0_2_nagle", "floor", "redis"];
+    let groups =
+        [("pingpong", 1), ("pipelined_16", 16), ("pipelined_64", 64), ("concurrent_100", 100)];
+    let benches = ["v0_1_new_connection", "v0_2", "v0_2_nagle", "v0_3", "floor", "redis"];
     let bars: Vec<(String, f64)> = groups
         .iter()
         .flat_map(|&(group, depth)| {
@@ -385,6 +439,7 @@ fn server_cpu(servers: &Servers, requests: usize) -> Vec<String> {
     ];
     let mut servers_by_name = vec![
         ("v0.2", servers.v0_2.pid(), servers.v0_2.addr, false),
+        ("v0.3", servers.v0_3.pid(), servers.v0_3.addr, false),
         ("floor", servers.floor.pid(), servers.floor.addr, false),
     ];
     if let Some(redis) = &servers.redis {
@@ -401,6 +456,69 @@ fn server_cpu(servers: &Servers, requests: usize) -> Vec<String> {
     }
     rows
 }
+
+// ANCHOR: syscalls
+/// System calls per request at `depth` requests per write, for v0.2, v0.3 and Redis, counted
+/// by running each server under `strace -c -f` for `batches` batches on one connection. The
+/// count includes the server's start-up, about a hundred calls, under 0.01 per request here.
+fn syscalls_per_request(depth: usize, batches: usize) -> Vec<String> {
+    if Command::new("strace").arg("-V").output().is_err() {
+        return vec![
+            "(system calls not counted: strace is not installed; apt-get install strace)".into(),
+        ];
+    }
+    let mut rows = vec![
+        format!("| server system calls per request, {depth} per write | this run |"),
+        "|---------------------------------------------|----------|".to_string(),
+    ];
+    for stage in [Stage::V0_2, Stage::V0_3] {
+        let out = format!("target/criterion/strace-{}.txt", stage.name());
+        let mut cmd = Command::new("strace");
+        cmd.args(["-c", "-f", "-o", &out, stage.bin(), "--quiet", "--addr", "127.0.0.1:0"]);
+        let mut server = Server::start_command(stage, cmd);
+        let mut client = Client::framed(server.addr, depth);
+        (0..batches).for_each(|_| client.round_trip());
+        stop_traced(server.pid());
+        server.wait_for_exit();
+        rows.push(format!(
+            "| {} | {:.3} |",
+            stage.name(),
+            strace_total(&out) / (depth * batches) as f64
+        ));
+    }
+    let out = "target/criterion/strace-redis.txt";
+    if let Some(mut redis) = Redis::start_under(&["strace", "-c", "-f", "-o", out]) {
+        let mut client = Client::redis(redis.addr, depth);
+        (0..batches).for_each(|_| client.round_trip());
+        stop_traced(redis.child.id());
+        let started = Instant::now();
+        // As `Server::wait_for_exit`: look every few milliseconds, for a bounded time.
+        while redis.child.try_wait().expect("poll strace").is_none() && started.elapsed() < TIMEOUT
+        {
+            thread::sleep(Duration::from_millis(5));
+        }
+        rows.push(format!("| redis | {:.3} |", strace_total(out) / (depth * batches) as f64));
+    }
+    rows
+}
+
+/// Stops the process that strace (`tracer`) runs, with SIGTERM, so that strace writes its
+/// summary and exits; killing strace itself would lose the summary.
+fn stop_traced(tracer: u32) {
+    let children = std::fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children"))
+        .expect("/proc/PID/task/PID/children");
+    for pid in children.split_whitespace() {
+        let _ = Command::new("kill").args(["-TERM", pid]).status();
+    }
+}
+
+/// The number in the calls column of the `total` line of an `strace -c` summary.
+fn strace_total(path: &str) -> f64 {
+    let summary = std::fs::read_to_string(path).expect("strace's summary");
+    let total = summary.lines().find(|l| l.trim_end().ends_with("total")).expect("a total line");
+    total.split_whitespace().nth(3).and_then(|calls| calls.parse().ok()).expect("a call count")
+}
+// ANCHOR_END: syscalls
 
 /// Compares `a` with `b` as a paired ratio and returns a Markdown table row saying how it
 /// measures up to `target`. `b` is `None` when its server (Redis) is not installed.
@@ -428,7 +546,7 @@ fn row(
 /// The targets, each a paired ratio measured now. v0.2 serves one connection at a time, so
 /// each row's clients are made, used and dropped before the next row's.
 fn targets(servers: &Servers, timing: (usize, Duration), peak_kib: u64) -> Vec<String> {
-    let (v0_2, floor) = (servers.v0_2.addr, servers.floor.addr);
+    let (v0_2, v0_3, floor) = (servers.v0_2.addr, servers.v0_3.addr, servers.floor.addr);
     let redis = |depth| servers.redis.as_ref().map(|r| Client::redis(r.addr, depth));
     let depth_16_against_1 = || {
         let a = Client::framed(v0_2, 16);
@@ -483,6 +601,41 @@ fn targets(servers: &Servers, timing: (usize, Duration), peak_kib: u64) -> Vec<S
         format!(
             "| v0.2 server peak RSS after 100,000 requests | {peak_kib} KiB | ≤ 4096 KiB: {verdict} |"
         ),
+        row(
+            "v0.3 ping-pong / v0.2 ping-pong",
+            Client::framed(v0_3, 1),
+            Some(Client::framed(v0_2, 1)),
+            Some(0.9),
+            timing,
+        ),
+        row(
+            "v0.3 pipelined 64 / floor pipelined 64",
+            Client::framed(v0_3, 64),
+            Some(Client::framed(floor, 64)),
+            Some(0.8),
+            timing,
+        ),
+        row(
+            "v0.3 pipelined 64 / Redis pipelined 64",
+            Client::framed(v0_3, 64),
+            redis(64),
+            Some(1.5),
+            timing,
+        ),
+        row(
+            "v0.3 pipelined 64 / v0.2 pipelined 64",
+            Client::framed(v0_3, 64),
+            Some(Client::framed(v0_2, 64)),
+            None,
+            timing,
+        ),
+        row(
+            "v0.3, 100 clients at once / Redis, 100 clients at once",
+            Client::crowd(v0_3, 100, false),
+            servers.redis.as_ref().map(|r| Client::crowd(r.addr, 100, true)),
+            None,
+            timing,
+        ),
     ]
 }
 
@@ -496,7 +649,7 @@ fn main() {
     let test_mode = std::env::args().any(|arg| arg == "--test");
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_millis(1500))
         .configure_from_args();
 
     let servers = Servers::start();
@@ -506,7 +659,7 @@ fn main() {
     // In test mode, everything runs, but briefly: the figures mean nothing.
     let (requests, rounds, burst) = match test_mode {
         true => (1_000, 1, Duration::from_millis(1)),
-        false => (100_000, 21, Duration::from_millis(60)),
+        false => (100_000, 15, Duration::from_millis(60)),
     };
     let peak_kib = peak_rss_kib(requests);
     let mut table = vec![
@@ -516,6 +669,8 @@ fn main() {
     table.extend(targets(&servers, (rounds, burst), peak_kib));
     table.push(String::new());
     table.extend(server_cpu(&servers, if test_mode { 100 } else { 50_000 }));
+    table.push(String::new());
+    table.extend(syscalls_per_request(16, if test_mode { 10 } else { 1_000 }));
     let table = table.join("\n");
     println!("\n{table}\n");
     if !test_mode {

@@ -147,6 +147,17 @@ impl Server {
         self.child.id()
     }
 
+    /// Waits, within the timeout, until the process has exited (for one that was asked to).
+    pub fn wait_for_exit(&mut self) {
+        let started = std::time::Instant::now();
+        while self.is_running() {
+            // No event says a child has exited short of blocking in wait(), which could hang
+            // the caller forever; so look every few milliseconds, for a bounded time.
+            assert!(started.elapsed() < TIMEOUT, "{}: did not exit", self.stage.name());
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Whether the process is still running (it must survive anything a client does).
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("poll the child").is_none()

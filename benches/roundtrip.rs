@@ -337,9 +337,15 @@ fn peak_rss_kib(requests: usize) -> u64 {
     line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB")
 }
 
+/// Where criterion keeps its results, as criterion itself decides: under the target directory.
+fn criterion_dir() -> String {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string());
+    format!("{target}/criterion")
+}
+
 /// Requests per second in criterion's estimate for one benchmark, if it has run.
 fn criterion_rate(group: &str, bench: &str, depth: usize) -> Option<f64> {
-    let path = format!("target/criterion/{group}/{bench}/new/estimates.json");
+    let path = format!("{}/{group}/{bench}/new/estimates.json", criterion_dir());
     let json = std::fs::read_to_string(path).ok()?;
     // {"mean":{...,"point_estimate":12345.6,...},"slope":{...},...}, read without a JSON
     // crate. criterion reports the slope when it has one (linear sampling), else the mean.
@@ -467,12 +473,14 @@ fn syscalls_per_request(depth: usize, batches: usize) -> Vec<String> {
             "(system calls not counted: strace is not installed; apt-get install strace)".into(),
         ];
     }
+    // strace writes its summaries here; in a fresh checkout nothing else has made it yet.
+    std::fs::create_dir_all(criterion_dir()).expect("a directory for strace's summaries");
     let mut rows = vec![
         format!("| server system calls per request, {depth} per write | this run |"),
         "|---------------------------------------------|----------|".to_string(),
     ];
     for stage in [Stage::V0_2, Stage::V0_3] {
-        let out = format!("target/criterion/strace-{}.txt", stage.name());
+        let out = format!("{}/strace-{}.txt", criterion_dir(), stage.name());
         let mut cmd = Command::new("strace");
         cmd.args(["-c", "-f", "-o", &out, stage.bin(), "--quiet", "--addr", "127.0.0.1:0"]);
         let mut server = Server::start_command(stage, cmd);
@@ -486,7 +494,7 @@ fn syscalls_per_request(depth: usize, batches: usize) -> Vec<String> {
             strace_total(&out) / (depth * batches) as f64
         ));
     }
-    let out = "target/criterion/strace-redis.txt";
+    let out = &format!("{}/strace-redis.txt", criterion_dir());
     if let Some(mut redis) = Redis::start_under(&["strace", "-c", "-f", "-o", out]) {
         let mut client = Client::redis(redis.addr, depth);
         (0..batches).for_each(|_| client.round_trip());
@@ -674,7 +682,7 @@ fn main() {
     let table = table.join("\n");
     println!("\n{table}\n");
     if !test_mode {
-        let _ = std::fs::write("target/criterion/roundtrip-targets.md", table + "\n");
-        let _ = std::fs::write("target/criterion/roundtrip-chart.svg", chart());
+        let _ = std::fs::write(format!("{}/roundtrip-targets.md", criterion_dir()), table + "\n");
+        let _ = std::fs::write(format!("{}/roundtrip-chart.svg", criterion_dir()), chart());
     }
 }

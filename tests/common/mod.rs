@@ -3,8 +3,9 @@
 //! A [`Server`] is a stage binary started on `127.0.0.1:0`; the kernel picks the port and the
 //! server's first line, `listening on ADDR`, tells us which. Its stdout and stderr are read by
 //! two threads into channels, so the server never blocks on a full pipe and a test can wait
-//! for a line it expects. Every wait is bounded by [`TIMEOUT`]; nothing sleeps to synchronise.
-//! Dropping a `Server` kills the process, even when the test panicked.
+//! for a line it expects. Every wait is bounded by [`TIMEOUT`]; nothing sleeps to synchronise
+//! (the one loop that sleeps, [`Server::wait_for_exit`], only looks for an exit, for the
+//! benchmarks). Dropping a `Server` kills the process, even when the test panicked.
 //!
 //! The benchmarks use this harness too, through `#[path]`.
 

@@ -85,6 +85,48 @@ fn connections_past_the_limit_are_refused() {
     server.expect_says("four");
 }
 
+/// Out of file descriptors: run under `prlimit --nofile=7` (stdin, stdout, stderr, the
+/// listener, and room for three clients), a fourth client makes `accept` fail with EMFILE.
+/// The server logs it once, stops asking about the listener instead of spinning on it, goes on
+/// serving the three, and accepts the fourth as soon as one of them leaves.
+#[test]
+fn out_of_file_descriptors() {
+    let mut cmd = std::process::Command::new("prlimit");
+    cmd.args(["--nofile=7", "--", Stage::V0_3.bin(), "--addr", "127.0.0.1:0"]);
+    let server = Server::start_command(Stage::V0_3, cmd);
+    let mut clients: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        assert_eq!(request(Stage::V0_3, client, format!("client {i}").as_bytes()), world());
+        server.expect_says(&format!("client {i}"));
+    }
+    let mut fourth = server.connect();
+    fourth.write_all(&frame(b"fourth")).unwrap();
+    server.expect_log("accept failed: Too many open files");
+
+    // While the fourth waits, the server must not spin: a quiet period costs it almost no CPU.
+    let before = cpu_ticks(server.pid());
+    fourth.set_read_timeout(Some(common::QUIET_PERIOD)).unwrap();
+    let err = std::io::Read::read(&mut fourth, &mut [0u8; 1]).expect_err("no reply yet");
+    assert!(matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{err}");
+    let spent = cpu_ticks(server.pid()) - before;
+    assert!(spent < 10, "the server used {spent} ticks of CPU while waiting");
+    assert_eq!(request(Stage::V0_3, &mut clients[1], b"still served"), world());
+    server.expect_says("still served");
+
+    drop(clients.remove(0));
+    server.expect_log("EOF, client closed the connection");
+    fourth.set_read_timeout(Some(TIMEOUT)).unwrap();
+    assert_eq!(read_reply_frame(&mut fourth), world());
+    server.expect_says("fourth");
+}
+
+/// CPU time (user + system) process `pid` has used, in clock ticks of 1/100 s.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
 /// `--pipeline` sends every message in one write, then prints every reply.
 #[test]
 fn client_pipeline() {

@@ -139,6 +139,20 @@ pub fn encode_frame(buf: &mut FrameBuf, body: &[u8]) -> io::Result<usize> {
 }
 // ANCHOR_END: encode_frame
 
+// ANCHOR: append_frame
+/// Appends `body` as a frame to `out`: for servers and clients that gather many frames into
+/// one buffer and send them with one write (v0.3).
+pub fn append_frame(out: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
+    if body.len() > K_MAX_MSG {
+        return Err(too_long(io::ErrorKind::InvalidInput, body.len()));
+    }
+    // body.len() <= 4096 was just checked, so it fits a u32.
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    Ok(())
+}
+// ANCHOR_END: append_frame
+
 // ANCHOR: parse_frame
 /// Cuts the first frame out of `buf`, bytes as they arrived, if all of it is there.
 ///
@@ -261,6 +275,21 @@ mod tests {
         }
         let err = parse_frame(&4097u32.to_le_bytes()).unwrap_err();
         assert_eq!(err.to_string(), "message too long: 4097 > 4096");
+    }
+
+    /// `append_frame` lays out exactly what `write_frame` sends, and refuses the same bodies.
+    #[test]
+    fn append_frame_matches_write_frame() {
+        let mut appended = Vec::new();
+        let mut written = Vec::new();
+        for body in [&b""[..], b"hello", &[7; K_MAX_MSG]] {
+            append_frame(&mut appended, body).unwrap();
+            write_frame(&mut written, &mut new_buf(), body).unwrap();
+        }
+        assert_eq!(appended, written);
+        let err = append_frame(&mut appended, &[0; K_MAX_MSG + 1]).unwrap_err();
+        assert_eq!(err.to_string(), "message too long: 4097 > 4096");
+        assert_eq!(appended, written, "nothing appended for a refused body");
     }
 
     /// A buffer that ends inside a frame gets the same words as a stream that does.

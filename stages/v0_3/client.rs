@@ -4,7 +4,7 @@ use std::io;
 use std::net::TcpStream;
 
 use redis_lite::cli::ClientOpts;
-use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, encode_frame, read_frame, write_frame};
+use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, append_frame, read_frame, write_frame};
 use redis_lite::io_util::write_all;
 use redis_lite::net::connect;
 
@@ -34,11 +34,9 @@ pub fn run(opts: &ClientOpts) -> io::Result<()> {
 
 /// Every message as a frame, one after another in one buffer.
 fn encode_all(messages: &[String]) -> io::Result<Vec<u8>> {
-    let mut frame: FrameBuf = [0; FRAME_BUF_LEN];
     let mut batch = Vec::new();
     for msg in messages {
-        let len = encode_frame(&mut frame, msg.as_bytes())?;
-        batch.extend_from_slice(&frame[..len]);
+        append_frame(&mut batch, msg.as_bytes())?;
     }
     Ok(batch)
 }

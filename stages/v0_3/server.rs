@@ -18,7 +18,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 
 use redis_lite::cli::ServerOpts;
-use redis_lite::frame::{FRAME_BUF_LEN, encode_frame, ended_inside, parse_frame};
+use redis_lite::frame::{append_frame, ended_inside, parse_frame};
 use redis_lite::net::listen;
 use redis_lite::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd, poll};
 
@@ -186,13 +186,11 @@ impl Conn {
     // ANCHOR: answer_frames
     /// Cuts every complete frame out of the incoming buffer and queues a reply for each.
     fn answer_frames(&mut self, quiet: bool) -> io::Result<()> {
-        let mut reply = [0u8; FRAME_BUF_LEN];
-        let reply_len = encode_frame(&mut reply, REPLY)?;
         while let Some((body, used)) = parse_frame(&self.incoming[self.start..self.end])? {
             if !quiet {
                 println!("client says: {}", String::from_utf8_lossy(body));
             }
-            self.outgoing.extend_from_slice(&reply[..reply_len]);
+            append_frame(&mut self.outgoing, REPLY)?;
             self.start += used;
         }
         if self.start == self.end {

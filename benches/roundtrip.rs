@@ -332,9 +332,7 @@ fn peak_rss_kib(requests: usize) -> u64 {
     for _ in 0..requests.div_ceil(64) {
         client.round_trip();
     }
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).expect("/proc");
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("a VmHWM line");
-    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB")
+    common::peak_rss_kib(server.pid())
 }
 
 /// Where criterion keeps its results, as criterion itself decides: under the target directory.
@@ -411,26 +409,18 @@ fn chart() -> String {
 }
 // ANCHOR_END: chart
 
-/// CPU time that process `pid` has used so far, user and system, in seconds.
-fn cpu_seconds(pid: u32) -> [f64; 2] {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
-    // Fields after the command name, which is in parentheses and may hold spaces: state is
-    // the first, utime the 12th and stime the 13th, in clock ticks of 1/100 s (USER_HZ).
-    let fields: Vec<&str> = stat.rsplit_once(')').expect("(comm)").1.split_whitespace().collect();
-    let ticks = |i: usize| fields[i].parse::<f64>().expect("a tick count") / 100.0;
-    [ticks(11), ticks(12)]
-}
-
 /// Microseconds of the server's own CPU per request, user and system, over `requests`
 /// requests from `client`.
 fn server_cpu_per_request(pid: u32, mut client: Client, requests: usize) -> [f64; 2] {
     let batches = requests.div_ceil(client.depth);
-    let before = cpu_seconds(pid);
+    let before = common::cpu_ticks(pid);
     for _ in 0..batches {
         client.round_trip();
     }
-    let after = cpu_seconds(pid);
-    let per_request = |i: usize| (after[i] - before[i]) * 1e6 / (batches * client.depth) as f64;
+    let after = common::cpu_ticks(pid);
+    // A tick is 1/100 s, 10,000 µs.
+    let per_request =
+        |i: usize| (after[i] - before[i]) as f64 * 10_000.0 / (batches * client.depth) as f64;
     [per_request(0), per_request(1)]
 }
 
@@ -499,12 +489,7 @@ fn syscalls_per_request(depth: usize, batches: usize) -> Vec<String> {
         let mut client = Client::redis(redis.addr, depth);
         (0..batches).for_each(|_| client.round_trip());
         stop_traced(redis.child.id());
-        let started = Instant::now();
-        // As `Server::wait_for_exit`: look every few milliseconds, for a bounded time.
-        while redis.child.try_wait().expect("poll strace").is_none() && started.elapsed() < TIMEOUT
-        {
-            thread::sleep(Duration::from_millis(5));
-        }
+        common::wait_for_exit(&mut redis.child, "strace redis-server");
         rows.push(format!("| redis | {:.3} |", strace_total(out) / (depth * batches) as f64));
     }
     rows

@@ -15,13 +15,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 
-use common::TIMEOUT;
+use common::{TIMEOUT, lines_of};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -310,18 +310,6 @@ fn spawn_merged(mut cmd: Command) -> (Child, std::io::PipeReader) {
     // `cmd` holds our copies of the write end; drop it so the reader sees EOF at exit.
     drop(cmd);
     (child, reader)
-}
-
-fn lines_of(reader: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(reader).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Runs a command that ends by itself, and returns its merged output lines.

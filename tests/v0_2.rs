@@ -8,14 +8,10 @@ mod common;
 use std::io::{Read, Write};
 use std::net::Shutdown;
 
-use common::{Reply, Server, Stage, assert_closed_without_reply, assert_still_serves, frame};
+use common::{Server, Stage, assert_closed_without_reply, assert_still_serves, frame, world};
 
 /// The stages whose protocol is v0.2's length-prefixed frames.
 const FRAMED: [Stage; 2] = [Stage::V0_2, Stage::V0_3];
-
-fn world() -> Reply {
-    Reply::Got(b"world".to_vec())
-}
 
 // ANCHOR: pipelined
 /// 100 frames in one write get 100 replies, in order, and the server sees them in order.

@@ -8,11 +8,7 @@ use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Reply, Server, Stage, TIMEOUT, frame, read_reply_frame, request};
-
-fn world() -> Reply {
-    Reply::Got(b"world".to_vec())
-}
+use common::{Server, Stage, TIMEOUT, cpu_ticks, frame, read_reply_frame, request, world};
 
 // ANCHOR: many_clients
 /// 500 clients connected at once, 20 requests each, taking turns: every request is answered.
@@ -104,11 +100,12 @@ fn out_of_file_descriptors() {
     server.expect_log("accept failed: Too many open files");
 
     // While the fourth waits, the server must not spin: a quiet period costs it almost no CPU.
-    let before = cpu_ticks(server.pid());
+    let busy = || cpu_ticks(server.pid()).iter().sum::<u64>();
+    let before = busy();
     fourth.set_read_timeout(Some(common::QUIET_PERIOD)).unwrap();
     let err = std::io::Read::read(&mut fourth, &mut [0u8; 1]).expect_err("no reply yet");
     assert!(matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{err}");
-    let spent = cpu_ticks(server.pid()) - before;
+    let spent = busy() - before;
     assert!(spent < 10, "the server used {spent} ticks of CPU while waiting");
     assert_eq!(request(Stage::V0_3, &mut clients[1], b"still served"), world());
     server.expect_says("still served");
@@ -118,13 +115,6 @@ fn out_of_file_descriptors() {
     fourth.set_read_timeout(Some(TIMEOUT)).unwrap();
     assert_eq!(read_reply_frame(&mut fourth), world());
     server.expect_says("fourth");
-}
-
-/// CPU time (user + system) process `pid` has used, in clock ticks of 1/100 s.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
 /// `--pipeline` sends every message in one write, then prints every reply.

@@ -4,8 +4,7 @@
 //! server's first line, `listening on ADDR`, tells us which. Its stdout and stderr are read by
 //! two threads into channels, so the server never blocks on a full pipe and a test can wait
 //! for a line it expects. Every wait is bounded by [`TIMEOUT`]; nothing sleeps to synchronise
-//! (the one loop that sleeps, [`Server::wait_for_exit`], only looks for an exit, for the
-//! benchmarks). Dropping a `Server` kills the process, even when the test panicked.
+//! (the one loop that sleeps, [`wait_for_exit`], only looks for an exit, for the benchmarks). Dropping a `Server` kills the process, even when the test panicked.
 //!
 //! The benchmarks use this harness too, through `#[path]`.
 
@@ -150,13 +149,7 @@ impl Server {
 
     /// Waits, within the timeout, until the process has exited (for one that was asked to).
     pub fn wait_for_exit(&mut self) {
-        let started = std::time::Instant::now();
-        while self.is_running() {
-            // No event says a child has exited short of blocking in wait(), which could hang
-            // the caller forever; so look every few milliseconds, for a bounded time.
-            assert!(started.elapsed() < TIMEOUT, "{}: did not exit", self.stage.name());
-            thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_exit(&mut self.child, self.stage.name());
     }
 
     /// Whether the process is still running (it must survive anything a client does).
@@ -172,8 +165,19 @@ impl Drop for Server {
     }
 }
 
+/// Waits, within the timeout, until `child` has exited. No event says a child has exited short
+/// of blocking in wait(), which could hang the caller forever; so this looks every few
+/// milliseconds, for a bounded time. (Only the benchmarks use it, to let strace finish.)
+pub fn wait_for_exit(child: &mut Child, name: &str) {
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("poll the child").is_none() {
+        assert!(started.elapsed() < TIMEOUT, "{name}: did not exit within {TIMEOUT:?}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Forwards each line of a child's output to a channel, from a thread of its own.
-fn lines_of<R: Read + Send + 'static>(out: R) -> Receiver<String> {
+pub fn lines_of<R: Read + Send + 'static>(out: R) -> Receiver<String> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(out).lines() {
@@ -191,6 +195,11 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
     let mut wire = (body.len() as u32).to_le_bytes().to_vec();
     wire.extend_from_slice(body);
     wire
+}
+
+/// The reply every stage gives, as [`read_reply`] returns it.
+pub fn world() -> Reply {
+    Reply::Got(b"world".to_vec())
 }
 
 /// What came back when a reply was expected.
@@ -288,6 +297,17 @@ pub fn assert_closed_without_reply(stream: &mut TcpStream) {
         Ok(n) => panic!("expected the connection to close, got {n} bytes: {:?}", &buf[..n]),
         Err(e) => assert_eq!(closed_or_panic(e), Reply::Closed),
     }
+}
+
+/// CPU time process `pid` has used so far, `[user, system]`, in clock ticks of 1/100 s
+/// (USER_HZ, 100 on Linux whatever the kernel's own tick rate).
+pub fn cpu_ticks(pid: u32) -> [u64; 2] {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name, which is in parentheses and may hold spaces: state is
+    // the first, utime the 12th and stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("(comm)").1.split_whitespace().collect();
+    let ticks = |i: usize| fields[i].parse().expect("a tick count");
+    [ticks(11), ticks(12)]
 }
 
 /// The peak resident memory of process `pid` so far (VmHWM), in KiB.

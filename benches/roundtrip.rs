@@ -1,17 +1,21 @@
-//! Round trips through real servers on loopback, in requests per second, all in one run so
-//! that the ratios between them hold even on a noisy machine:
+//! Round trips through real servers on loopback, in requests per second, all in one run:
 //!
 //! - v0.1, a new connection per request;
 //! - v0.2 on one connection: ping-pong, and pipelined 16 and 64 deep (and 16 deep with
 //!   `--nagle`, to show the stall TCP_NODELAY prevents);
+//! - v0.3 the same ways, and with 100 clients at once, one request each per round trip (the
+//!   floor and Redis too; v0.2 serves one client at a time, so it cannot take part);
 //! - the *floor*: a minimal server of the same protocol inside this bench (one read of
 //!   whatever has arrived, every complete frame answered in one write, TCP_NODELAY), the best
 //!   this protocol allows on this machine;
 //! - real Redis answering `PING`, when `redis-server` is installed.
 //!
-//! After the measurements it measures the v0.2 server's peak memory over 100,000 requests,
-//! and prints the targets (see the book's Measurements chapter) against this run's figures,
-//! also written to `target/criterion/roundtrip-summary.md`.
+//! After criterion's measurements it measures the v0.2 server's peak memory over 100,000
+//! requests, the targets (see the book's Measurements chapter) as paired ratios, alternating
+//! bursts so that they hold even on a noisy machine, each server's CPU per request, and, when
+//! `strace` is installed, system calls per request. It prints them as Markdown tables, also
+//! written to `target/criterion/roundtrip-targets.md`, and draws criterion's figures as a
+//! chart, `target/criterion/roundtrip-chart.svg` (neither file with `--test`).
 //!
 //! `cargo bench --bench roundtrip`; `cargo bench --bench roundtrip -- --test` runs each once.
 

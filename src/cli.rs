@@ -13,9 +13,10 @@
 //! code: 0 for success, 1 when the server or client failed, 2 for a usage mistake.
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Loopback, so a reader's first run is not reachable from the network.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:1234";
@@ -152,22 +153,26 @@ pub fn run(
         Ok(args) => parse::<Vec<String>>(args, extras),
         Err(bad) => Err(format!("argument {bad:?} is not valid UTF-8")),
     };
+    // `let _ = writeln!`, not `println!`: with stdout or stderr closed there is nobody to tell,
+    // and a panic would only change the exit code.
     let (result, role) = match command {
         Ok(Command::Help) => {
-            println!("{}", usage(stage, extras));
+            let _ = writeln!(io::stdout(), "{}", usage(stage, extras));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Server(opts)) => (server(&opts), "server"),
         Ok(Command::Client(opts)) => (client(&opts), "client"),
         Err(msg) => {
-            eprintln!("{stage}: {msg}; try '{stage} --help'");
+            let _ = writeln!(io::stderr(), "{stage}: {msg}; try '{stage} --help'");
             return ExitCode::from(2);
         }
     };
+    // A server's last log lines may still be queued (see `log`): let them out first.
+    crate::log::flush(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{stage} {role}: {e}{}", hint(stage, e.kind()));
+            let _ = writeln!(io::stderr(), "{stage} {role}: {e}{}", hint(stage, e.kind()));
             ExitCode::FAILURE
         }
     }

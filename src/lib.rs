@@ -9,11 +9,12 @@
 //!
 //! | module      | what it is for                                               | introduced in |
 //! |-------------|--------------------------------------------------------------|---------------|
-//! | [`net`]     | listening and connecting, with errors that name the address  | v0.1          |
+//! | [`net`]     | listening, connecting, accept back-off, closing without loss | v0.1          |
 //! | [`cli`]     | the command line every stage shares, and its exit codes      | v0.1          |
+//! | [`log`]     | `outln!`/`errln!`: printing that cannot crash or stall       | v0.1          |
 //! | [`io_util`] | `read_full` and `write_all`: exact I/O over partial reads    | v0.2          |
 //! | [`frame`]   | the length-prefixed protocol: `K_MAX_MSG`, read/write frames | v0.2          |
-//! | [`poll`]    | poll(2), declared by hand, behind a safe function            | v0.3          |
+//! | [`poll`]    | poll(2), declared by hand, behind a safe function (Linux)    | v0.3          |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the call to poll(2) in
 //! [`poll`]; everywhere else it is refused by the compiler.
@@ -23,6 +24,10 @@
 pub mod cli;
 pub mod frame;
 pub mod io_util;
+pub mod log;
 pub mod net;
+// The declaration of poll(2) in this module is checked against Linux's headers by hand, and
+// by nothing else: on another system it could be subtly wrong, so it is not compiled there.
+#[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod poll;

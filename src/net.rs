@@ -1,11 +1,16 @@
-//! Opening the two ends of a connection, with errors that say what went wrong and where.
+//! Opening the two ends of a connection, with errors that say what went wrong and where, and
+//! the two things every server must do when something goes wrong: wait a little after a failed
+//! `accept`, and close a connection without destroying the replies already written to it.
 //!
 //! Every stage listens and connects the same way, so this lives once, here. The server's
 //! first line of output, `listening on ADDR`, is part of the contract: it names the port the
 //! kernel picked when asked for port 0, and tests and benchmarks read it to find the server.
 
-use std::io::{self, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::outln;
 
 // ANCHOR: listen
 /// Binds a listening socket on `addr` and announces it with `listening on ADDR` on stdout.
@@ -14,10 +19,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 /// server can bind while old connections linger in TIME_WAIT), `bind` and `listen`.
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     let listener = TcpListener::bind(addr).map_err(|e| context(e, "cannot listen on", addr))?;
-    let mut out = io::stdout().lock();
-    writeln!(out, "listening on {}", listener.local_addr()?)?;
-    // Whoever reads our output may be waiting for this line before it connects.
-    out.flush()?;
+    // Through the log's queue, like every later line, so that it comes first and a closed
+    // stdout cannot stop the server (see `log`).
+    outln!("listening on {}", listener.local_addr()?);
     Ok(listener)
 }
 // ANCHOR_END: listen
@@ -31,3 +35,57 @@ pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 fn context(e: io::Error, what: &str, addr: SocketAddr) -> io::Error {
     io::Error::new(e.kind(), format!("{what} {addr}: {e}"))
 }
+
+// ANCHOR: accept_backoff
+/// How long a server waits before accepting again after `accept` failed for a reason of its
+/// own. Short enough that nobody notices, long enough that a failing `accept` costs nothing.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Whether `accept` failed for a reason that is the server's, and will likely still be there
+/// if it tries again at once: out of file descriptors (`EMFILE`, `ENFILE`), memory or buffers
+/// (`ENOMEM`, `ENOBUFS`). The listener stays readable meanwhile, so a server that simply went
+/// round again would spin a whole core, failing the same way hundreds of thousands of times a
+/// second. Not so for a client that gave up before it was accepted (`ECONNABORTED`) or a
+/// signal (`EINTR`): the next `accept` may well succeed.
+pub fn accept_should_back_off(e: &io::Error) -> bool {
+    !matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted)
+}
+// ANCHOR_END: accept_backoff
+
+// ANCHOR: linger
+/// How long a closing connection's leftover input is read and thrown away, at most.
+pub const LINGER_TIME: Duration = Duration::from_secs(1);
+
+/// How much leftover input a closing connection reads and throws away, at most.
+pub const LINGER_BYTES: usize = 1 << 20;
+
+/// Closes a connection without destroying the replies already written to it.
+///
+/// Dropping a socket while the client's bytes sit unread in it makes the kernel answer with a
+/// reset (RST) instead of a clean close (FIN), and a reset throws away whatever the socket had
+/// not yet sent; at the client's end, it can also throw away replies that arrived but were not
+/// read yet. So: shut down our sending side first, which queues a FIN *behind* the replies;
+/// then read and discard what the client still sends, until it closes its side too, for at
+/// most [`LINGER_TIME`] and [`LINGER_BYTES`] (a client may never close); then close.
+/// Apache calls this a lingering close.
+pub fn lingering_close(mut stream: TcpStream) {
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return; // Not connected any more: nothing left to protect.
+    }
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut sink = [0u8; 4096];
+    let mut discarded = 0;
+    while discarded < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) => return, // The client closed its side: a clean close from here.
+            Ok(n) => discarded += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return, // Timed out, or reset: either way, done.
+        }
+    }
+}
+// ANCHOR_END: linger

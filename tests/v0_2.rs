@@ -8,7 +8,10 @@ mod common;
 use std::io::{Read, Write};
 use std::net::Shutdown;
 
-use common::{Server, Stage, assert_closed_without_reply, assert_still_serves, frame, world};
+use common::{
+    Output, Server, Stage, assert_closed_without_reply, assert_still_serves, frame,
+    pipeline_until_close, world,
+};
 
 /// The stages whose protocol is v0.2's length-prefixed frames.
 const FRAMED: [Stage; 2] = [Stage::V0_2, Stage::V0_3];
@@ -212,5 +215,78 @@ fn one_reply_per_request() {
         let mut rest = Vec::new();
         stream.read_to_end(&mut rest).unwrap();
         assert!(rest.is_empty(), "stray bytes after the reply: {rest:?}");
+    }
+}
+
+// ANCHOR: drain_then_close
+/// A client sends 1,000,000 requests, shuts down its sending side, and reads: every reply
+/// arrives, then a clean end of stream. The same when its stream ends inside a frame: the
+/// frames before were answered, and those replies are owed. (v0.3 once closed at the end of
+/// stream with replies still queued, and lost a tenth of them.)
+#[test]
+fn a_half_closed_client_gets_every_reply() {
+    for stage in FRAMED {
+        for (tail, log) in [(&b""[..], "EOF"), (b"\x05\0\0\0hel", "stream ended after 3 of 5")] {
+            let server = Server::start_with(stage, &["--quiet"]);
+            let stream = server.connect();
+            let (got, end) = pipeline_until_close(&stream, 1_000_000, tail, true);
+            assert_eq!(got, 1_000_000, "{}: replies before the close", stage.name());
+            end.unwrap_or_else(|e| panic!("{}: not a clean close: {e}", stage.name()));
+            server.expect_log(log);
+        }
+    }
+}
+
+/// A client sends 1,000,000 good requests, then a header over the limit and some junk: it gets
+/// all 1,000,000 replies, then a clean end of stream, never a reset that would destroy them.
+#[test]
+fn a_protocol_error_after_many_requests_loses_no_reply() {
+    for stage in FRAMED {
+        let server = Server::start_with(stage, &["--quiet"]);
+        let stream = server.connect();
+        let mut tail = 4097u32.to_le_bytes().to_vec();
+        tail.extend_from_slice(b"0123456789");
+        let (got, end) = pipeline_until_close(&stream, 1_000_000, &tail, false);
+        assert_eq!(got, 1_000_000, "{}: replies before the close", stage.name());
+        end.unwrap_or_else(|e| panic!("{}: not a clean close: {e}", stage.name()));
+        server.expect_log("message too long: 4097 > 4096");
+        drop(stream);
+        assert_eq!(common::request(stage, &mut server.connect(), b"next"), world());
+    }
+}
+
+/// 100 good frames, a bad header and ten junk bytes, all in one write, then read: 100 replies
+/// and a clean end of stream. Closing a socket with the junk unread would reset the connection
+/// instead, and the reset would destroy replies still queued on either side.
+#[test]
+fn junk_after_a_bad_header_does_not_reset_the_connection() {
+    for stage in FRAMED {
+        let server = Server::start_with(stage, &["--quiet"]);
+        let mut stream = server.connect();
+        let mut wire = frame(b"hello").repeat(100);
+        wire.extend_from_slice(&4097u32.to_le_bytes());
+        wire.extend_from_slice(b"0123456789");
+        stream.write_all(&wire).unwrap();
+        server.expect_log("message too long");
+        let mut replies = Vec::new();
+        let end = stream.read_to_end(&mut replies);
+        assert_eq!(replies, frame(b"world").repeat(100), "{}", stage.name());
+        end.unwrap_or_else(|e| panic!("{}: not a clean close: {e}", stage.name()));
+    }
+}
+// ANCHOR_END: drain_then_close
+
+/// Whoever reads the server's output stops reading (its stdout is a pipe nobody empties):
+/// the server's log lines are dropped, not waited for, and 100,000 logged requests are all
+/// answered.
+#[test]
+fn a_stdout_nobody_reads_does_not_stall_the_server() {
+    for stage in FRAMED {
+        let mut cmd = std::process::Command::new(stage.bin());
+        cmd.args(["--addr", "127.0.0.1:0"]);
+        let server = Server::start_with_stdout(stage, cmd, Output::Unread);
+        let stream = server.connect();
+        let (got, _) = pipeline_until_close(&stream, 100_000, b"", true);
+        assert_eq!(got, 100_000, "{}", stage.name());
     }
 }

@@ -25,7 +25,8 @@ pub fn run(opts: &ClientOpts) -> io::Result<()> {
                 "server closed the connection without replying",
             ));
         }
-        println!("server says: {}", String::from_utf8_lossy(&rbuf[..n]));
+        // `writeln!`, not `println!`: a closed stdout is an error to report, not a panic.
+        writeln!(io::stdout(), "server says: {}", String::from_utf8_lossy(&rbuf[..n]))?;
     }
     Ok(())
 }

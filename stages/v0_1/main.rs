@@ -16,6 +16,8 @@
 //! cargo run --bin v0_1 -- client    # terminal 2: the client
 //! ```
 
+#![deny(unsafe_code)]
+
 mod client;
 mod server;
 

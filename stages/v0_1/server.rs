@@ -7,9 +7,11 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::thread;
 
 use redis_lite::cli::ServerOpts;
-use redis_lite::net::listen;
+use redis_lite::net::{ACCEPT_BACKOFF, accept_should_back_off, listen};
+use redis_lite::{errln, outln};
 
 /// The whole reply, with no length and no terminator: the client is told the reply is over by
 /// the connection closing.
@@ -22,14 +24,17 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
     for conn in listener.incoming() {
         let mut stream = match conn {
             Ok(stream) => stream,
-            // A connection that failed before we accepted it costs only itself.
             Err(e) => {
-                eprintln!("accept failed: {e}");
+                errln!("accept failed: {e}");
+                // Out of file descriptors, say: trying again at once would fail again at once.
+                if accept_should_back_off(&e) {
+                    thread::sleep(ACCEPT_BACKOFF);
+                }
                 continue;
             }
         };
         if let Err(e) = do_something(&mut stream, opts.quiet) {
-            eprintln!("connection failed: {e}");
+            errln!("connection failed: {e}");
         }
         // `stream` is dropped here, which closes the socket: one request per connection.
     }
@@ -46,17 +51,17 @@ fn do_something(stream: &mut TcpStream, quiet: bool) -> io::Result<()> {
     let mut rbuf = [0u8; 64];
     let n = stream.read(&mut rbuf)?;
     if n == 0 {
-        eprintln!("client closed the connection without a request");
+        errln!("client closed the connection without a request");
         return Ok(());
     }
     if !quiet {
-        println!("client says: {}", String::from_utf8_lossy(&rbuf[..n]));
+        outln!("client says: {}", String::from_utf8_lossy(&rbuf[..n]));
     }
     // ONE write, like the original. A 5-byte reply into an empty send buffer is not split in
     // practice, but nothing promises it; v0.2's `write_all` stops relying on luck.
     let sent = stream.write(REPLY)?;
     if sent < REPLY.len() {
-        eprintln!("short write: sent {sent} of {} bytes", REPLY.len());
+        errln!("short write: sent {sent} of {} bytes", REPLY.len());
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The v0.2 client: one connection, one frame per message, one reply frame per request.
 
-use std::io;
+use std::io::{self, Write};
 
 use redis_lite::cli::ClientOpts;
 use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
@@ -23,7 +23,8 @@ pub fn run(opts: &ClientOpts) -> io::Result<()> {
                 "server closed the connection without replying",
             ));
         };
-        println!("server says: {}", String::from_utf8_lossy(reply));
+        // `writeln!`, not `println!`: a closed stdout is an error to report, not a panic.
+        writeln!(io::stdout(), "server says: {}", String::from_utf8_lossy(reply))?;
     }
     Ok(())
 }

@@ -20,6 +20,8 @@
 //! cargo run --bin v0_2 -- client    # terminal 2: the client
 //! ```
 
+#![deny(unsafe_code)]
+
 mod client;
 mod server;
 

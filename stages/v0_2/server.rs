@@ -9,10 +9,12 @@
 
 use std::io;
 use std::net::TcpStream;
+use std::thread;
 
 use redis_lite::cli::ServerOpts;
 use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
-use redis_lite::net::listen;
+use redis_lite::net::{ACCEPT_BACKOFF, accept_should_back_off, lingering_close, listen};
+use redis_lite::{errln, outln};
 
 const REPLY: &[u8] = b"world";
 
@@ -23,7 +25,13 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
     for conn in listener.incoming() {
         match conn {
             Ok(stream) => serve_client(stream, opts),
-            Err(e) => eprintln!("accept failed: {e}"),
+            Err(e) => {
+                errln!("accept failed: {e}");
+                // Out of file descriptors, say: trying again at once would fail again at once.
+                if accept_should_back_off(&e) {
+                    thread::sleep(ACCEPT_BACKOFF);
+                }
+            }
         }
     }
     Ok(())
@@ -32,11 +40,12 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
 
 // ANCHOR: serve_client
 /// The request phase: answers requests on one connection until it ends, then says why in one
-/// line on stderr. Whatever the client did, only this connection is lost.
+/// line on stderr. Whatever the client did, only this connection is lost, and every reply
+/// already written reaches it.
 fn serve_client(mut stream: TcpStream, opts: &ServerOpts) {
     let peer = stream.peer_addr().map_or("unknown peer".into(), |addr| addr.to_string());
     if let Err(e) = set_up(&stream, opts) {
-        eprintln!("{peer}: cannot set up the connection: {e}");
+        errln!("{peer}: cannot set up the connection: {e}");
         return;
     }
     // One buffer per connection, on the stack, big enough for the largest frame.
@@ -45,16 +54,18 @@ fn serve_client(mut stream: TcpStream, opts: &ServerOpts) {
         match one_request(&mut stream, &mut buf, opts.quiet) {
             Ok(true) => {}
             Ok(false) => {
-                eprintln!("{peer}: EOF, client closed the connection");
+                errln!("{peer}: EOF, client closed the connection");
+                // Everything the client sent has been read: dropping `stream` closes cleanly.
                 return;
             }
             Err(e) => {
-                eprintln!("{peer}: closing the connection: {e}");
-                return;
+                errln!("{peer}: closing the connection: {e}");
+                // The client may have sent more that we will never read; a plain close would
+                // then reset the connection and could destroy replies already written.
+                return lingering_close(stream);
             }
         }
     }
-    // Teardown: `stream` is dropped on return, which closes the socket.
 }
 // ANCHOR_END: serve_client
 
@@ -75,7 +86,7 @@ fn one_request(stream: &mut TcpStream, buf: &mut FrameBuf, quiet: bool) -> io::R
         return Ok(false);
     };
     if !quiet {
-        println!("client says: {}", String::from_utf8_lossy(body));
+        outln!("client says: {}", String::from_utf8_lossy(body));
     }
     write_frame(stream, buf, REPLY)?;
     Ok(true)

@@ -1,7 +1,9 @@
-//! The v0.3 client: v0.2's, plus `--pipeline`: every request in one write, then every reply.
+//! The v0.3 client: v0.2's, plus `--pipeline`: every request in one write, sent while the
+//! replies are read.
 
-use std::io;
-use std::net::TcpStream;
+use std::io::{self, Write};
+use std::net::{Shutdown, TcpStream};
+use std::thread;
 
 use redis_lite::cli::ClientOpts;
 use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, append_frame, read_frame, write_frame};
@@ -10,7 +12,7 @@ use redis_lite::net::connect;
 
 // ANCHOR: run
 /// Connects once, then sends each message and prints each reply: one at a time, or with
-/// `--pipeline` all requests first, in one write, and then all replies.
+/// `--pipeline` all requests in one write while the replies are read.
 pub fn run(opts: &ClientOpts) -> io::Result<()> {
     let defaults = ["hello1", "hello2", "hello3"].map(String::from);
     let messages = if opts.messages.is_empty() { &defaults[..] } else { &opts.messages[..] };
@@ -18,19 +20,36 @@ pub fn run(opts: &ClientOpts) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf: FrameBuf = [0; FRAME_BUF_LEN];
     if opts.pipeline {
-        write_all(&mut stream, &encode_all(messages)?)?;
-        for _ in messages {
-            print_reply(&mut stream, &mut buf)?;
-        }
-    } else {
-        for msg in messages {
-            write_frame(&mut stream, &mut buf, msg.as_bytes())?;
-            print_reply(&mut stream, &mut buf)?;
-        }
+        return pipeline(&mut stream, messages, &mut buf);
+    }
+    for msg in messages {
+        write_frame(&mut stream, &mut buf, msg.as_bytes())?;
+        print_reply(&mut stream, &mut buf)?;
     }
     Ok(())
 }
 // ANCHOR_END: run
+
+// ANCHOR: pipeline
+/// Sends every message in one write, from a thread of its own, while this thread reads the
+/// replies. Writing everything before reading anything would deadlock on a large batch: the
+/// server stops reading from a client whose replies pile up unread (backpressure), the
+/// client's write then blocks for good, and it never gets round to reading.
+fn pipeline(stream: &mut TcpStream, messages: &[String], buf: &mut FrameBuf) -> io::Result<()> {
+    let batch = encode_all(messages)?;
+    let mut sender = stream.try_clone()?;
+    thread::scope(|scope| {
+        let sending = scope.spawn(move || write_all(&mut sender, &batch));
+        let received = messages.iter().try_for_each(|_| print_reply(stream, buf));
+        if received.is_err() {
+            // Unblock the sender, which may wait for a server that is no longer reading.
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let sent = sending.join().unwrap_or_else(|_| Err(io::Error::other("sender panicked")));
+        received.and(sent)
+    })
+}
+// ANCHOR_END: pipeline
 
 /// Every message as a frame, one after another in one buffer.
 fn encode_all(messages: &[String]) -> io::Result<Vec<u8>> {
@@ -48,6 +67,7 @@ fn print_reply(stream: &mut TcpStream, buf: &mut FrameBuf) -> io::Result<()> {
             "server closed the connection without replying",
         ));
     };
-    println!("server says: {}", String::from_utf8_lossy(reply));
+    // `writeln!`, not `println!`: a closed stdout is an error to report, not a panic.
+    writeln!(io::stdout(), "server says: {}", String::from_utf8_lossy(reply))?;
     Ok(())
 }

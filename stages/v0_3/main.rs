@@ -23,6 +23,8 @@
 //! cargo run --bin v0_3 -- client --pipeline     # terminal 2: the client
 //! ```
 
+#![deny(unsafe_code)]
+
 mod client;
 mod server;
 

@@ -8,30 +8,40 @@
 //! and all the replies go out together: that is pipelining done properly.
 //!
 //! Limits, so that no client can cost more than its share: a client whose unsent replies pass
-//! [`MAX_OUTGOING`] is not read from until they drain (backpressure); at most
-//! `--max-conns` clients are served at once; a protocol violation closes only that client.
-//! A real server would also time out idle clients and use epoll instead of poll.
+//! [`PAUSE_READING_ABOVE`] is not read from until they drain (backpressure); at most
+//! `--max-conns` clients are served at once; a protocol violation closes only that client, and
+//! only after the replies it was already owed have been sent. A real server would also time
+//! out idle clients and use epoll instead of poll.
 
-use std::ffi::c_short;
+use std::ffi::{c_int, c_short};
 use std::fmt::Display;
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::iter;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::thread;
+use std::time::Instant;
 
 use redis_lite::cli::ServerOpts;
 use redis_lite::frame::{append_frame, ended_inside, parse_frame};
-use redis_lite::net::listen;
-use redis_lite::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd, poll};
+use redis_lite::net::{ACCEPT_BACKOFF, LINGER_BYTES, LINGER_TIME, accept_should_back_off, listen};
+use redis_lite::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
+use redis_lite::{errln, outln};
 
 const REPLY: &[u8] = b"world";
 
 // ANCHOR: limits
-/// Unsent reply bytes past which a client is not read from until they drain. Without it, a
+/// Unsent reply bytes above which a client is not read from until they drain. Without it, a
 /// client that pipelines requests and never reads replies would grow the server's memory
 /// without bound.
-const MAX_OUTGOING: usize = 1 << 20;
+const PAUSE_READING_ABOVE: usize = 1 << 20;
 
 /// Room for received bytes per client: several frames, and always at least one whole one.
 const INCOMING_CAP: usize = 16 * 1024;
+
+/// The reply buffer's capacity kept once it has drained; a burst's worth above this is given
+/// back, so that an idle client costs little whatever it did before.
+const OUTGOING_KEEP: usize = 64 * 1024;
 // ANCHOR_END: limits
 
 // ANCHOR: conn
@@ -46,69 +56,117 @@ struct Conn {
     /// Replies waiting to be sent; `outgoing[sent..]` has not been sent yet.
     outgoing: Vec<u8>,
     sent: usize,
-    /// What the event loop should do with this client next.
-    want_read: bool,
-    want_write: bool,
-    want_close: bool,
+    phase: Phase,
+    /// The client has closed its sending side (we read end of stream): nothing more comes.
+    peer_closed: bool,
+    /// Bytes read and thrown away since the connection began to close.
+    discarded: usize,
+}
+
+/// Where a connection is in its life. It only ever moves down this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading requests and answering them.
+    Serving,
+    /// No more requests will be answered (the client sent end of stream, or broke the
+    /// protocol); sending the replies already answered.
+    Draining,
+    /// Every reply sent and our side shut down (a FIN is on its way): throwing away whatever
+    /// the client still sends until it closes its side too, for a bounded time and amount.
+    Lingering { until: Instant },
+    /// Done: the loop drops the `Conn`, which closes the socket.
+    Closed,
 }
 // ANCHOR_END: conn
 
 // ANCHOR: serve
-/// The event loop: wait until some socket is ready, serve exactly what is ready, repeat.
+/// The event loop: wait until some socket is ready or a deadline passes, serve exactly what is
+/// ready, repeat.
 pub fn serve(opts: &ServerOpts) -> io::Result<()> {
     let listener = listen(opts.addr)?;
     listener.set_nonblocking(true)?;
     let mut conns: Vec<Conn> = Vec::new();
-    let mut fds: Vec<PollFd> = Vec::new();
-    let mut accepting = true;
+    let mut poller = Poller::new();
+    // Set after `accept` failed for a reason of the server's: not before then, try again.
+    let mut accept_paused_until: Option<Instant> = None;
     loop {
-        // Which events each socket should wake us for, rebuilt every turn from the wants.
-        fds.clear();
-        fds.push(PollFd::new(&listener, if accepting { POLLIN } else { 0 }));
-        fds.extend(conns.iter().map(Conn::interest));
-        match poll(&mut fds, -1) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        let deadlines =
+            accept_paused_until.into_iter().chain(conns.iter().filter_map(Conn::deadline));
+        let timeout = timeout_ms(Instant::now(), deadlines.min());
+        // Which events each socket should wake us for, worked out every turn from its state.
+        let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
+        let interests =
+            iter::once((listener.as_fd(), listen_for)).chain(conns.iter().map(Conn::interest));
+        let ready = match poller.poll(interests, timeout) {
+            Ok(ready) => ready,
+            Err(e) => {
+                poll_failed(e)?;
+                continue;
+            }
+        };
+        let now = Instant::now();
+        for (conn, fd) in conns.iter_mut().zip(&ready[1..]) {
+            conn.on_events(fd.revents(), now, opts.quiet);
         }
-        for (conn, fd) in conns.iter_mut().zip(&fds[1..]) {
-            conn.on_events(fd.revents(), opts.quiet);
-        }
-        let before = conns.len();
         // Dropping a `Conn` closes its socket.
-        conns.retain(|conn| !conn.want_close);
-        accepting |= conns.len() < before;
-        if fds[0].revents() & POLLIN != 0 {
-            accepting = accept_all(&listener, &mut conns, opts);
+        conns.retain(|conn| conn.phase != Phase::Closed);
+        if ready[0].revents() & POLLIN != 0 {
+            accept_paused_until = accept_all(&listener, &mut conns, opts);
+        } else if accept_paused_until.is_some_and(|until| until <= now) {
+            accept_paused_until = None;
         }
     }
 }
 // ANCHOR_END: serve
 
+/// Milliseconds from `now` until `deadline`, rounded up so that `poll` never wakes a moment
+/// early and spins; -1 (wait as long as it takes) when there is no deadline.
+fn timeout_ms(now: Instant, deadline: Option<Instant>) -> c_int {
+    let Some(deadline) = deadline else { return -1 };
+    let micros = deadline.saturating_duration_since(now).as_micros();
+    micros.div_ceil(1000).try_into().unwrap_or(c_int::MAX)
+}
+
+/// What to do when `poll` itself fails: go round again after a signal, wait a little after a
+/// shortage (`ENOMEM`), and give up only on a bug of ours (`EINVAL`: too many descriptors or
+/// a bad timeout), which trying again would not cure.
+fn poll_failed(e: io::Error) -> io::Result<()> {
+    match e.kind() {
+        io::ErrorKind::Interrupted => {}
+        io::ErrorKind::InvalidInput => return Err(e),
+        _ => {
+            errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
+            thread::sleep(ACCEPT_BACKOFF);
+        }
+    }
+    Ok(())
+}
+
 // ANCHOR: accept_all
-/// Accepts every connection that is waiting. Returns whether to go on accepting: after an
-/// error such as running out of file descriptors (EMFILE), the listener would stay readable
-/// and wake `poll` at once, forever; so it is left alone until a client leaves.
-fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, opts: &ServerOpts) -> bool {
+/// Accepts every connection that is waiting. Returns `None` to go on accepting, or the moment
+/// to try again after `accept` failed for a reason of the server's own (out of file
+/// descriptors, say): the listener stays readable meanwhile, so asking `poll` about it would
+/// wake the loop at once, forever. The pause is a `poll` timeout, never a sleep: the clients
+/// already connected go on being served.
+fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, opts: &ServerOpts) -> Option<Instant> {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // The client gave up before we accepted it: its loss, not ours.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) if !accept_should_back_off(&e) => continue,
             Err(e) => {
-                eprintln!("accept failed: {e}; not accepting until a client leaves");
-                return false;
+                let ms = ACCEPT_BACKOFF.as_millis();
+                errln!("accept failed: {e}; trying again in {ms} ms");
+                return Some(Instant::now() + ACCEPT_BACKOFF);
             }
         };
         if conns.len() >= opts.max_conns {
-            eprintln!("{peer}: refused: already serving {} clients", conns.len());
+            errln!("{peer}: refused: already serving {} clients", conns.len());
             continue;
         }
         match Conn::new(stream, peer.to_string(), opts.nagle) {
             Ok(conn) => conns.push(conn),
-            Err(e) => eprintln!("{peer}: cannot set up the connection: {e}"),
+            Err(e) => errln!("{peer}: cannot set up the connection: {e}"),
         }
     }
 }
@@ -126,29 +184,59 @@ impl Conn {
             end: 0,
             outgoing: Vec::new(),
             sent: 0,
-            want_read: true,
-            want_write: false,
-            want_close: false,
+            phase: Phase::Serving,
+            peer_closed: false,
+            discarded: 0,
         })
     }
 
-    /// The `pollfd` for this client: readable if we want to read, writable if we have
-    /// replies to send.
-    fn interest(&self) -> PollFd {
-        let read = if self.want_read { POLLIN } else { 0 };
-        let write = if self.want_write { POLLOUT } else { 0 };
-        PollFd::new(&self.stream, read | write)
+    fn unsent(&self) -> usize {
+        self.outgoing.len() - self.sent
+    }
+
+    // ANCHOR: interest
+    /// The socket and what to wake for: writable while replies wait; readable while serving,
+    /// unless the client is not reading its replies (backpressure), and while closing, until
+    /// the client has closed its side, so that what it still sends can be thrown away.
+    fn interest(&self) -> (BorrowedFd<'_>, c_short) {
+        let want_read = match self.phase {
+            Phase::Serving => self.unsent() <= PAUSE_READING_ABOVE,
+            Phase::Draining | Phase::Lingering { .. } => !self.peer_closed,
+            Phase::Closed => false,
+        };
+        let want_write = self.unsent() > 0;
+        let events = if want_read { POLLIN } else { 0 } | if want_write { POLLOUT } else { 0 };
+        (self.stream.as_fd(), events)
+    }
+    // ANCHOR_END: interest
+
+    /// When the loop must wake for this connection even if nothing happens: the end of its
+    /// lingering time.
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Lingering { until } => Some(until),
+            _ => None,
+        }
     }
 
     // ANCHOR: on_events
     /// Serves whatever `poll` said is ready. An error or hang-up is handled as readable: the
     /// read that follows reports what happened.
-    fn on_events(&mut self, revents: c_short, quiet: bool) {
+    fn on_events(&mut self, revents: c_short, now: Instant, quiet: bool) {
         if revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL) != 0 {
-            self.on_readable(quiet);
+            match self.phase {
+                Phase::Serving => self.on_readable(quiet),
+                _ => self.discard_input(),
+            }
         }
-        if revents & POLLOUT != 0 && !self.want_close {
+        if revents & POLLOUT != 0 && self.phase != Phase::Closed {
             self.on_writable();
+        }
+        if let Phase::Lingering { until } = self.phase
+            && now >= until
+        {
+            // The client kept its side open: it has had every reply and a FIN. Close.
+            self.phase = Phase::Closed;
         }
     }
     // ANCHOR_END: on_events
@@ -164,22 +252,18 @@ impl Conn {
             (self.start, self.end) = (0, self.end - self.start);
         }
         match self.stream.read(&mut self.incoming[self.end..]) {
-            Ok(0) => return self.close_at_eof(),
-            Ok(n) => self.end += n,
-            Err(e) if is_transient(&e) => return,
-            Err(e) => return self.close(e),
-        }
-        if let Err(e) = self.answer_frames(quiet) {
-            // Send what was answered before the bad frame, as v0.2 would have, then close.
-            self.on_writable();
-            if !self.want_close {
-                self.close(e);
+            Ok(0) => self.on_end_of_input(),
+            Ok(n) => {
+                self.end += n;
+                if let Err(e) = self.answer_frames(quiet) {
+                    // The frames before the bad one were answered: those replies go out first.
+                    self.stop_serving(e);
+                }
             }
-            return;
+            Err(e) if is_transient(&e) => return,
+            Err(e) => return self.abort(e),
         }
-        if self.sent < self.outgoing.len() {
-            self.on_writable();
-        }
+        self.on_writable();
     }
     // ANCHOR_END: on_readable
 
@@ -188,7 +272,7 @@ impl Conn {
     fn answer_frames(&mut self, quiet: bool) -> io::Result<()> {
         while let Some((body, used)) = parse_frame(&self.incoming[self.start..self.end])? {
             if !quiet {
-                println!("client says: {}", String::from_utf8_lossy(body));
+                outln!("client says: {}", String::from_utf8_lossy(body));
             }
             append_frame(&mut self.outgoing, REPLY)?;
             self.start += used;
@@ -202,47 +286,94 @@ impl Conn {
     // ANCHOR_END: answer_frames
 
     // ANCHOR: on_writable
-    /// Sends as much of the queued replies as the socket takes, and decides what to wait for
-    /// next: more room to write, or more requests to read.
+    /// Sends as much of the queued replies as the socket takes. Once every reply is out, a
+    /// connection that is closing shuts down its sending side.
     fn on_writable(&mut self) {
         while self.sent < self.outgoing.len() {
             match self.stream.write(&self.outgoing[self.sent..]) {
                 Ok(n) => self.sent += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return self.close(e),
+                Err(e) => return self.abort(e),
             }
         }
-        let unsent = self.outgoing.len() - self.sent;
+        let unsent = self.unsent();
         if unsent == 0 {
             self.outgoing.clear();
             self.sent = 0;
+            // After a burst, give the memory back: an idle client should cost little.
+            self.outgoing.shrink_to(OUTGOING_KEEP);
+            if self.phase == Phase::Draining {
+                self.shut_down_sending();
+            }
         } else if self.sent > unsent {
             // Drop the sent front only once it outweighs the rest: O(1) per byte, amortised.
             self.outgoing.drain(..self.sent);
             self.sent = 0;
         }
-        self.want_write = unsent > 0;
-        // Backpressure: a client that does not read its replies gets no more read from it.
-        self.want_read = unsent <= MAX_OUTGOING;
     }
     // ANCHOR_END: on_writable
 
-    /// The client closed its side: cleanly between frames, or in the middle of one.
-    fn close_at_eof(&mut self) {
+    // ANCHOR: closing
+    /// The client closed its side: cleanly between frames, or in the middle of one. Either
+    /// way, the replies it is owed still go out.
+    fn on_end_of_input(&mut self) {
+        self.peer_closed = true;
         if self.start == self.end {
-            eprintln!("{}: EOF, client closed the connection", self.peer);
-            self.want_close = true;
+            errln!("{}: EOF, client closed the connection", self.peer);
+            self.phase = Phase::Draining;
         } else {
-            self.close(ended_inside(&self.incoming[self.start..self.end]));
+            self.stop_serving(ended_inside(&self.incoming[self.start..self.end]));
         }
     }
 
-    /// Marks the connection to be closed, saying why in one line on stderr.
-    fn close(&mut self, why: impl Display) {
-        eprintln!("{}: closing the connection: {why}", self.peer);
-        self.want_close = true;
+    /// Answers no more requests, saying why in one line on stderr; the replies already queued
+    /// are sent before the connection closes.
+    fn stop_serving(&mut self, why: impl Display) {
+        errln!("{}: closing the connection: {why}", self.peer);
+        self.phase = Phase::Draining;
     }
+
+    /// Every reply is out: send our FIN behind them, then close at once if the client has
+    /// closed its side too, or linger until it does.
+    fn shut_down_sending(&mut self) {
+        if self.peer_closed || self.stream.shutdown(Shutdown::Write).is_err() {
+            self.phase = Phase::Closed;
+        } else {
+            self.phase = Phase::Lingering { until: Instant::now() + LINGER_TIME };
+        }
+    }
+
+    /// Reads and throws away what a closing client still sends, so that closing the socket
+    /// does not find unread bytes and reset the connection. Bounded: a client that keeps
+    /// sending after it was told goodbye is cut off.
+    fn discard_input(&mut self) {
+        match self.stream.read(&mut self.incoming) {
+            Ok(0) => {
+                self.peer_closed = true;
+                if matches!(self.phase, Phase::Lingering { .. }) {
+                    self.phase = Phase::Closed;
+                }
+            }
+            Ok(n) => {
+                self.discarded += n;
+                if self.discarded > LINGER_BYTES {
+                    self.abort(format!("it sent over {LINGER_BYTES} bytes after it was told"));
+                }
+            }
+            Err(e) if is_transient(&e) => {}
+            // Reset: the client is gone, and the connection's end was logged already.
+            Err(_) => self.phase = Phase::Closed,
+        }
+    }
+
+    /// The connection cannot go on (a reset, a failed write, a client that will not stop):
+    /// closes it at once, saying why in one line on stderr.
+    fn abort(&mut self, why: impl Display) {
+        errln!("{}: closing the connection: {why}", self.peer);
+        self.phase = Phase::Closed;
+    }
+    // ANCHOR_END: closing
 }
 
 /// Errors that mean "not now", not "broken": try again when `poll` says so.

@@ -12,7 +12,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
@@ -70,6 +70,33 @@ pub struct Server {
     child: Child,
     stdout: Receiver<String>,
     stderr: Receiver<String>,
+    /// The server's stdout, held open but never read ([`Output::Unread`]).
+    unread_stdout: Option<BufReader<ChildStdout>>,
+}
+
+/// What happens to a server's stdout after its first line, `listening on ADDR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Read line by line, for [`Server::next_stdout`].
+    Read,
+    /// Closed, as when it is piped into `head -1`.
+    Closed,
+    /// Held open and never read, as when it is piped into a program that stopped reading.
+    Unread,
+}
+
+/// The first line a server prints, within the timeout, and the rest of its output. (Read on a
+/// thread of its own: a server that prints nothing must fail the test, not hang it.)
+fn first_line(out: ChildStdout, stage: Stage) -> (String, BufReader<ChildStdout>) {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut out = BufReader::new(out);
+        let mut line = String::new();
+        let _ = out.read_line(&mut line);
+        let _ = tx.send((line.trim_end().to_string(), out));
+    });
+    rx.recv_timeout(TIMEOUT)
+        .unwrap_or_else(|e| panic!("{}: no first line within {TIMEOUT:?} ({e})", stage.name()))
 }
 
 impl Server {
@@ -87,19 +114,39 @@ impl Server {
 
     /// Starts any server that prints `listening on ADDR` first and speaks `stage`'s protocol
     /// (the benchmarks' floor server does).
-    pub fn start_command(stage: Stage, mut cmd: Command) -> Server {
+    pub fn start_command(stage: Stage, cmd: Command) -> Server {
+        Server::start_with_stdout(stage, cmd, Output::Read)
+    }
+
+    /// Like [`Server::start_command`], with the server's stdout treated as `output` says once
+    /// its first line is in.
+    pub fn start_with_stdout(stage: Stage, mut cmd: Command, output: Output) -> Server {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn the server");
-        let stdout = lines_of(child.stdout.take().expect("piped stdout"));
+        let out = child.stdout.take().expect("piped stdout");
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
         // Own the child before anything can panic, so that Drop kills it.
-        let mut server =
-            Server { stage, addr: "0.0.0.0:0".parse().unwrap(), child, stdout, stderr };
-        let first = server.next_stdout();
+        let (unread, stdout) = mpsc::channel();
+        let mut server = Server {
+            stage,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            child,
+            stdout,
+            stderr,
+            unread_stdout: None,
+        };
+        let (first, out) = first_line(out, stage);
+        match output {
+            Output::Read => server.stdout = lines_of(out),
+            // Dropping our end makes every later write of the server's fail with EPIPE.
+            Output::Closed => drop((out, unread)),
+            // Held open and never read: the pipe fills, and then the server's writes block.
+            Output::Unread => server.unread_stdout = Some(out),
+        }
         let addr = first.strip_prefix("listening on ").unwrap_or_else(|| {
             panic!("{}: first line should be 'listening on ADDR', got {first:?}", stage.name())
         });
@@ -140,6 +187,20 @@ impl Server {
         let line = self.next_log();
         assert!(line.contains(part), "{}: log line {line:?} lacks {part:?}", self.stage.name());
         line
+    }
+
+    /// Like [`Server::expect_log`], passing over lines that contain `repeated` (a condition the
+    /// server logs each time it retries, such as a failing `accept`).
+    pub fn expect_log_past(&self, repeated: &str, part: &str) -> String {
+        // A retry every 100 ms for the whole timeout is 100 lines; more means something spins.
+        for _ in 0..1000 {
+            let line = self.next_log();
+            if !line.contains(repeated) {
+                assert!(line.contains(part), "{}: log {line:?} lacks {part:?}", self.stage.name());
+                return line;
+            }
+        }
+        panic!("{}: over 1000 log lines of {repeated:?}", self.stage.name());
     }
 
     /// The server's process id, to read its memory use from /proc.
@@ -222,6 +283,66 @@ pub fn read_reply_frame(stream: &mut TcpStream) -> Reply {
         Ok(()) => Reply::Got(body),
         Err(e) => closed_or_panic(e),
     }
+}
+
+/// Sends `count` hello requests then `tail`, and only then reads replies, until the server
+/// closes the connection. With `half_close`, the sender then shuts down its side of the
+/// connection, as a client does that has nothing more to say but still wants its replies.
+/// Returns how many replies arrived, and how the stream ended: `Ok` for a clean close (FIN),
+/// the error otherwise (a reset).
+///
+/// Reading only after sending is what makes replies pile up in the server (up to its
+/// backpressure threshold) while the requests are still arriving. The sending runs on a thread
+/// of its own all the same, and the reading starts after two seconds even if it has not
+/// finished: a server that stops reading cannot deadlock the test.
+pub fn pipeline_until_close(
+    stream: &TcpStream,
+    count: usize,
+    tail: &[u8],
+    half_close: bool,
+) -> (usize, io::Result<()>) {
+    let mut sender = stream.try_clone().unwrap();
+    let batch = frame(b"hello").repeat(1000);
+    let mut tail = tail.to_vec();
+    tail.splice(0..0, frame(b"hello").repeat(count % 1000));
+    let (done, sent) = mpsc::channel();
+    let sending = thread::spawn(move || {
+        // A server that closed early makes these fail; what arrived is the test's concern.
+        let result = (|| {
+            for _ in 0..count / 1000 {
+                sender.write_all(&batch)?;
+            }
+            sender.write_all(&tail)?;
+            if half_close {
+                sender.shutdown(std::net::Shutdown::Write)?;
+            }
+            Ok::<(), io::Error>(())
+        })();
+        let _ = done.send(());
+        result
+    });
+    let _ = sent.recv_timeout(Duration::from_secs(2));
+    let mut replies = BufReader::with_capacity(1 << 16, stream);
+    let mut got = 0;
+    let end = loop {
+        let mut header = [0u8; 4];
+        match replies.read(&mut header[..1]) {
+            Ok(0) => break Ok(()),
+            Ok(_) => {}
+            Err(e) => break Err(e),
+        }
+        if let Err(e) = replies.read_exact(&mut header[1..]) {
+            break Err(e);
+        }
+        let mut body = vec![0u8; u32::from_le_bytes(header) as usize];
+        if let Err(e) = replies.read_exact(&mut body) {
+            break Err(e);
+        }
+        assert_eq!(body, b"world", "reply {got}");
+        got += 1;
+    };
+    let _ = sending.join();
+    (got, end)
 }
 
 /// Reads a v0.1 reply: everything until the server closes the connection.

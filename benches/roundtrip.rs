@@ -138,7 +138,7 @@ const FLOOR_ENV: &str = "REDIS_LITE_BENCH_FLOOR";
 fn start_floor() -> Server {
     let mut cmd = Command::new(std::env::current_exe().expect("the bench binary's path"));
     cmd.env(FLOOR_ENV, "1");
-    Server::start_command(Stage::V0_2, cmd)
+    Server::start_stand_in("floor", Stage::V0_2, cmd)
 }
 
 /// The floor: the least a server of this protocol can do per request. One `read` of whatever

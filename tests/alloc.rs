@@ -1,9 +1,19 @@
-//! The v0.2 request path allocates nothing, and a hostile length header allocates nothing it
-//! asked for. Shown with a global allocator that counts, per thread, what this test allocates.
+//! What serving a request allocates. Two ways of counting:
+//!
+//! - the library's request path (`read_frame`, `write_frame`) and a hostile length header,
+//!   with a global allocator that counts, per thread, what this test allocates;
+//! - the real server binaries, whole, run under valgrind, which counts every allocation the
+//!   process makes from start to exit: run one with 100 requests and one with 1,100, and the
+//!   difference is what 1,000 requests cost.
+
+mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::Cursor;
+use std::process::Command;
+
+use common::{Server, Stage, request, world};
 
 use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
 
@@ -72,3 +82,50 @@ fn a_hostile_header_allocates_next_to_nothing() {
     });
     assert!(bytes < 256, "{bytes} bytes allocated for a refused header");
 }
+
+/// Allocations a server makes from start to exit when it serves `requests` ping-pong requests
+/// on one connection, as valgrind counts them.
+fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["--tool=memcheck", "--leak-check=no", stage.bin(), "--addr", "127.0.0.1:0"]);
+    let mut server = Server::start_command(stage, {
+        cmd.args(options);
+        cmd
+    });
+    let mut stream = server.connect();
+    for _ in 0..requests {
+        assert_eq!(request(stage, &mut stream, b"hello"), world());
+    }
+    drop(stream);
+    // valgrind's own lines come first; then the server's, when the connection has ended.
+    server.expect_log_past("==", "EOF, client closed the connection");
+    // SIGTERM, not the harness's SIGKILL: valgrind writes its summary only when it can.
+    let pid = server.pid().to_string();
+    assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+    server.wait_for_exit();
+    for _ in 0..100 {
+        let line = server.next_log();
+        // "==PID==   total heap usage: 44 allocs, 26 frees, 186,392 bytes allocated"
+        if let Some(after) = line.split("total heap usage: ").nth(1) {
+            let count = after.split(' ').next().unwrap().replace(',', "");
+            return count.parse().expect("a count of allocations");
+        }
+    }
+    panic!("{}: no heap summary from valgrind", stage.name());
+}
+
+// ANCHOR: server_allocations
+/// The servers themselves: with `--quiet`, v0.2 and v0.3 allocate nothing per request; with
+/// their log on, exactly one allocation each, the `client says: ...` line.
+#[test]
+fn the_servers_allocate_nothing_per_request() {
+    for stage in [Stage::V0_2, Stage::V0_3] {
+        let quiet_100 = allocations_serving(stage, &["--quiet"], 100);
+        let quiet_1100 = allocations_serving(stage, &["--quiet"], 1100);
+        assert_eq!(quiet_1100 - quiet_100, 0, "{}: allocations for 1,000 requests", stage.name());
+        let logged_100 = allocations_serving(stage, &[], 100);
+        let logged_1100 = allocations_serving(stage, &[], 1100);
+        assert_eq!(logged_1100 - logged_100, 1000, "{}: one per logged request", stage.name());
+    }
+}
+// ANCHOR_END: server_allocations

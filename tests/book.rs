@@ -21,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 
-use common::{TIMEOUT, lines_of};
+use common::{QUIET_PERIOD, TIMEOUT, lines_of};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -404,10 +404,19 @@ fn replay(sections: &[Section]) -> Vec<Section> {
     }
     if let (Some(server), Some(expected)) = (server, server_section) {
         let section = actual.iter_mut().find(|s| s.name == "server").unwrap();
+        // Every line the server printed, not just as many as the transcript shows: lines
+        // up to that count as they come, then any more that come within a quiet period.
         let want = expected.steps[0].1.len();
         let mut lines = vec![format!("listening on {}", server.addr)];
         while lines.len() < want {
-            lines.push(server.next_line());
+            match server.lines.recv_timeout(TIMEOUT) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        while let Ok(line) = server.lines.recv_timeout(QUIET_PERIOD) {
+            lines.push(line);
+            assert!(lines.len() < want + 1000, "the server does not stop printing");
         }
         // Show the address a reader gets, who runs the command without --addr.
         section.steps[0].1 =
@@ -462,4 +471,17 @@ fn transcript_machinery() {
     assert_eq!(write_transcript(&parse_transcript(text)), text);
     let replayed = replay(&parse_transcript("ANCHOR: a\n$ echo hi\nwrong\nANCHOR_END: a\n"));
     assert_eq!(replayed[0].steps[0].1, ["hi"]);
+}
+
+/// A server section that shows fewer lines than the server prints is caught: here the
+/// transcript leaves out the server's last line.
+#[test]
+fn a_transcript_missing_server_lines_is_caught() {
+    let text = "ANCHOR: server\n$ cargo run --bin v0_2\nlistening on 127.0.0.1:1234\n\
+                ANCHOR_END: server\nANCHOR: client\n$ cargo run --bin v0_2 -- client one\n\
+                server says: world\nANCHOR_END: client\n";
+    let replayed = replay(&parse_transcript(text));
+    let server = &replayed.iter().find(|s| s.name == "server").unwrap().steps[0].1;
+    assert_eq!(server.len(), 3, "{server:?}");
+    assert_eq!(server[1], "client says: one");
 }

@@ -6,9 +6,9 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 
-use common::{QUIET_PERIOD, Reply, Server, Stage, TIMEOUT, request};
+use common::{Output, QUIET_PERIOD, Reply, Server, Stage, TIMEOUT, cpu_ticks, request, world};
 
 // ANCHOR: expected
 /// What one stage is expected to do in each scenario below.
@@ -160,5 +160,60 @@ fn client_without_a_server() {
         );
         assert!(stderr.contains(&format!("Start it first: cargo run --bin {stage}")), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+// ANCHOR: out_of_descriptors
+/// Started with room for no client at all (`prlimit --nofile=4`: stdin, stdout, stderr and
+/// the listener), every stage logs the failing `accept`, waits instead of spinning, and serves
+/// the waiting client once descriptors are to be had again (the limit is raised while it
+/// runs), with nobody having left in between.
+#[test]
+fn accept_failures_back_off_and_recover() {
+    for expected in &EXPECTED {
+        let stage = expected.stage;
+        let mut cmd = std::process::Command::new("prlimit");
+        cmd.args(["--nofile=4:1024", "--", stage.bin(), "--addr", "127.0.0.1:0"]);
+        let server = Server::start_command(stage, cmd);
+        let mut client = server.connect();
+        client.write_all(&common::encode_request(stage, b"patience")).unwrap();
+        server.expect_log("accept failed: Too many open files");
+
+        // While it cannot accept, the server must not spin: a quiet period costs it almost no
+        // CPU (spinning, v0.1 and v0.2 once logged 340,000 failures a second).
+        let busy = || cpu_ticks(server.pid()).iter().sum::<u64>();
+        let before = busy();
+        client.set_read_timeout(Some(QUIET_PERIOD)).unwrap();
+        let err = std::io::Read::read(&mut client, &mut [0u8; 1]).expect_err("no reply yet");
+        assert!(matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{err}");
+        let spent = busy() - before;
+        assert!(spent < 10, "{stage:?}: {spent} ticks of CPU while unable to accept");
+
+        let raised = std::process::Command::new("prlimit")
+            .args(["--pid", &server.pid().to_string(), "--nofile=64:1024"])
+            .status()
+            .unwrap();
+        assert!(raised.success());
+        client.set_read_timeout(Some(TIMEOUT)).unwrap();
+        assert_eq!(common::read_reply(stage, &mut client), world(), "{stage:?}");
+        server.expect_says("patience");
+    }
+}
+// ANCHOR_END: out_of_descriptors
+
+/// The server's stdout is closed after its first line, as `vX_Y | head -1` does: the next
+/// line it prints fails (EPIPE). Every stage shrugs that off and goes on serving; none panics.
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() {
+    for expected in &EXPECTED {
+        let stage = expected.stage;
+        let mut cmd = std::process::Command::new(stage.bin());
+        cmd.args(["--addr", "127.0.0.1:0"]);
+        let mut server = Server::start_with_stdout(stage, cmd, Output::Closed);
+        for msg in ["first", "second"] {
+            let mut stream = server.connect();
+            assert_eq!(request(stage, &mut stream, msg.as_bytes()), world(), "{stage:?}");
+        }
+        assert!(server.is_running(), "{stage:?}: the server exited");
     }
 }

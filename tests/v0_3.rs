@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Server, Stage, TIMEOUT, cpu_ticks, frame, read_reply_frame, request, world};
 
@@ -30,32 +30,29 @@ fn five_hundred_clients_at_once() {
 
 // ANCHOR: flood
 /// A client that pipelines requests and never reads a reply: the server stops reading from it
-/// once 1 MiB of replies wait (its writes then block), its memory stays near where it started,
-/// and another client is served meanwhile.
+/// once 1 MiB of replies wait (its writes then stall), its memory stays near where it started,
+/// and another client is served meanwhile. When the flooding client does read, reading
+/// resumes, and it gets a reply for every request it sent.
 #[test]
 fn a_client_that_never_reads_is_held_back() {
     let server = Server::start_with(Stage::V0_3, &["--quiet"]);
     let mut flood = server.connect();
-    flood.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
     let batch = frame(b"hello").repeat(1000);
-    let (started, mut sent) = (Instant::now(), 0);
-    // 10 million requests (90 MB) is far more than socket buffers hold: without
-    // backpressure the server would read them all and queue 90 MB of replies.
-    while sent < 10_000_000 && started.elapsed() < 2 * TIMEOUT {
-        match flood.write_all(&batch) {
-            Ok(()) => sent += 1000,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-            Err(e) => panic!("the flood's write failed: {e}"),
-        }
-    }
-    assert!(sent < 10_000_000, "the server read all {sent} requests: no backpressure");
+    // 90 MB of requests is far more than socket buffers hold: without backpressure the server
+    // would read them all and queue 90 MB of replies.
+    let limit = 90_000_000;
+    let sent = common::write_until_stalled(&mut flood, &batch, limit, Duration::from_secs(1));
+    assert!(sent < limit, "the server read all {sent} bytes of requests: no backpressure");
 
     // The flood is still connected, its replies unread; someone else is served at once.
     let mut other = server.connect();
     assert_eq!(request(Stage::V0_3, &mut other, b"me too"), world());
 
     let peak = common::peak_rss_kib(server.pid());
-    assert!(peak < 8 * 1024, "peak memory {peak} KiB after {sent} requests, 1 MiB of them queued");
+    assert!(peak < 8 * 1024, "peak memory {peak} KiB after {sent} bytes, 1 MiB of them queued");
+
+    // Now the flood reads: the server must read it again, and answer every whole request.
+    common::expect_worlds(&mut flood, sent / frame(b"hello").len());
 }
 // ANCHOR_END: flood
 
@@ -127,3 +124,95 @@ fn client_pipeline() {
         server.expect_says(msg);
     }
 }
+
+/// Five clients each pipeline requests without reading until the server stops reading them
+/// (over 1 MiB of replies waits for each), then read every reply and go idle: the server gives
+/// the reply buffers' memory back instead of keeping each at its peak for as long as the
+/// client stays.
+#[test]
+fn idle_clients_do_not_keep_a_burst_of_memory() {
+    let server = Server::start_with(Stage::V0_3, &["--quiet"]);
+    let baseline = common::rss_kib(server.pid());
+    let batch = frame(b"hello").repeat(1000);
+    let mut clients: Vec<(TcpStream, usize)> = Vec::new();
+    for _ in 0..5 {
+        let mut client = server.connect();
+        let sent =
+            common::write_until_stalled(&mut client, &batch, 50 << 20, Duration::from_millis(200));
+        clients.push((client, sent / batch.len() * 1000 + sent % batch.len() / 9));
+    }
+    let peak = common::rss_kib(server.pid());
+    for (client, requests) in &mut clients {
+        common::expect_worlds(client, *requests);
+    }
+    // Everyone is idle and connected, and nothing is owed: what does the server hold now?
+    assert_eq!(request(Stage::V0_3, &mut server.connect(), b"sync"), world());
+    let idle = common::rss_kib(server.pid());
+    eprintln!("baseline {baseline} KiB, at the peak {peak} KiB, idle {idle} KiB");
+    assert!(idle < baseline + 2 * 1024, "idle at {idle} KiB (peak {peak}, baseline {baseline})");
+}
+
+/// A child process killed when the test is done with it, even when the test panicked.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// ANCHOR: pipeline_deadlock
+/// `--pipeline` reads replies while it still sends. The server here, a stand-in written for
+/// the test, answers the first request and reads no further until the client has printed that
+/// answer, as v0.3 reads no further from a client whose replies pile up unread. A client that
+/// sent everything before reading anything would wait forever: 5.6 MB of requests is more than
+/// the socket buffers hold while nobody reads (about 4 MB on loopback here).
+#[test]
+fn client_pipeline_reads_while_it_sends() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (count, message) = (1400, "x".repeat(4000));
+    // A command line may hold a quarter of the stack limit, up to 6 MiB: 2 MiB by default.
+    // The limit that counts is the one of the process that starts the program: this one.
+    let pid = std::process::id().to_string();
+    let raised = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, "--stack=33554432:"])
+        .status()
+        .unwrap();
+    assert!(raised.success(), "prlimit could not raise the stack limit");
+    let mut cmd = std::process::Command::new(Stage::V0_3.bin());
+    cmd.args(["client", "--addr", &addr, "--pipeline"]).args(std::iter::repeat_n(&message, count));
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    let mut client = KillOnDrop(cmd.spawn().unwrap());
+    let printed = common::lines_of(client.0.stdout.take().unwrap());
+
+    let (first_printed, go_on) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut body = vec![0u8; 4000];
+        let mut answer = |stream: &mut TcpStream, reply: &[u8]| {
+            std::io::Read::read_exact(stream, &mut [0u8; 4]).unwrap();
+            std::io::Read::read_exact(stream, &mut body).unwrap();
+            stream.write_all(&frame(reply)).unwrap();
+        };
+        answer(&mut stream, b"first");
+        if go_on.recv_timeout(TIMEOUT).is_ok() {
+            for _ in 1..count {
+                answer(&mut stream, b"world");
+            }
+        }
+    });
+    let first = printed.recv_timeout(TIMEOUT).expect("the first reply printed while sending");
+    assert_eq!(first, "server says: first");
+    first_printed.send(()).unwrap();
+    for i in 1..count {
+        let line = printed.recv_timeout(TIMEOUT).unwrap_or_else(|e| panic!("reply {i}: {e}"));
+        assert_eq!(line, "server says: world");
+    }
+    server.join().unwrap();
+    common::wait_for_exit(&mut client.0, "v0_3 client");
+    assert!(client.0.wait().unwrap().success());
+}
+// ANCHOR_END: pipeline_deadlock

@@ -65,7 +65,10 @@ impl Stage {
 
 /// A running stage server.
 pub struct Server {
+    /// The protocol it speaks.
     pub stage: Stage,
+    /// What failures call it: the stage's name, or a stand-in's (the benchmarks' floor).
+    pub name: &'static str,
     pub addr: SocketAddr,
     child: Child,
     stdout: Receiver<String>,
@@ -118,6 +121,14 @@ impl Server {
         Server::start_with_stdout(stage, cmd, Output::Read)
     }
 
+    /// Like [`Server::start_command`], for a server that is not a stage but speaks `stage`'s
+    /// protocol, called `name` when something fails.
+    pub fn start_stand_in(name: &'static str, stage: Stage, cmd: Command) -> Server {
+        let mut server = Server::start_command(stage, cmd);
+        server.name = name;
+        server
+    }
+
     /// Like [`Server::start_command`], with the server's stdout treated as `output` says once
     /// its first line is in.
     pub fn start_with_stdout(stage: Stage, mut cmd: Command, output: Output) -> Server {
@@ -133,6 +144,7 @@ impl Server {
         let (unread, stdout) = mpsc::channel();
         let mut server = Server {
             stage,
+            name: stage.name(),
             addr: "0.0.0.0:0".parse().unwrap(),
             child,
             stdout,
@@ -165,27 +177,27 @@ impl Server {
 
     /// The server's next line on stdout; fails the test if none comes in time.
     pub fn next_stdout(&self) -> String {
-        self.stdout.recv_timeout(TIMEOUT).unwrap_or_else(|e| {
-            panic!("{}: no line on stdout within {TIMEOUT:?} ({e})", self.stage.name())
-        })
+        self.stdout
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|e| panic!("{}: no line on stdout within {TIMEOUT:?} ({e})", self.name))
     }
 
     /// The server's next line on stderr (its log); fails the test if none comes in time.
     pub fn next_log(&self) -> String {
-        self.stderr.recv_timeout(TIMEOUT).unwrap_or_else(|e| {
-            panic!("{}: no line on stderr within {TIMEOUT:?} ({e})", self.stage.name())
-        })
+        self.stderr
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|e| panic!("{}: no line on stderr within {TIMEOUT:?} ({e})", self.name))
     }
 
     /// Asserts the next stdout line is `client says: MSG`.
     pub fn expect_says(&self, msg: &str) {
-        assert_eq!(self.next_stdout(), format!("client says: {msg}"), "{}", self.stage.name());
+        assert_eq!(self.next_stdout(), format!("client says: {msg}"), "{}", self.name);
     }
 
     /// Asserts the next log line contains `part`, and returns it.
     pub fn expect_log(&self, part: &str) -> String {
         let line = self.next_log();
-        assert!(line.contains(part), "{}: log line {line:?} lacks {part:?}", self.stage.name());
+        assert!(line.contains(part), "{}: log line {line:?} lacks {part:?}", self.name);
         line
     }
 
@@ -196,11 +208,11 @@ impl Server {
         for _ in 0..1000 {
             let line = self.next_log();
             if !line.contains(repeated) {
-                assert!(line.contains(part), "{}: log {line:?} lacks {part:?}", self.stage.name());
+                assert!(line.contains(part), "{}: log {line:?} lacks {part:?}", self.name);
                 return line;
             }
         }
-        panic!("{}: over 1000 log lines of {repeated:?}", self.stage.name());
+        panic!("{}: over 1000 log lines of {repeated:?}", self.name);
     }
 
     /// The server's process id, to read its memory use from /proc.
@@ -210,7 +222,7 @@ impl Server {
 
     /// Waits, within the timeout, until the process has exited (for one that was asked to).
     pub fn wait_for_exit(&mut self) {
-        wait_for_exit(&mut self.child, self.stage.name());
+        wait_for_exit(&mut self.child, self.name);
     }
 
     /// Whether the process is still running (it must survive anything a client does).
@@ -273,7 +285,7 @@ pub enum Reply {
 }
 
 /// Reads one v0.2 reply frame with std's `read_exact` (independent of the code under test).
-pub fn read_reply_frame(stream: &mut TcpStream) -> Reply {
+pub fn read_reply_frame(stream: &mut impl Read) -> Reply {
     let mut header = [0u8; 4];
     if let Err(e) = stream.read_exact(&mut header) {
         return closed_or_panic(e);
@@ -282,6 +294,22 @@ pub fn read_reply_frame(stream: &mut TcpStream) -> Reply {
     match stream.read_exact(&mut body) {
         Ok(()) => Reply::Got(body),
         Err(e) => closed_or_panic(e),
+    }
+}
+
+/// Reads exactly `count` replies of `world` from `stream`, in bulk (a flood's worth of replies
+/// read one frame at a time would take the test seconds).
+pub fn expect_worlds(stream: &mut TcpStream, count: usize) {
+    let pattern = frame(b"world").repeat(1 << 12);
+    let mut buf = vec![0u8; pattern.len()];
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(1 << 12);
+        stream
+            .read_exact(&mut buf[..n * 9])
+            .unwrap_or_else(|e| panic!("{} of {count} replies read, then: {e}", count - left));
+        assert!(buf[..n * 9] == pattern[..n * 9], "a reply that is not 'world'");
+        left -= n;
     }
 }
 
@@ -397,10 +425,10 @@ pub fn request(stage: Stage, stream: &mut TcpStream, msg: &[u8]) -> Reply {
 
 /// Asserts that the server, after whatever came before, serves a new client normally.
 pub fn assert_still_serves(server: &mut Server) {
-    assert!(server.is_running(), "{}: the server exited", server.stage.name());
+    assert!(server.is_running(), "{}: the server exited", server.name);
     let mut stream = server.connect();
     let reply = request(server.stage, &mut stream, b"still there?");
-    assert_eq!(reply, Reply::Got(b"world".to_vec()), "{}", server.stage.name());
+    assert_eq!(reply, Reply::Got(b"world".to_vec()), "{}", server.name);
     server.expect_says("still there?");
     // Leave the log as we found it: v0.2 on log every connection's end, v0.1 only failures.
     drop(stream);
@@ -436,6 +464,39 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("a VmHWM line");
     line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB")
+}
+
+/// The resident memory of process `pid` now (VmRSS), in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("a VmRSS line");
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmRSS in kB")
+}
+
+/// Writes copies of `batch` to `stream` until a write has made no progress for `stall`, or
+/// `limit` bytes are sent, and returns how many bytes were sent: exactly, partial writes
+/// included. A write that stalls means the server has stopped reading from us.
+pub fn write_until_stalled(
+    stream: &mut TcpStream,
+    batch: &[u8],
+    limit: usize,
+    stall: Duration,
+) -> usize {
+    stream.set_write_timeout(Some(stall)).unwrap();
+    let (started, mut sent) = (std::time::Instant::now(), 0);
+    while sent < limit && started.elapsed() < 2 * TIMEOUT {
+        let at = sent % batch.len();
+        match stream.write(&batch[at..]) {
+            Ok(n) => sent += n,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("write failed after {sent} bytes: {e}"),
+        }
+    }
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    sent
 }
 
 /// A port on which, a moment ago, nothing listened: bind port 0, note the port, let it go.

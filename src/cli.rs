@@ -43,7 +43,7 @@ pub struct ClientOpts {
     pub addr: SocketAddr,
     /// The messages to send, in order; empty means the stage's default ones.
     pub messages: Vec<String>,
-    /// Send every message in one write, then read every reply (v0.3).
+    /// Send every message in one write while reading the replies (v0.3).
     pub pipeline: bool,
 }
 
@@ -134,7 +134,7 @@ pub fn usage(stage: &str, extras: &[&str]) -> String {
     );
     text += &flag(
         "--pipeline",
-        "\n  --pipeline    client: send every message in one write, then read every reply",
+        "\n  --pipeline    client: send every message in one write, reading replies meanwhile",
     );
     text + "\n  -h, --help    show this help"
 }

@@ -14,10 +14,11 @@
 //! | [`log`]     | `outln!`/`errln!`: printing that cannot crash or stall       | v0.1          |
 //! | [`io_util`] | `read_full` and `write_all`: exact I/O over partial reads    | v0.2          |
 //! | [`frame`]   | the length-prefixed protocol: `K_MAX_MSG`, read/write frames | v0.2          |
-//! | [`poll`]    | poll(2), declared by hand, behind a safe function (Linux)    | v0.3          |
+//! | [`sys`]     | poll(2) and SIOCOUTQ, declared by hand, behind safe functions | v0.3          |
 //!
-//! This crate has no runtime dependencies. Its only `unsafe` code is the call to poll(2) in
-//! [`poll`]; everywhere else it is refused by the compiler.
+//! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
+//! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are
+//! Linux's, so the crate builds on Linux only.
 
 #![deny(unsafe_code)]
 
@@ -26,8 +27,9 @@ pub mod frame;
 pub mod io_util;
 pub mod log;
 pub mod net;
-// The declaration of poll(2) in this module is checked against Linux's headers by hand, and
-// by nothing else: on another system it could be subtly wrong, so it is not compiled there.
-#[cfg(target_os = "linux")]
+// `sys` declares Linux's system calls, checked against Linux's headers by hand and by nothing
+// else: on another system they could be subtly wrong, so nothing is built there.
+#[cfg(not(target_os = "linux"))]
+compile_error!("redis-lite declares Linux's system calls by hand (src/sys.rs): Linux only");
 #[allow(unsafe_code)]
-pub mod poll;
+pub mod sys;

@@ -6,29 +6,33 @@
 //! - it **panics** when the write fails. Run `v0_3 | head -1` and `head` exits after the first
 //!   line; the next `println!` gets `EPIPE` (Rust ignores the signal that would have killed a C
 //!   program, so the error comes back as a value) and panics: one client's request took the
-//!   server down. A closed stdout (`>&-`) does the same with `EBADF`.
+//!   server down. A full disk (`> /dev/full`) does the same with `ENOSPC`.
 //! - it **blocks** when the pipe is full. Piped into a program that stops reading, the server
 //!   waits inside `println!`, and an event loop (v0.3) stops serving every client.
 //!
 //! So a server's lines go into a bounded queue, and one thread of their own writes them out,
 //! in order, ignoring errors. The caller never waits: when the queue is full (whoever reads our
-//! output has fallen 4,096 lines behind) the line is dropped and counted, and the writer says
-//! how many were lost when it next gets a line through. A log that loses lines under overload
+//! output has fallen 4,096 lines or 1 MiB behind) the line is dropped and counted, and the
+//! writer says how many were lost when it next gets a line through. A log that loses lines under overload
 //! is a trade every production logger makes one way or the other; a server that stops is not.
 //!
 //! Clients are different: their output *is* the result, so they write with `writeln!` and
-//! report a failed write as an error (and exit 1), as `cat` would.
+//! report a failed write (a broken pipe, a full disk) as an error, and exit 1.
 
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread;
 use std::time::Duration;
 
 /// Lines that may wait to be written before new ones are dropped.
 pub const QUEUE_LINES: usize = 4096;
+
+/// Bytes those lines may hold. Lines are as long as what they quote (a 4 KiB request, or three
+/// times that once invalid UTF-8 is replaced), so a bound in lines alone is not a bound.
+pub const QUEUE_BYTES: usize = 1 << 20;
 
 /// Where a line goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,7 @@ enum Entry {
 }
 
 static QUEUE: OnceLock<Option<SyncSender<Entry>>> = OnceLock::new();
+static QUEUED_BYTES: AtomicUsize = AtomicUsize::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 // ANCHOR: line
@@ -51,13 +56,19 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 /// [`errln!`](crate::errln) rather than calling this.
 pub fn line(to: To, args: fmt::Arguments<'_>) {
     let Some(queue) = QUEUE.get_or_init(start_writer) else { return };
-    match queue.try_send(Entry::Line(to, args.to_string())) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
+    let text = args.to_string();
+    let len = text.len();
+    if QUEUED_BYTES.fetch_add(len, Ordering::Relaxed) + len > QUEUE_BYTES {
+        QUEUED_BYTES.fetch_sub(len, Ordering::Relaxed);
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    if let Err(e) = queue.try_send(Entry::Line(to, text)) {
+        QUEUED_BYTES.fetch_sub(len, Ordering::Relaxed);
+        // Disconnected: the writer thread is gone (it cannot panic, so only at exit).
+        if matches!(e, TrySendError::Full(_)) {
             DROPPED.fetch_add(1, Ordering::Relaxed);
         }
-        // The writer thread is gone (it cannot panic, so only at exit): nowhere to print.
-        Err(TrySendError::Disconnected(_)) => {}
     }
 }
 // ANCHOR_END: line
@@ -93,6 +104,7 @@ fn write_lines(lines: Receiver<Entry>) {
                     write_line(To::Stderr, &note);
                 }
                 write_line(to, &text);
+                QUEUED_BYTES.fetch_sub(text.len(), Ordering::Relaxed);
             }
             Entry::Flush(done) => {
                 let _ = done.try_send(());

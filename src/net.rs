@@ -8,9 +8,12 @@
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::outln;
+use crate::sys::unacknowledged;
 
 // ANCHOR: listen
 /// Binds a listening socket on `addr` and announces it with `listening on ADDR` on stdout.
@@ -53,7 +56,8 @@ pub fn accept_should_back_off(e: &io::Error) -> bool {
 // ANCHOR_END: accept_backoff
 
 // ANCHOR: linger
-/// How long a closing connection's leftover input is read and thrown away, at most.
+/// How long a closing connection waits for the client: to close its side, or to take
+/// delivery of more of its replies.
 pub const LINGER_TIME: Duration = Duration::from_secs(1);
 
 /// How much leftover input a closing connection reads and throws away, at most.
@@ -61,31 +65,75 @@ pub const LINGER_BYTES: usize = 1 << 20;
 
 /// Closes a connection without destroying the replies already written to it.
 ///
-/// Dropping a socket while the client's bytes sit unread in it makes the kernel answer with a
-/// reset (RST) instead of a clean close (FIN), and a reset throws away whatever the socket had
-/// not yet sent; at the client's end, it can also throw away replies that arrived but were not
-/// read yet. So: shut down our sending side first, which queues a FIN *behind* the replies;
-/// then read and discard what the client still sends, until it closes its side too, for at
-/// most [`LINGER_TIME`] and [`LINGER_BYTES`] (a client may never close); then close.
-/// Apache calls this a lingering close.
+/// Dropping a socket while the client's bytes sit unread in it, or while more of them are on
+/// their way, makes the kernel answer with a reset (RST) instead of a clean close (FIN), and a
+/// reset throws away whatever the socket had not yet delivered. So: shut down our sending
+/// side first, which queues a FIN *behind* the replies; read and throw away what the client
+/// still sends, until it closes its side too; then close. A client may never close, so the
+/// wait is bounded: once the client has gone [`LINGER_TIME`] without taking delivery of
+/// anything more (everything delivered, or it stopped reading), the connection is closed.
+/// Past [`LINGER_BYTES`] of leftovers it is read no more. Apache calls this a lingering close.
 pub fn lingering_close(mut stream: TcpStream) {
     if stream.shutdown(Shutdown::Write).is_err() {
         return; // Not connected any more: nothing left to protect.
     }
-    let deadline = Instant::now() + LINGER_TIME;
+    let mut waiting = Delivery::new();
     let mut sink = [0u8; 4096];
     let mut discarded = 0;
-    while discarded < LINGER_BYTES {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+    loop {
+        let left = waiting.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            if waiting.may_close(&stream) {
+                return;
+            }
+            continue; // Still taking delivery: wait again.
+        }
+        if discarded > LINGER_BYTES {
+            thread::sleep(left); // Read no more; only the deliveries count now.
+            continue;
+        }
+        if stream.set_read_timeout(Some(left)).is_err() {
             return;
         }
         match stream.read(&mut sink) {
-            Ok(0) => return, // The client closed its side: a clean close from here.
+            Ok(0) => return, // The client closed its side: nothing unread, a clean close.
             Ok(n) => discarded += n,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return, // Timed out, or reset: either way, done.
+            Err(_) => return, // Reset: the client is gone.
         }
+    }
+}
+
+/// When a closing connection may give up on its client, and how far delivery had got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub deadline: Instant,
+    unacknowledged: usize,
+}
+
+impl Delivery {
+    pub fn new() -> Delivery {
+        Delivery { deadline: Instant::now() + LINGER_TIME, unacknowledged: usize::MAX }
+    }
+
+    /// At the deadline: true if the connection may now be closed without destroying a reply
+    /// the client still wants (all delivered, or nothing delivered since the last deadline:
+    /// it stopped reading), false (with a later deadline) if it is still taking delivery.
+    pub fn may_close(&mut self, stream: &TcpStream) -> bool {
+        match unacknowledged(stream.as_fd()) {
+            Ok(left) if left > 0 && left < self.unacknowledged => {
+                *self = Delivery { deadline: Instant::now() + LINGER_TIME, unacknowledged: left };
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+impl Default for Delivery {
+    fn default() -> Delivery {
+        Delivery::new()
     }
 }
 // ANCHOR_END: linger

@@ -7,6 +7,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
+use std::time::Duration;
+
+use redis_lite::net::LINGER_TIME;
 
 use common::{
     Output, Server, Stage, assert_closed_without_reply, assert_still_serves, frame,
@@ -276,17 +279,68 @@ fn junk_after_a_bad_header_does_not_reset_the_connection() {
         end.unwrap_or_else(|e| panic!("{}: not a clean close: {e}", stage.name()));
     }
 }
+
+/// A FIN queued behind the replies is not a FIN delivered. After a protocol error, a client
+/// that reads nothing for longer than the server lingers, then sends one more byte, then reads:
+/// it gets every reply and a clean end of stream. (Closing while replies were still undelivered
+/// let that byte provoke a reset that destroyed six replies in seven.)
+#[test]
+fn a_slow_reader_after_a_protocol_error_loses_no_reply() {
+    for stage in FRAMED {
+        let server = Server::start_with(stage, &["--quiet"]);
+        let mut stream = server.connect();
+        let mut wire = frame(b"hello").repeat(100_000);
+        wire.extend_from_slice(&4097u32.to_le_bytes());
+        let mut sender = stream.try_clone().unwrap();
+        let sending = std::thread::spawn(move || sender.write_all(&wire));
+        server.expect_log("message too long");
+        // Not a wait for an event: this lets the server's lingering time run out.
+        std::thread::sleep(LINGER_TIME + Duration::from_millis(500));
+        stream.write_all(b"!").unwrap();
+        common::expect_worlds(&mut stream, 100_000);
+        assert_eq!(stream.read(&mut [0u8; 1]).unwrap(), 0, "{}: a clean end", stage.name());
+        sending.join().unwrap().unwrap();
+    }
+}
+
+/// A client that sends far more than the server will throw away after a protocol error (2 MiB
+/// of junk against a budget of 1 MiB): the server stops reading it, but still waits for the
+/// client to take delivery of every reply before it closes.
+#[test]
+fn junk_past_the_discard_budget_loses_no_reply() {
+    for stage in FRAMED {
+        let server = Server::start_with(stage, &["--quiet"]);
+        let stream = server.connect();
+        let mut tail = 4097u32.to_le_bytes().to_vec();
+        tail.extend(std::iter::repeat_n(b'?', 2 << 20));
+        let (got, _) = pipeline_until_close(&stream, 100_000, &tail, false);
+        assert_eq!(got, 100_000, "{}: replies before the close", stage.name());
+    }
+}
 // ANCHOR_END: drain_then_close
 
 /// Whoever reads the server's output stops reading (its stdout is a pipe nobody empties):
-/// the server's log lines are dropped, not waited for, and 100,000 logged requests are all
-/// answered.
+/// the server's log lines are dropped, not waited for. 20,000 requests of 4 KiB that are not
+/// UTF-8 (each logged line three times that, once the bytes are replaced) are all answered, and
+/// the lines waiting to be written stay bounded in bytes, not just in number; then 100,000
+/// more requests are all answered too.
 #[test]
 fn a_stdout_nobody_reads_does_not_stall_the_server() {
     for stage in FRAMED {
         let mut cmd = std::process::Command::new(stage.bin());
         cmd.args(["--addr", "127.0.0.1:0"]);
         let server = Server::start_with_stdout(stage, cmd, Output::Unread);
+        let mut stream = server.connect();
+        let mut sender = stream.try_clone().unwrap();
+        let big = frame(&[0xff; 4096]);
+        let sending =
+            std::thread::spawn(move || (0..20_000).try_for_each(|_| sender.write_all(&big)));
+        common::expect_worlds(&mut stream, 20_000);
+        sending.join().unwrap().unwrap();
+        let peak = common::peak_rss_kib(server.pid());
+        assert!(peak < 16 * 1024, "{}: peak memory {peak} KiB", stage.name());
+        drop(stream); // v0.2 serves the next connection only once this one is gone.
+
         let stream = server.connect();
         let (got, _) = pipeline_until_close(&stream, 100_000, b"", true);
         assert_eq!(got, 100_000, "{}", stage.name());

@@ -216,3 +216,34 @@ fn client_pipeline_reads_while_it_sends() {
     assert!(client.0.wait().unwrap().success());
 }
 // ANCHOR_END: pipeline_deadlock
+
+/// Someone lowers the server's file limit below the connections it has open (`prlimit` from
+/// outside): `poll` refuses so many descriptors (EINVAL). The server says so, keeps every
+/// client, and serves them all again once the limit is raised.
+#[test]
+fn a_lowered_file_limit_drops_no_client() {
+    let mut cmd = std::process::Command::new("prlimit");
+    cmd.args(["--nofile=100:200", "--", Stage::V0_3.bin(), "--addr", "127.0.0.1:0", "--quiet"]);
+    let mut server = Server::start_command(Stage::V0_3, cmd);
+    let mut clients: Vec<TcpStream> = (0..60).map(|_| server.connect()).collect();
+    for client in &mut clients {
+        assert_eq!(request(Stage::V0_3, client, b"before"), world());
+    }
+    let pid = server.pid().to_string();
+    let set_limit = |limit: &str| {
+        let status = std::process::Command::new("prlimit")
+            .args(["--pid", &pid, &format!("--nofile={limit}:200")])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    set_limit("30");
+    clients[0].write_all(&frame(b"during")).unwrap();
+    server.expect_log("poll failed: Invalid argument");
+    assert!(server.is_running(), "the server exited");
+    set_limit("100");
+    assert_eq!(read_reply_frame(&mut clients[0]), world());
+    for client in &mut clients {
+        assert_eq!(request(Stage::V0_3, client, b"after"), world());
+    }
+}

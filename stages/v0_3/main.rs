@@ -2,7 +2,7 @@
 //!
 //! The protocol is v0.2's, frame for frame, so the same tests and clients work against both.
 //! What changes is how the server waits: instead of blocking in `read` on one client, it asks
-//! the kernel which sockets are ready (poll(2), declared by hand in `src/poll.rs`) and serves
+//! the kernel which sockets are ready (poll(2), declared by hand in `src/sys.rs`) and serves
 //! only those, keeping each client's half-read requests and half-sent replies in a `Conn`.
 //!
 //! What it adds over v0.2:
@@ -11,7 +11,8 @@
 //!   all the replies;
 //! - backpressure: a client that sends without reading its replies is not read from while
 //!   more than 1 MiB of its replies wait, so it cannot make the server's memory grow;
-//! - a client option, `--pipeline`: every message in one write, then every reply.
+//! - a client option, `--pipeline`: every message in one write, sent while the replies are
+//!   read.
 //!
 //! What it still cannot do: time out idle clients, use more than one core, or store
 //! anything (every reply is still `world`; key-value commands come next).

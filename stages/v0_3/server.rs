@@ -24,8 +24,8 @@ use std::time::Instant;
 
 use redis_lite::cli::ServerOpts;
 use redis_lite::frame::{append_frame, ended_inside, parse_frame};
-use redis_lite::net::{ACCEPT_BACKOFF, LINGER_BYTES, LINGER_TIME, accept_should_back_off, listen};
-use redis_lite::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
+use redis_lite::net::{ACCEPT_BACKOFF, Delivery, LINGER_BYTES, accept_should_back_off, listen};
+use redis_lite::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
 use redis_lite::{errln, outln};
 
 const REPLY: &[u8] = b"world";
@@ -71,9 +71,10 @@ enum Phase {
     /// No more requests will be answered (the client sent end of stream, or broke the
     /// protocol); sending the replies already answered.
     Draining,
-    /// Every reply sent and our side shut down (a FIN is on its way): throwing away whatever
-    /// the client still sends until it closes its side too, for a bounded time and amount.
-    Lingering { until: Instant },
+    /// Every reply handed to the kernel and our side shut down (a FIN queued behind them):
+    /// throwing away what the client still sends until it closes its side too, or stops
+    /// taking delivery of its replies for a while (see `net::lingering_close`).
+    Lingering(Delivery),
     /// Done: the loop drops the `Conn`, which closes the socket.
     Closed,
 }
@@ -100,7 +101,7 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
         let ready = match poller.poll(interests, timeout) {
             Ok(ready) => ready,
             Err(e) => {
-                poll_failed(e)?;
+                poll_failed(e);
                 continue;
             }
         };
@@ -127,20 +128,18 @@ fn timeout_ms(now: Instant, deadline: Option<Instant>) -> c_int {
     micros.div_ceil(1000).try_into().unwrap_or(c_int::MAX)
 }
 
-/// What to do when `poll` itself fails: go round again after a signal, wait a little after a
-/// shortage (`ENOMEM`), and give up only on a bug of ours (`EINVAL`: too many descriptors or
-/// a bad timeout), which trying again would not cure.
-fn poll_failed(e: io::Error) -> io::Result<()> {
-    match e.kind() {
-        io::ErrorKind::Interrupted => {}
-        io::ErrorKind::InvalidInput => return Err(e),
-        _ => {
-            errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
-            thread::sleep(ACCEPT_BACKOFF);
-        }
+// ANCHOR: poll_failed
+/// What to do when `poll` itself fails: go round again after a signal; otherwise say so and
+/// wait a little before trying again. `ENOMEM` is a shortage; `EINVAL` means more descriptors
+/// than the process may now have open, which someone can change from outside (`prlimit`)
+/// in either direction. Neither is a reason to drop every client.
+fn poll_failed(e: io::Error) {
+    if e.kind() != io::ErrorKind::Interrupted {
+        errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
+        thread::sleep(ACCEPT_BACKOFF);
     }
-    Ok(())
 }
+// ANCHOR_END: poll_failed
 
 // ANCHOR: accept_all
 /// Accepts every connection that is waiting. Returns `None` to go on accepting, or the moment
@@ -201,7 +200,9 @@ impl Conn {
     fn interest(&self) -> (BorrowedFd<'_>, c_short) {
         let want_read = match self.phase {
             Phase::Serving => self.unsent() <= PAUSE_READING_ABOVE,
-            Phase::Draining | Phase::Lingering { .. } => !self.peer_closed,
+            Phase::Draining | Phase::Lingering(_) => {
+                !self.peer_closed && self.discarded <= LINGER_BYTES
+            }
             Phase::Closed => false,
         };
         let want_write = self.unsent() > 0;
@@ -210,11 +211,11 @@ impl Conn {
     }
     // ANCHOR_END: interest
 
-    /// When the loop must wake for this connection even if nothing happens: the end of its
-    /// lingering time.
+    /// When the loop must wake for this connection even if nothing happens: the next time a
+    /// lingering connection checks on its client.
     fn deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Lingering { until } => Some(until),
+            Phase::Lingering(delivery) => Some(delivery.deadline),
             _ => None,
         }
     }
@@ -232,11 +233,15 @@ impl Conn {
         if revents & POLLOUT != 0 && self.phase != Phase::Closed {
             self.on_writable();
         }
-        if let Phase::Lingering { until } = self.phase
-            && now >= until
+        if let Phase::Lingering(mut delivery) = self.phase
+            && now >= delivery.deadline
         {
-            // The client kept its side open: it has had every reply and a FIN. Close.
-            self.phase = Phase::Closed;
+            // The client kept its side open. Close if it has every reply, or has stopped
+            // taking them; wait on if it is still reading.
+            self.phase = match delivery.may_close(&self.stream) {
+                true => Phase::Closed,
+                false => Phase::Lingering(delivery),
+            };
         }
     }
     // ANCHOR_END: on_events
@@ -334,41 +339,36 @@ impl Conn {
         self.phase = Phase::Draining;
     }
 
-    /// Every reply is out: send our FIN behind them, then close at once if the client has
-    /// closed its side too, or linger until it does.
+    /// Every reply is out of our hands: send our FIN behind them, then close at once if the
+    /// client has closed its side too (nothing more can arrive to provoke a reset), or linger.
     fn shut_down_sending(&mut self) {
         if self.peer_closed || self.stream.shutdown(Shutdown::Write).is_err() {
             self.phase = Phase::Closed;
         } else {
-            self.phase = Phase::Lingering { until: Instant::now() + LINGER_TIME };
+            self.phase = Phase::Lingering(Delivery::new());
         }
     }
 
     /// Reads and throws away what a closing client still sends, so that closing the socket
-    /// does not find unread bytes and reset the connection. Bounded: a client that keeps
-    /// sending after it was told goodbye is cut off.
+    /// does not find unread bytes and reset the connection. Bounded: past `LINGER_BYTES`,
+    /// `interest` stops asking to read, and the client's sending stalls, not our loop.
     fn discard_input(&mut self) {
         match self.stream.read(&mut self.incoming) {
             Ok(0) => {
                 self.peer_closed = true;
-                if matches!(self.phase, Phase::Lingering { .. }) {
+                if matches!(self.phase, Phase::Lingering(_)) {
                     self.phase = Phase::Closed;
                 }
             }
-            Ok(n) => {
-                self.discarded += n;
-                if self.discarded > LINGER_BYTES {
-                    self.abort(format!("it sent over {LINGER_BYTES} bytes after it was told"));
-                }
-            }
+            Ok(n) => self.discarded += n,
             Err(e) if is_transient(&e) => {}
             // Reset: the client is gone, and the connection's end was logged already.
             Err(_) => self.phase = Phase::Closed,
         }
     }
 
-    /// The connection cannot go on (a reset, a failed write, a client that will not stop):
-    /// closes it at once, saying why in one line on stderr.
+    /// The connection cannot go on (a reset, a failed write): closes it at once, saying why in
+    /// one line on stderr.
     fn abort(&mut self, why: impl Display) {
         errln!("{}: closing the connection: {why}", self.peer);
         self.phase = Phase::Closed;

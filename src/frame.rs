@@ -47,17 +47,22 @@ pub type FrameBuf = [u8; FRAME_BUF_LEN];
 /// The error is [`io::ErrorKind::InvalidData`] and names the length and the limit:
 /// `message too long: 4097 > 4096`.
 pub fn body_len(header: [u8; HEADER_LEN]) -> io::Result<usize> {
+    body_len_up_to(header, K_MAX_MSG)
+}
+
+/// [`body_len`] with a limit of the caller's: from v1.0 on, each stage has its own.
+pub fn body_len_up_to(header: [u8; HEADER_LEN], max_msg: usize) -> io::Result<usize> {
     // u32 -> usize cannot lose bits on any target std's networking runs on.
     let len = u32::from_le_bytes(header) as usize;
-    if len > K_MAX_MSG {
-        return Err(too_long(io::ErrorKind::InvalidData, len));
+    if len > max_msg {
+        return Err(too_long(io::ErrorKind::InvalidData, len, max_msg));
     }
     Ok(len)
 }
 // ANCHOR_END: body_len
 
-fn too_long(kind: io::ErrorKind, len: usize) -> io::Error {
-    io::Error::new(kind, format!("message too long: {len} > {K_MAX_MSG}"))
+fn too_long(kind: io::ErrorKind, len: usize, max_msg: usize) -> io::Error {
+    io::Error::new(kind, format!("message too long: {len} > {max_msg}"))
 }
 
 // ANCHOR: read_frame
@@ -130,7 +135,7 @@ pub fn write_frame<W: Write + ?Sized>(
 /// Lays out `body` as a frame at the start of `buf` and returns the frame's length.
 pub fn encode_frame(buf: &mut FrameBuf, body: &[u8]) -> io::Result<usize> {
     if body.len() > K_MAX_MSG {
-        return Err(too_long(io::ErrorKind::InvalidInput, body.len()));
+        return Err(too_long(io::ErrorKind::InvalidInput, body.len(), K_MAX_MSG));
     }
     // body.len() <= 4096 was just checked, so it fits a u32.
     buf[..HEADER_LEN].copy_from_slice(&(body.len() as u32).to_le_bytes());
@@ -144,7 +149,7 @@ pub fn encode_frame(buf: &mut FrameBuf, body: &[u8]) -> io::Result<usize> {
 /// one buffer and send them with one write (v0.3).
 pub fn append_frame(out: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
     if body.len() > K_MAX_MSG {
-        return Err(too_long(io::ErrorKind::InvalidInput, body.len()));
+        return Err(too_long(io::ErrorKind::InvalidInput, body.len(), K_MAX_MSG));
     }
     // body.len() <= 4096 was just checked, so it fits a u32.
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -160,14 +165,51 @@ pub fn append_frame(out: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
 /// `Ok(None)` when `buf` does not hold a whole frame yet. For servers that read whatever has
 /// arrived and may find several frames, or half of one, in a single read (v0.3).
 pub fn parse_frame(buf: &[u8]) -> io::Result<Option<(&[u8], usize)>> {
+    parse_frame_up_to(buf, K_MAX_MSG)
+}
+
+/// [`parse_frame`] with a limit of the caller's (v1.0 on).
+pub fn parse_frame_up_to(buf: &[u8], max_msg: usize) -> io::Result<Option<(&[u8], usize)>> {
     let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
         return Ok(None);
     };
     // Checked before waiting for the body: a lying header is refused at once.
-    let len = body_len(*header)?;
+    let len = body_len_up_to(*header, max_msg)?;
     Ok(buf.get(HEADER_LEN..HEADER_LEN + len).map(|body| (body, HEADER_LEN + len)))
 }
 // ANCHOR_END: parse_frame
+
+// ANCHOR: read_frame_growing
+/// Reads one frame of up to `max_msg` bytes from `r` into `body` (cleared first), for limits
+/// too large for a [`FrameBuf`] on the stack (v1.0's clients). `Ok(false)` is a clean end of
+/// stream before the frame began.
+///
+/// `body` grows with the bytes that arrive, never with what the header promises: a header
+/// that claims 32 MiB and is followed by nothing costs nothing.
+pub fn read_frame_growing<R: Read>(
+    r: &mut R,
+    max_msg: usize,
+    body: &mut Vec<u8>,
+) -> io::Result<bool> {
+    body.clear();
+    let mut header = [0u8; HEADER_LEN];
+    match read_up_to(r, &mut header)? {
+        0 => return Ok(false),
+        HEADER_LEN => {}
+        got => return Err(ended_inside(&header[..got])),
+    }
+    let len = body_len_up_to(header, max_msg)?;
+    // `take` stops at `len` bytes; `read_to_end` grows `body` as they come.
+    r.take(len as u64).read_to_end(body)?;
+    if body.len() < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("stream ended after {} of {len} bytes", body.len()),
+        ));
+    }
+    Ok(true)
+}
+// ANCHOR_END: read_frame_growing
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@
 //! | [`io_util`] | `read_full` and `write_all`: exact I/O over partial reads    | v0.2          |
 //! | [`frame`]   | the length-prefixed protocol: `K_MAX_MSG`, read/write frames | v0.2          |
 //! | [`sys`]     | poll(2) and SIOCOUTQ, declared by hand, behind safe functions | v0.3          |
+//! | [`request`] | commands as lists of strings, parsed without copying         | v1.0          |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
 //! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are
@@ -27,6 +28,7 @@ pub mod frame;
 pub mod io_util;
 pub mod log;
 pub mod net;
+pub mod request;
 // `sys` declares Linux's system calls, checked against Linux's headers by hand and by nothing
 // else: on another system they could be subtly wrong, so nothing is built there.
 #[cfg(not(target_os = "linux"))]

@@ -107,22 +107,45 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("bad address '{text}': expected IP:PORT, such as 127.0.0.1:1234"))
 }
 
+// ANCHOR: help
+/// What a stage's `--help` says its server and client do.
+#[derive(Debug, Clone, Copy)]
+pub struct Help {
+    /// What the server answers.
+    pub serves: &'static str,
+    /// What the client takes after its options.
+    pub client_args: &'static str,
+    /// What the client does with them.
+    pub client_does: &'static str,
+}
+
+/// The help of the stages whose server answers `world` (v0.1 to v0.3).
+pub const WORLD: Help = Help {
+    serves: "listen and answer every request with \"world\"",
+    client_args: "[MESSAGE...]",
+    client_does: "connect, send each MESSAGE (or the stage's default ones), print each reply",
+};
+// ANCHOR_END: help
+
 /// The help text, for `stage` with the options in `extras`.
-pub fn usage(stage: &str, extras: &[&str]) -> String {
+pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
     let has = |option: &str| extras.contains(&option);
     let flag =
         |option: &str, shown: &str| if has(option) { shown.to_string() } else { String::new() };
     let mut text = format!(
         "usage: {stage} [server] [--addr HOST:PORT] [--quiet]{}{}
-       {stage} client [--addr HOST:PORT]{} [MESSAGE...]
+       {stage} client [--addr HOST:PORT]{} {}
 
-  server        (the default) listen and answer every request with \"world\"
-  client        connect, send each MESSAGE (or the stage's default ones), print each reply
+  server        (the default) {}
+  client        {}
   --addr        where to listen or connect (default {DEFAULT_ADDR}; port 0 picks a free port)
   --quiet       server: don't print a line per request",
         flag("--nagle", " [--nagle]"),
         flag("--max-conns", " [--max-conns N]"),
         flag("--pipeline", " [--pipeline]"),
+        help.client_args,
+        help.serves,
+        help.client_does,
     );
     text += &flag(
         "--nagle",
@@ -140,11 +163,13 @@ pub fn usage(stage: &str, extras: &[&str]) -> String {
 }
 
 // ANCHOR: run
-/// A stage's whole `main`: parse, run the server or the client, report. `extras` names the
+/// A stage's whole `main`: parse, run the server or the client, report. `help` says what the
+/// stage's server and client do, for `--help`. `extras` names the
 /// options beyond the shared ones that this stage has.
 pub fn run(
     stage: &str,
     extras: &[&str],
+    help: &Help,
     server: fn(&ServerOpts) -> io::Result<()>,
     client: fn(&ClientOpts) -> io::Result<()>,
 ) -> ExitCode {
@@ -157,7 +182,7 @@ pub fn run(
     // and a panic would only change the exit code.
     let (result, role) = match command {
         Ok(Command::Help) => {
-            let _ = writeln!(io::stdout(), "{}", usage(stage, extras));
+            let _ = writeln!(io::stdout(), "{}", usage(stage, extras, help));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Server(opts)) => (server(&opts), "server"),
@@ -191,6 +216,75 @@ fn hint(stage: &str, kind: io::ErrorKind) -> String {
         _ => String::new(),
     }
 }
+
+// ANCHOR: split_words
+/// Splits a line typed at a client into words, the way a shell would, simply: spaces separate
+/// words; `'...'` keeps everything inside as it is; `"..."` keeps spaces and understands `\"`,
+/// `\\`, `\n`, `\t`, `\r` and `\xNN` (any byte, so that binary keys and values can be typed);
+/// outside quotes, `\` keeps the next character as it is. A word is bytes, not text.
+pub fn split_words(line: &str) -> Result<Vec<Vec<u8>>, String> {
+    let (mut words, mut word, mut in_word) = (Vec::new(), Vec::new(), false);
+    let mut chars = line.chars();
+    let push = |word: &mut Vec<u8>, c: char| {
+        word.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+                continue;
+            }
+            '\'' => loop {
+                match chars.next() {
+                    Some('\'') => break,
+                    Some(c) => push(&mut word, c),
+                    None => return Err("a ' is not closed".into()),
+                }
+            },
+            '"' => loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => word.push(escape(&mut chars)?),
+                    Some(c) => push(&mut word, c),
+                    None => return Err("a \" is not closed".into()),
+                }
+            },
+            '\\' => match chars.next() {
+                Some(c) => push(&mut word, c),
+                None => return Err("a \\ ends the line".into()),
+            },
+            c => push(&mut word, c),
+        }
+        in_word = true;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// The byte that a `\` inside double quotes stands for, given what follows it.
+fn escape(chars: &mut std::str::Chars<'_>) -> Result<u8, String> {
+    match chars.next() {
+        Some('n') => Ok(b'\n'),
+        Some('t') => Ok(b'\t'),
+        Some('r') => Ok(b'\r'),
+        Some('x') => {
+            let hex: String = chars.by_ref().take(2).collect();
+            u8::from_str_radix(&hex, 16)
+                .ok()
+                .filter(|_| hex.len() == 2)
+                .ok_or_else(|| format!("\\x needs two hex digits, not '{hex}'"))
+        }
+        Some(c) if c.is_ascii() => Ok(c as u8),
+        Some(c) => Err(format!("\\{c} means nothing")),
+        None => Err("a \" is not closed".into()),
+    }
+}
+// ANCHOR_END: split_words
 
 #[cfg(test)]
 mod tests {
@@ -254,8 +348,24 @@ mod tests {
             parse_for("client --pipeline", &["--nagle"]),
             Err("unknown option '--pipeline'".to_string())
         );
-        assert!(!usage("v0_1", &[]).contains("--nagle"));
-        assert!(usage("v0_3", ALL).contains("client [--addr HOST:PORT] [--pipeline] [MESSAGE...]"));
+        assert!(!usage("v0_1", &[], &WORLD).contains("--nagle"));
+        let v0_3 = usage("v0_3", ALL, &WORLD);
+        assert!(v0_3.contains("client [--addr HOST:PORT] [--pipeline] [MESSAGE...]"));
+    }
+
+    /// Words split as a shell would: quotes keep spaces, escapes make any byte.
+    #[test]
+    fn words_of_a_typed_line() {
+        let words = |line: &str| split_words(line);
+        let ok = |list: &[&[u8]]| Ok(list.iter().map(|w| w.to_vec()).collect::<Vec<_>>());
+        assert_eq!(words("  set  greeting hello "), ok(&[b"set", b"greeting", b"hello"]));
+        assert_eq!(words(r#"set k "two words""#), ok(&[b"set", b"k", b"two words"]));
+        assert_eq!(words(r#"set 'it''s' "\x00\xff\n""#), ok(&[b"set", b"its", b"\0\xff\n"]));
+        assert_eq!(words(r#"set k "" x\ y"#), ok(&[b"set", b"k", b"", b"x y"]));
+        assert_eq!(words(""), ok(&[]));
+        assert_eq!(words("get 'k"), Err("a ' is not closed".to_string()));
+        assert_eq!(words(r#"get "k"#), Err("a \" is not closed".to_string()));
+        assert_eq!(words(r#"get "\xZ1""#), Err("\\x needs two hex digits, not 'Z1'".to_string()));
     }
 
     /// `-h` and `--help` win wherever they stand.

@@ -15,6 +15,7 @@
 //! | [`io_util`] | `read_full` and `write_all`: exact I/O over partial reads    | v0.2          |
 //! | [`frame`]   | the length-prefixed protocol: `K_MAX_MSG`, read/write frames | v0.2          |
 //! | [`sys`]     | poll(2) and SIOCOUTQ, declared by hand, behind safe functions | v0.3          |
+//! | [`event_loop`] | the poll loop: Conns, backpressure, closing without loss  | v0.3          |
 //! | [`request`] | commands as lists of strings, parsed without copying         | v1.0          |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
@@ -24,6 +25,7 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod event_loop;
 pub mod frame;
 pub mod io_util;
 pub mod log;

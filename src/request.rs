@@ -16,6 +16,7 @@
 //! and its strings are slices of that buffer, handed out one at a time by an iterator; the
 //! compiler makes sure no string outlives the buffer it points into.
 
+use std::fmt;
 use std::io;
 
 use crate::frame::HEADER_LEN;
@@ -93,6 +94,46 @@ impl<'a> Iterator for Args<'a> {
     }
 }
 // ANCHOR_END: args
+
+/// A request as a person would type it: its strings, escaped, separated by spaces (for logs).
+impl fmt::Display for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, arg) in self.args().enumerate() {
+            let space = if i == 0 { "" } else { " " };
+            write!(f, "{space}{}", Escaped(arg))?;
+        }
+        Ok(())
+    }
+}
+
+// ANCHOR: escaped
+/// Bytes shown as text: valid UTF-8 as it is, any other byte as `\xNN`, so that a binary key
+/// or value prints as what it is, never as mojibake or replacement characters. (Control
+/// characters and backslashes are escaped too, so that what is shown is unambiguous.)
+pub struct Escaped<'a>(pub &'a [u8]);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '\\' => f.write_str("\\\\")?,
+                    '\n' => f.write_str("\\n")?,
+                    '\t' => f.write_str("\\t")?,
+                    '\r' => f.write_str("\\r")?,
+                    c if c.is_ascii_control() => write!(f, "\\x{:02x}", c as u32)?,
+                    c if c.is_control() => write!(f, "{}", c.escape_unicode())?,
+                    c => write!(f, "{c}")?,
+                }
+            }
+            for byte in chunk.invalid() {
+                write!(f, "\\x{byte:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: escaped
 
 /// The first four bytes of `bytes` as a little-endian length, and the bytes after them.
 fn take_u32(bytes: &[u8]) -> Option<(usize, &[u8])> {
@@ -206,6 +247,18 @@ mod tests {
         assert_eq!(Request::parse(&body(&most)).unwrap().len(), K_MAX_ARGS);
         let err = Request::parse(&(K_MAX_ARGS as u32).to_le_bytes()).unwrap_err();
         assert_eq!(err.to_string(), "bad request: the body ends inside the length of string 0");
+    }
+
+    /// Text shows as text, anything else as escapes; a request shows as its words.
+    #[test]
+    fn escaped_bytes_are_unambiguous() {
+        let shown = |bytes: &[u8]| Escaped(bytes).to_string();
+        assert_eq!(shown(b"hello"), "hello");
+        assert_eq!(shown("caf\u{e9}".as_bytes()), "caf\u{e9}");
+        assert_eq!(shown(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(shown(b"a\0b\n\\"), "a\\x00b\\n\\\\");
+        let wire = body(&[b"set", b"k", b"\xff"]);
+        assert_eq!(Request::parse(&wire).unwrap().to_string(), "set k \\xff");
     }
 
     /// The encoder refuses what the server would refuse, and appends nothing then.

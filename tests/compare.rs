@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{ErrorKind, Write};
 
-use common::{Output, QUIET_PERIOD, Reply, Server, Stage, TIMEOUT, cpu_ticks, request, world};
+use common::{Output, QUIET_PERIOD, Reply, Server, Stage, TIMEOUT, cpu_ticks, request};
 
 // ANCHOR: expected
 /// What one stage is expected to do in each scenario below.
@@ -22,15 +22,18 @@ struct Expected {
     seen_of_a_100_byte_message: usize,
     /// A second client is served while the first is connected and idle.
     serves_a_second_client_while_the_first_idles: bool,
+    /// The reply to `get greeting` after `set greeting hello` (each, before v1.0, a message).
+    get_after_set: &'static [u8],
 }
 
-const EXPECTED: [Expected; 3] = [
+const EXPECTED: [Expected; 4] = [
     Expected {
         stage: Stage::V0_1,
         hello_on_the_wire: (b"hello", b"world"),
         persistent_connection: false,
         seen_of_a_100_byte_message: 64,
         serves_a_second_client_while_the_first_idles: false,
+        get_after_set: b"world",
     },
     Expected {
         stage: Stage::V0_2,
@@ -38,6 +41,7 @@ const EXPECTED: [Expected; 3] = [
         persistent_connection: true,
         seen_of_a_100_byte_message: 100,
         serves_a_second_client_while_the_first_idles: false,
+        get_after_set: b"world",
     },
     Expected {
         stage: Stage::V0_3,
@@ -45,6 +49,19 @@ const EXPECTED: [Expected; 3] = [
         persistent_connection: true,
         seen_of_a_100_byte_message: 100,
         serves_a_second_client_while_the_first_idles: true,
+        get_after_set: b"world",
+    },
+    Expected {
+        stage: Stage::V1_0,
+        // `get hello`, and its answer: status 2, no such key.
+        hello_on_the_wire: (
+            b"\x14\0\0\0\x02\0\0\0\x03\0\0\0get\x05\0\0\0hello",
+            b"\x04\0\0\0\x02\0\0\0",
+        ),
+        persistent_connection: true,
+        seen_of_a_100_byte_message: 100,
+        serves_a_second_client_while_the_first_idles: true,
+        get_after_set: b"\0\0\0\0hello",
     },
 ];
 // ANCHOR_END: expected
@@ -65,6 +82,28 @@ fn hello_exchange_on_the_wire() {
     }
 }
 
+// ANCHOR: set_then_get
+/// `set greeting hello`, then `get greeting`: the stages before v1.0 take each for a message
+/// and answer `world`; v1.0 stores the value and gives it back.
+#[test]
+fn set_then_get() {
+    for expected in &EXPECTED {
+        let stage = expected.stage;
+        let server = Server::start(stage);
+        let mut stream = server.connect();
+        stream.write_all(&common::encode_command(stage, &[b"set", b"greeting", b"hello"])).unwrap();
+        let set = common::read_reply(stage, &mut stream);
+        assert!(matches!(set, Reply::Got(_)), "{stage:?}: {set:?}");
+        if !expected.persistent_connection {
+            stream = server.connect();
+        }
+        stream.write_all(&common::encode_command(stage, &[b"get", b"greeting"])).unwrap();
+        let get = common::read_reply(stage, &mut stream);
+        assert_eq!(get, Reply::Got(expected.get_after_set.to_vec()), "{stage:?}");
+    }
+}
+// ANCHOR_END: set_then_get
+
 // ANCHOR: persistent_connection
 /// A second request on the connection that carried the first: v0.1 has closed it, v0.2
 /// answers.
@@ -74,10 +113,10 @@ fn second_request_on_one_connection() {
         let server = Server::start(expected.stage);
         let mut stream = server.connect();
         let first = request(expected.stage, &mut stream, b"first");
-        assert_eq!(first, Reply::Got(b"world".to_vec()), "{:?}", expected.stage);
+        assert_eq!(first, common::answer(expected.stage), "{:?}", expected.stage);
         let second = request(expected.stage, &mut stream, b"second");
         let want = match expected.persistent_connection {
-            true => Reply::Got(b"world".to_vec()),
+            true => common::answer(expected.stage),
             false => Reply::Closed,
         };
         assert_eq!(second, want, "{:?}", expected.stage);
@@ -94,7 +133,7 @@ fn a_message_longer_than_one_read() {
         let server = Server::start(expected.stage);
         let mut stream = server.connect();
         let reply = request(expected.stage, &mut stream, &message);
-        assert_eq!(reply, Reply::Got(b"world".to_vec()), "{:?}", expected.stage);
+        assert_eq!(reply, common::answer(expected.stage), "{:?}", expected.stage);
         let seen = &message[..expected.seen_of_a_100_byte_message];
         server.expect_says(std::str::from_utf8(seen).unwrap());
     }
@@ -128,7 +167,7 @@ fn an_idle_client_and_a_second_client() {
             drop(idle);
         }
         let reply = common::read_reply(expected.stage, &mut second);
-        assert_eq!(reply, Reply::Got(b"world".to_vec()), "{:?}", expected.stage);
+        assert_eq!(reply, common::answer(expected.stage), "{:?}", expected.stage);
         server.expect_says("hello");
     }
 }
@@ -195,7 +234,7 @@ fn accept_failures_back_off_and_recover() {
             .unwrap();
         assert!(raised.success());
         client.set_read_timeout(Some(TIMEOUT)).unwrap();
-        assert_eq!(common::read_reply(stage, &mut client), world(), "{stage:?}");
+        assert_eq!(common::read_reply(stage, &mut client), common::answer(stage), "{stage:?}");
         server.expect_says("patience");
     }
 }
@@ -212,7 +251,11 @@ fn a_closed_stdout_does_not_stop_the_server() {
         let mut server = Server::start_with_stdout(stage, cmd, Output::Closed);
         for msg in ["first", "second"] {
             let mut stream = server.connect();
-            assert_eq!(request(stage, &mut stream, msg.as_bytes()), world(), "{stage:?}");
+            assert_eq!(
+                request(stage, &mut stream, msg.as_bytes()),
+                common::answer(stage),
+                "{stage:?}"
+            );
         }
         assert!(server.is_running(), "{stage:?}: the server exited");
     }

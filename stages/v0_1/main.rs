@@ -21,6 +21,8 @@
 mod client;
 mod server;
 
+use redis_lite::cli::WORLD;
+
 fn main() -> std::process::ExitCode {
-    redis_lite::cli::run("v0_1", &[], server::serve, client::run)
+    redis_lite::cli::run("v0_1", &[], &WORLD, server::serve, client::run)
 }

@@ -25,6 +25,8 @@
 mod client;
 mod server;
 
+use redis_lite::cli::WORLD;
+
 fn main() -> std::process::ExitCode {
-    redis_lite::cli::run("v0_2", &["--nagle"], server::serve, client::run)
+    redis_lite::cli::run("v0_2", &["--nagle"], &WORLD, server::serve, client::run)
 }

@@ -29,7 +29,9 @@
 mod client;
 mod server;
 
+use redis_lite::cli::WORLD;
+
 fn main() -> std::process::ExitCode {
     let extras = ["--nagle", "--max-conns", "--pipeline"];
-    redis_lite::cli::run("v0_3", &extras, server::serve, client::run)
+    redis_lite::cli::run("v0_3", &extras, &WORLD, server::serve, client::run)
 }

@@ -31,6 +31,7 @@ pub enum Stage {
     V0_1,
     V0_2,
     V0_3,
+    V1_0,
 }
 
 impl Stage {
@@ -39,6 +40,7 @@ impl Stage {
             Stage::V0_1 => "v0_1",
             Stage::V0_2 => "v0_2",
             Stage::V0_3 => "v0_3",
+            Stage::V1_0 => "v1_0",
         }
     }
 
@@ -47,6 +49,16 @@ impl Stage {
             Stage::V0_1 => env!("CARGO_BIN_EXE_v0_1"),
             Stage::V0_2 => env!("CARGO_BIN_EXE_v0_2"),
             Stage::V0_3 => env!("CARGO_BIN_EXE_v0_3"),
+            Stage::V1_0 => env!("CARGO_BIN_EXE_v1_0"),
+        }
+    }
+
+    /// What the server prints for the request [`encode_request`] makes of `msg`: the message
+    /// itself, or, from v1.0 on, the command `get MSG`.
+    pub fn says(self, msg: &str) -> String {
+        match self {
+            Stage::V0_1 | Stage::V0_2 | Stage::V0_3 => format!("client says: {msg}"),
+            Stage::V1_0 => format!("client says: get {msg}"),
         }
     }
 
@@ -191,7 +203,7 @@ impl Server {
 
     /// Asserts the next stdout line is `client says: MSG`.
     pub fn expect_says(&self, msg: &str) {
-        assert_eq!(self.next_stdout(), format!("client says: {msg}"), "{}", self.name);
+        assert_eq!(self.next_stdout(), self.stage.says(msg), "{}", self.name);
     }
 
     /// Asserts the next log line contains `part`, and returns it.
@@ -399,11 +411,41 @@ fn closed_or_panic(e: io::Error) -> Reply {
     }
 }
 
-/// `msg` as `stage` expects a request: raw bytes for v0.1, a frame from v0.2 on.
+/// `msg` as `stage` expects a request: raw bytes for v0.1, a frame from v0.2 on, and from
+/// v1.0 on the command `get MSG` (whose answer, for a key nobody set, is [`answer`]).
 pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
     match stage {
         Stage::V0_1 => msg.to_vec(),
         Stage::V0_2 | Stage::V0_3 => frame(msg),
+        Stage::V1_0 => command(&[b"get", msg]),
+    }
+}
+
+/// The words of a command as `stage` takes them: from v1.0 on a command frame; before, the
+/// words joined by spaces, as one message (which those stages answer `world`).
+pub fn encode_command(stage: Stage, words: &[&[u8]]) -> Vec<u8> {
+    match stage {
+        Stage::V1_0 => command(words),
+        _ => encode_request(stage, &words.join(&b' ')),
+    }
+}
+
+/// A v1.0 request frame carrying `words`, built by hand (independent of `src/request.rs`).
+pub fn command(words: &[&[u8]]) -> Vec<u8> {
+    let mut body = (words.len() as u32).to_le_bytes().to_vec();
+    for word in words {
+        body.extend_from_slice(&(word.len() as u32).to_le_bytes());
+        body.extend_from_slice(word);
+    }
+    frame(&body)
+}
+
+/// The reply to [`encode_request`]'s request: `world` before v1.0; from v1.0 on, status 2
+/// (no such key) and no data.
+pub fn answer(stage: Stage) -> Reply {
+    match stage {
+        Stage::V1_0 => Reply::Got(2u32.to_le_bytes().to_vec()),
+        _ => world(),
     }
 }
 
@@ -411,7 +453,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
 pub fn read_reply(stage: Stage, stream: &mut TcpStream) -> Reply {
     match stage {
         Stage::V0_1 => read_reply_until_close(stream),
-        Stage::V0_2 | Stage::V0_3 => read_reply_frame(stream),
+        Stage::V0_2 | Stage::V0_3 | Stage::V1_0 => read_reply_frame(stream),
     }
 }
 
@@ -428,7 +470,7 @@ pub fn assert_still_serves(server: &mut Server) {
     assert!(server.is_running(), "{}: the server exited", server.name);
     let mut stream = server.connect();
     let reply = request(server.stage, &mut stream, b"still there?");
-    assert_eq!(reply, Reply::Got(b"world".to_vec()), "{}", server.name);
+    assert_eq!(reply, answer(server.stage), "{}", server.name);
     server.expect_says("still there?");
     // Leave the log as we found it: v0.2 on log every connection's end, v0.1 only failures.
     drop(stream);
@@ -468,9 +510,20 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
 
 /// The resident memory of process `pid` now (VmRSS), in KiB.
 pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// The address space of process `pid` now (VmSize), in KiB: memory reserved, touched or not.
+/// (Memory the allocator got from the kernel but nobody has written to is not resident, so
+/// only this shows a buffer reserved for what a header promised.)
+pub fn virtual_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmSize:")
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("a VmRSS line");
-    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmRSS in kB")
+    let line = status.lines().find(|l| l.starts_with(field)).expect("the field in /proc");
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("a size in kB")
 }
 
 /// Writes copies of `batch` to `stream` until a write has made no progress for `stall`, or

@@ -1,0 +1,416 @@
+//! The event loop: one thread, many clients, non-blocking sockets and poll(2). Introduced in
+//! v0.3, where it answers every frame with `world`; from v1.0 on, each stage plugs its own
+//! commands into the same loop as a [`Service`], so a stage holds only what it changes.
+//!
+//! Nothing blocks. Every socket is non-blocking, and the only place the server waits is `poll`,
+//! which returns when *some* socket is ready or a deadline passes. Each client has a [`Conn`]
+//! with its own buffers, so a half-read frame or a half-sent reply waits in memory, not in a
+//! blocked call, and the loop serves the next ready client meanwhile. Every complete frame
+//! that one `read` brought in is answered, and all the replies go out together: that is
+//! pipelining done properly.
+//!
+//! Limits, so that no client can cost more than its share: a client whose unsent replies pass
+//! [`PAUSE_READING_ABOVE`] is not read from until they drain (backpressure); a client's
+//! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
+//! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
+//! closes only that client, and only after the replies it was already owed have been
+//! delivered. What it cannot do yet: time out idle clients (v2.0), or use epoll instead of
+//! poll, as a real server would.
+
+use std::ffi::{c_int, c_short};
+use std::fmt::Display;
+use std::io::{self, Read, Write};
+use std::iter;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::thread;
+use std::time::Instant;
+
+use crate::cli::ServerOpts;
+use crate::errln;
+use crate::frame::{HEADER_LEN, ended_inside, parse_frame_up_to};
+use crate::net::{ACCEPT_BACKOFF, Delivery, LINGER_BYTES, accept_should_back_off, listen};
+use crate::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
+
+// ANCHOR: service
+/// What a stage plugs into the loop: the largest request it accepts, and how it answers one.
+pub trait Service {
+    /// The largest request body, in bytes: the stage's `k_max_msg` (4096 in v0.x, 32 MiB from
+    /// v1.0 on). Checked as soon as a frame's header is in, before its body is waited for.
+    const MAX_MSG: usize;
+
+    /// Answers one request, `body`, by appending one whole reply frame to `out`. An error
+    /// means the request broke the protocol: nothing after it is answered, and the connection
+    /// closes once the replies before it are delivered.
+    fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
+}
+// ANCHOR_END: service
+
+// ANCHOR: limits
+/// Unsent reply bytes above which a client is not read from until they drain. Without it, a
+/// client that pipelines requests and never reads replies would grow the server's memory
+/// without bound.
+const PAUSE_READING_ABOVE: usize = 1 << 20;
+
+/// Room for received bytes per client to begin with, and to go back to: several small frames.
+/// A frame too big for it makes it grow, with the bytes that arrive, up to one whole frame.
+const INCOMING_CAP: usize = 16 * 1024;
+
+/// The reply buffer's capacity kept once it has drained; a burst's worth above this is given
+/// back, so that an idle client costs little whatever it did before.
+const OUTGOING_KEEP: usize = 64 * 1024;
+// ANCHOR_END: limits
+
+// ANCHOR: conn
+/// One client's state, kept between calls to `poll`.
+struct Conn {
+    stream: TcpStream,
+    peer: String,
+    /// Received bytes; those in `incoming[start..end]` are not yet cut into frames.
+    incoming: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Replies waiting to be sent; `outgoing[sent..]` has not been sent yet.
+    outgoing: Vec<u8>,
+    sent: usize,
+    phase: Phase,
+    /// The client has closed its sending side (we read end of stream): nothing more comes.
+    peer_closed: bool,
+    /// Bytes read and thrown away since the connection began to close.
+    discarded: usize,
+}
+
+/// Where a connection is in its life. It only ever moves down this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading requests and answering them.
+    Serving,
+    /// No more requests will be answered (the client sent end of stream, or broke the
+    /// protocol); sending the replies already answered.
+    Draining,
+    /// Every reply handed to the kernel and our side shut down (a FIN queued behind them):
+    /// throwing away what the client still sends until it closes its side too, or stops
+    /// taking delivery of its replies for a while (see `net::lingering_close`).
+    Lingering(Delivery),
+    /// Done: the loop drops the `Conn`, which closes the socket.
+    Closed,
+}
+// ANCHOR_END: conn
+
+// ANCHOR: serve
+/// The event loop: wait until some socket is ready or a deadline passes, serve exactly what is
+/// ready, repeat. Every request is answered by `service`.
+pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
+    let listener = listen(opts.addr)?;
+    listener.set_nonblocking(true)?;
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut poller = Poller::new();
+    // Set after `accept` failed for a reason of the server's: not before then, try again.
+    let mut accept_paused_until: Option<Instant> = None;
+    loop {
+        let deadlines =
+            accept_paused_until.into_iter().chain(conns.iter().filter_map(Conn::deadline));
+        let timeout = timeout_ms(Instant::now(), deadlines.min());
+        // Which events each socket should wake us for, worked out every turn from its state.
+        let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
+        let interests =
+            iter::once((listener.as_fd(), listen_for)).chain(conns.iter().map(Conn::interest));
+        let ready = match poller.poll(interests, timeout) {
+            Ok(ready) => ready,
+            Err(e) => {
+                poll_failed(e);
+                continue;
+            }
+        };
+        let now = Instant::now();
+        for (conn, fd) in conns.iter_mut().zip(&ready[1..]) {
+            conn.on_events(fd.revents(), now, service);
+        }
+        // Dropping a `Conn` closes its socket.
+        conns.retain(|conn| conn.phase != Phase::Closed);
+        if ready[0].revents() & POLLIN != 0 {
+            accept_paused_until = accept_all(&listener, &mut conns, opts);
+        } else if accept_paused_until.is_some_and(|until| until <= now) {
+            accept_paused_until = None;
+        }
+    }
+}
+// ANCHOR_END: serve
+
+/// Milliseconds from `now` until `deadline`, rounded up so that `poll` never wakes a moment
+/// early and spins; -1 (wait as long as it takes) when there is no deadline.
+fn timeout_ms(now: Instant, deadline: Option<Instant>) -> c_int {
+    let Some(deadline) = deadline else { return -1 };
+    let micros = deadline.saturating_duration_since(now).as_micros();
+    micros.div_ceil(1000).try_into().unwrap_or(c_int::MAX)
+}
+
+// ANCHOR: poll_failed
+/// What to do when `poll` itself fails: go round again after a signal; otherwise say so and
+/// wait a little before trying again. `ENOMEM` is a shortage; `EINVAL` means more descriptors
+/// than the process may now have open, which someone can change from outside (`prlimit`)
+/// in either direction. Neither is a reason to drop every client.
+fn poll_failed(e: io::Error) {
+    if e.kind() != io::ErrorKind::Interrupted {
+        errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
+        thread::sleep(ACCEPT_BACKOFF);
+    }
+}
+// ANCHOR_END: poll_failed
+
+// ANCHOR: accept_all
+/// Accepts every connection that is waiting. Returns `None` to go on accepting, or the moment
+/// to try again after `accept` failed for a reason of the server's own (out of file
+/// descriptors, say): the listener stays readable meanwhile, so asking `poll` about it would
+/// wake the loop at once, forever. The pause is a `poll` timeout, never a sleep: the clients
+/// already connected go on being served.
+fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, opts: &ServerOpts) -> Option<Instant> {
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) if !accept_should_back_off(&e) => continue,
+            Err(e) => {
+                let ms = ACCEPT_BACKOFF.as_millis();
+                errln!("accept failed: {e}; trying again in {ms} ms");
+                return Some(Instant::now() + ACCEPT_BACKOFF);
+            }
+        };
+        if conns.len() >= opts.max_conns {
+            errln!("{peer}: refused: already serving {} clients", conns.len());
+            continue;
+        }
+        match Conn::new(stream, peer.to_string(), opts.nagle) {
+            Ok(conn) => conns.push(conn),
+            Err(e) => errln!("{peer}: cannot set up the connection: {e}"),
+        }
+    }
+}
+// ANCHOR_END: accept_all
+
+impl Conn {
+    fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn> {
+        stream.set_nonblocking(true)?;
+        stream.set_nodelay(!nagle)?;
+        Ok(Conn {
+            stream,
+            peer,
+            incoming: vec![0; INCOMING_CAP],
+            start: 0,
+            end: 0,
+            outgoing: Vec::new(),
+            sent: 0,
+            phase: Phase::Serving,
+            peer_closed: false,
+            discarded: 0,
+        })
+    }
+
+    fn unsent(&self) -> usize {
+        self.outgoing.len() - self.sent
+    }
+
+    // ANCHOR: interest
+    /// The socket and what to wake for: writable while replies wait; readable while serving,
+    /// unless the client is not reading its replies (backpressure), and while closing, until
+    /// the client has closed its side, so that what it still sends can be thrown away.
+    fn interest(&self) -> (BorrowedFd<'_>, c_short) {
+        let want_read = match self.phase {
+            Phase::Serving => self.unsent() <= PAUSE_READING_ABOVE,
+            Phase::Draining | Phase::Lingering(_) => {
+                !self.peer_closed && self.discarded <= LINGER_BYTES
+            }
+            Phase::Closed => false,
+        };
+        let want_write = self.unsent() > 0;
+        let events = if want_read { POLLIN } else { 0 } | if want_write { POLLOUT } else { 0 };
+        (self.stream.as_fd(), events)
+    }
+    // ANCHOR_END: interest
+
+    /// When the loop must wake for this connection even if nothing happens: the next time a
+    /// lingering connection checks on its client.
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Lingering(delivery) => Some(delivery.deadline),
+            _ => None,
+        }
+    }
+
+    // ANCHOR: on_events
+    /// Serves whatever `poll` said is ready. An error or hang-up is handled as readable: the
+    /// read that follows reports what happened.
+    fn on_events<S: Service>(&mut self, revents: c_short, now: Instant, service: &mut S) {
+        if revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL) != 0 {
+            match self.phase {
+                Phase::Serving => self.on_readable(service),
+                _ => self.discard_input(),
+            }
+        }
+        if revents & POLLOUT != 0 && self.phase != Phase::Closed {
+            self.on_writable();
+        }
+        if let Phase::Lingering(mut delivery) = self.phase
+            && now >= delivery.deadline
+        {
+            // The client kept its side open. Close if it has every reply, or has stopped
+            // taking them; wait on if it is still reading.
+            self.phase = match delivery.may_close(&self.stream) {
+                true => Phase::Closed,
+                false => Phase::Lingering(delivery),
+            };
+        }
+    }
+    // ANCHOR_END: on_events
+
+    // ANCHOR: on_readable
+    /// One `read` of whatever has arrived, then every complete frame in the buffer answered,
+    /// then an attempt to send the replies at once.
+    fn on_readable<S: Service>(&mut self, service: &mut S) {
+        if self.end == self.incoming.len() {
+            self.make_room(S::MAX_MSG);
+        }
+        match self.stream.read(&mut self.incoming[self.end..]) {
+            Ok(0) => self.on_end_of_input(),
+            Ok(n) => {
+                self.end += n;
+                if let Err(e) = self.answer_frames(service) {
+                    // The frames before the bad one were answered: those replies go out first.
+                    self.stop_serving(e);
+                }
+            }
+            Err(e) if is_transient(&e) => return,
+            Err(e) => return self.abort(e),
+        }
+        self.on_writable();
+    }
+    // ANCHOR_END: on_readable
+
+    // ANCHOR: make_room
+    /// The incoming buffer is full. If frames were cut from its front, move the unparsed tail
+    /// there. If not, one frame fills all of it and is not complete: grow the buffer, twice as
+    /// big but never past the largest frame. It grows with the bytes that arrived, never with
+    /// what a header promised, so a client that sends the header of a 32 MiB frame and
+    /// then nothing costs 16 KiB, not 32 MiB.
+    fn make_room(&mut self, max_msg: usize) {
+        if self.start > 0 {
+            self.incoming.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        } else {
+            let grown = (2 * self.incoming.len()).min(HEADER_LEN + max_msg);
+            self.incoming.resize(grown, 0);
+        }
+    }
+    // ANCHOR_END: make_room
+
+    // ANCHOR: answer_frames
+    /// Cuts every complete frame out of the incoming buffer and has `service` answer each.
+    fn answer_frames<S: Service>(&mut self, service: &mut S) -> io::Result<()> {
+        let incoming = &self.incoming[..self.end];
+        while let Some((body, used)) = parse_frame_up_to(&incoming[self.start..], S::MAX_MSG)? {
+            service.answer(body, &mut self.outgoing)?;
+            self.start += used;
+        }
+        if self.start == self.end {
+            // Everything consumed: start the buffer over, for free, and give back what a big
+            // frame made it grow to.
+            (self.start, self.end) = (0, 0);
+            if self.incoming.len() > INCOMING_CAP {
+                self.incoming.truncate(INCOMING_CAP);
+                self.incoming.shrink_to_fit();
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: answer_frames
+
+    // ANCHOR: on_writable
+    /// Sends as much of the queued replies as the socket takes. Once every reply is out, a
+    /// connection that is closing shuts down its sending side.
+    fn on_writable(&mut self) {
+        while self.sent < self.outgoing.len() {
+            match self.stream.write(&self.outgoing[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return self.abort(e),
+            }
+        }
+        let unsent = self.unsent();
+        if unsent == 0 {
+            self.outgoing.clear();
+            self.sent = 0;
+            // After a burst, give the memory back: an idle client should cost little.
+            self.outgoing.shrink_to(OUTGOING_KEEP);
+            if self.phase == Phase::Draining {
+                self.shut_down_sending();
+            }
+        } else if self.sent > unsent {
+            // Drop the sent front only once it outweighs the rest: O(1) per byte, amortised.
+            self.outgoing.drain(..self.sent);
+            self.sent = 0;
+        }
+    }
+    // ANCHOR_END: on_writable
+
+    // ANCHOR: closing
+    /// The client closed its side: cleanly between frames, or in the middle of one. Either
+    /// way, the replies it is owed still go out.
+    fn on_end_of_input(&mut self) {
+        self.peer_closed = true;
+        if self.start == self.end {
+            errln!("{}: EOF, client closed the connection", self.peer);
+            self.phase = Phase::Draining;
+        } else {
+            self.stop_serving(ended_inside(&self.incoming[self.start..self.end]));
+        }
+    }
+
+    /// Answers no more requests, saying why in one line on stderr; the replies already queued
+    /// are sent before the connection closes.
+    fn stop_serving(&mut self, why: impl Display) {
+        errln!("{}: closing the connection: {why}", self.peer);
+        self.phase = Phase::Draining;
+    }
+
+    /// Every reply is out of our hands: send our FIN behind them, then close at once if the
+    /// client has closed its side too (nothing more can arrive to provoke a reset), or linger.
+    fn shut_down_sending(&mut self) {
+        if self.peer_closed || self.stream.shutdown(Shutdown::Write).is_err() {
+            self.phase = Phase::Closed;
+        } else {
+            self.phase = Phase::Lingering(Delivery::new());
+        }
+    }
+
+    /// Reads and throws away what a closing client still sends, so that closing the socket
+    /// does not find unread bytes and reset the connection. Bounded: past `LINGER_BYTES`,
+    /// `interest` stops asking to read, and the client's sending stalls, not our loop.
+    fn discard_input(&mut self) {
+        match self.stream.read(&mut self.incoming) {
+            Ok(0) => {
+                self.peer_closed = true;
+                if matches!(self.phase, Phase::Lingering(_)) {
+                    self.phase = Phase::Closed;
+                }
+            }
+            Ok(n) => self.discarded += n,
+            Err(e) if is_transient(&e) => {}
+            // Reset: the client is gone, and the connection's end was logged already.
+            Err(_) => self.phase = Phase::Closed,
+        }
+    }
+
+    /// The connection cannot go on (a reset, a failed write): closes it at once, saying why in
+    /// one line on stderr.
+    fn abort(&mut self, why: impl Display) {
+        errln!("{}: closing the connection: {why}", self.peer);
+        self.phase = Phase::Closed;
+    }
+    // ANCHOR_END: closing
+}
+
+/// Errors that mean "not now", not "broken": try again when `poll` says so.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted)
+}

@@ -1,0 +1,30 @@
+//! Stage v1.0: a key-value store. `get`, `set` and `del` over the C++ original's request
+//! protocol: a frame whose body is a list of strings.
+//!
+//! The event loop is v0.3's, unchanged (`src/event_loop.rs`); what this stage adds is what a
+//! request means. A request frame carries a command as a list of byte strings, parsed in place
+//! without a copy (`src/request.rs`); the reply is a status (0 OK, 1 ERR, 2 NX: no such key)
+//! and the data. Keys and values are bytes, not text, and a frame may now be 32 MiB, so the
+//! loop's buffers grow with what arrives, never with what a header promises.
+//!
+//! What it still cannot do: store much efficiently (std's `HashMap` resizes all at once, and
+//! every client waits while it does: v1.1 writes its own table), tell a number from a string
+//! in a reply or return a list (v1.2), expire keys or time out idle clients (v2.0).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v1_0                                  # terminal 1: the server
+//! cargo run --bin v1_0 -- client set greeting hello     # terminal 2: a command
+//! cargo run --bin v1_0 -- client                        # or one command per line
+//! ```
+
+#![deny(unsafe_code)]
+
+mod client;
+mod server;
+
+fn main() -> std::process::ExitCode {
+    let extras = ["--nagle", "--max-conns"];
+    redis_lite::cli::run("v1_0", &extras, &server::HELP, server::serve, client::run)
+}

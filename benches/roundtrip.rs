@@ -19,17 +19,19 @@
 //!
 //! `cargo bench --bench roundtrip`; `cargo bench --bench roundtrip -- --test` runs each once.
 
+#[path = "bench_util/mod.rs"]
+mod bench_util;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Server, Stage, TIMEOUT, frame};
+use bench_util::{Client, Conn, Redis, criterion_dir, row};
+use common::{Server, Stage, frame};
 use criterion::{Criterion, Throughput};
 use redis_lite::frame::parse_frame;
 
@@ -37,24 +39,7 @@ const HELLO_REPLY_LEN: usize = 9; // 05 00 00 00 "world"
 const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
 const PONG: &[u8] = b"+PONG\r\n";
 
-/// A client of one of the servers: the bytes of a batch of requests, and room for exactly
-/// the replies that batch gets back.
-struct Client {
-    conn: Conn,
-    depth: usize,
-    batch: Vec<u8>,
-    reply: Vec<u8>,
-}
-
-enum Conn {
-    /// One connection for every batch (v0.2, the floor, Redis).
-    Persistent(TcpStream),
-    /// A new connection for every request, which the server closes after its reply (v0.1).
-    PerRequest(SocketAddr),
-    /// Many connections at once, one request on each per round trip (event-loop servers).
-    Crowd(Vec<TcpStream>),
-}
-
+/// The round-trip clients: one per kind of server this bench measures.
 impl Client {
     fn v0_1(addr: SocketAddr) -> Client {
         let reply = b"world".to_vec();
@@ -92,41 +77,10 @@ impl Client {
             reply: vec![0; depth * HELLO_REPLY_LEN],
         }
     }
-
-    fn persistent(addr: SocketAddr, batch: Vec<u8>, depth: usize, reply_len: usize) -> Client {
-        let conn = Conn::Persistent(connect(addr));
-        Client { conn, depth, batch, reply: vec![0; depth * reply_len] }
-    }
-
-    /// One batch out in one write, all its replies back.
-    fn round_trip(&mut self) {
-        let mut fresh;
-        let stream = match &mut self.conn {
-            Conn::Persistent(stream) => stream,
-            Conn::PerRequest(addr) => {
-                fresh = connect(*addr);
-                &mut fresh
-            }
-            Conn::Crowd(streams) => {
-                for stream in streams.iter_mut() {
-                    stream.write_all(&self.batch).expect("send a request");
-                }
-                for stream in streams.iter_mut() {
-                    stream.read_exact(&mut self.reply).expect("its reply");
-                }
-                return;
-            }
-        };
-        stream.write_all(&self.batch).expect("send the batch");
-        stream.read_exact(&mut self.reply).expect("every reply");
-    }
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect to the server under test");
-    stream.set_nodelay(true).expect("TCP_NODELAY");
-    stream.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
-    stream
+    bench_util::connect(addr)
 }
 
 // ANCHOR: floor
@@ -174,63 +128,6 @@ fn floor_connection(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 // ANCHOR_END: floor
-
-/// A `redis-server` on a free loopback port, without persistence, stopped on drop.
-struct Redis {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Redis {
-    /// `None`, after one line saying so, when `redis-server` is not installed.
-    fn start() -> Option<Redis> {
-        let redis = Redis::start_under(&[]);
-        if redis.is_none() {
-            println!(
-                "redis: skipped, redis-server is not installed (apt-get install redis-server)"
-            );
-        }
-        redis
-    }
-
-    /// Starts `redis-server` as the last words of `prefix` (a tracer, or nothing).
-    fn start_under(prefix: &[&str]) -> Option<Redis> {
-        let addr = common::unused_addr();
-        let mut words = prefix.to_vec();
-        words.push("redis-server");
-        let spawned = Command::new(words[0])
-            .args(&words[1..])
-            .args(["--bind", "127.0.0.1", "--port", &addr.port().to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = spawned.ok()?;
-        // Wait for Redis to say it is ready, as an event, within the timeout.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (ready, is_ready) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Ready to accept connections") {
-                    let _ = ready.send(());
-                }
-            }
-        });
-        let redis = Redis { child, addr };
-        if is_ready.recv_timeout(TIMEOUT).is_err() {
-            return None;
-        }
-        Some(redis)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Every server under test, each in its own process.
 struct Servers {
@@ -310,25 +207,6 @@ fn measure(c: &mut Criterion, servers: &Servers) {
     group.finish();
 }
 
-/// A request rate measured against another in the same moments: bursts of round trips on
-/// `a` and `b`, alternating, `rounds` times; the median of the per-round ratios of
-/// requests per second. Interleaving cancels most of the drift a shared machine has over
-/// seconds, which separate criterion runs of each cannot.
-fn paired_ratio(a: &mut Client, b: &mut Client, rounds: usize, burst: Duration) -> f64 {
-    let rate = |client: &mut Client| {
-        let start = Instant::now();
-        let mut requests = 0;
-        while start.elapsed() < burst {
-            client.round_trip();
-            requests += client.depth;
-        }
-        requests as f64 / start.elapsed().as_secs_f64()
-    };
-    let mut ratios: Vec<f64> = (0..rounds).map(|_| rate(a) / rate(b)).collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
-}
-
 /// The v0.2 server's peak resident memory (VmHWM) after `requests` requests, in KiB.
 fn peak_rss_kib(requests: usize) -> u64 {
     let server = Server::start_with(Stage::V0_2, &["--quiet"]);
@@ -337,12 +215,6 @@ fn peak_rss_kib(requests: usize) -> u64 {
         client.round_trip();
     }
     common::peak_rss_kib(server.pid())
-}
-
-/// Where criterion keeps its results, as criterion itself decides: under the target directory.
-fn criterion_dir() -> String {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string());
-    format!("{target}/criterion")
 }
 
 /// Requests per second in criterion's estimate for one benchmark, if it has run.
@@ -516,29 +388,6 @@ fn strace_total(path: &str) -> f64 {
     total.split_whitespace().nth(3).and_then(|calls| calls.parse().ok()).expect("a call count")
 }
 // ANCHOR_END: syscalls
-
-/// Compares `a` with `b` as a paired ratio and returns a Markdown table row saying how it
-/// measures up to `target`. `b` is `None` when its server (Redis) is not installed.
-fn row(
-    what: &str,
-    mut a: Client,
-    b: Option<Client>,
-    target: Option<f64>,
-    timing: (usize, Duration),
-) -> String {
-    let Some(mut b) = b else {
-        return format!("| {what} | not measured: no redis-server | |");
-    };
-    let ratio = paired_ratio(&mut a, &mut b, timing.0, timing.1);
-    // A ratio far below 1 reads better upside down: 1/200 rather than 0.005.
-    let shown = if ratio < 0.1 { format!("1/{:.0}", 1.0 / ratio) } else { format!("{ratio:.2}×") };
-    let verdict = match target {
-        Some(t) if ratio >= t => format!("≥ {t}×: met"),
-        Some(t) => format!("≥ {t}×: **missed**"),
-        None => "shown".to_string(),
-    };
-    format!("| {what} | {shown} | {verdict} |")
-}
 
 /// The targets, each a paired ratio measured now. v0.2 serves one connection at a time, so
 /// each row's clients are made, used and dropped before the next row's.

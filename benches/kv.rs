@@ -201,25 +201,18 @@ fn redis_used_memory(addr: std::net::SocketAddr) -> u64 {
 }
 
 fn main() {
-    let test_mode = std::env::args().any(|arg| arg == "--test");
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500))
-        .configure_from_args();
+    let (mut c, test_mode) = bench_util::criterion();
     let servers = Servers::start();
     measure(&mut c, &servers);
     c.final_summary();
 
-    // In test mode, everything runs, but briefly: the figures mean nothing.
-    let (rounds, burst, keys) = match test_mode {
-        true => (1, Duration::from_millis(1), 10_000),
-        false => (15, Duration::from_millis(60), 1_000_000),
-    };
+    let timing = bench_util::paired_timing(test_mode);
+    let keys = if test_mode { 10_000 } else { 1_000_000 };
     let mut table = vec![
         "| measure (paired, interleaved) | this run | target |".to_string(),
         "|-------------------------------|----------|--------|".to_string(),
     ];
-    table.extend(targets(&servers, (rounds, burst)));
+    table.extend(targets(&servers, timing));
     table.push(String::new());
     table.extend(memory(keys));
     let table = table.join("\n");

@@ -492,21 +492,13 @@ fn main() {
         }
         return;
     }
-    let test_mode = std::env::args().any(|arg| arg == "--test");
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_millis(1500))
-        .configure_from_args();
-
+    let (mut c, test_mode) = bench_util::criterion();
     let servers = Servers::start();
     measure(&mut c, &servers);
     c.final_summary();
 
-    // In test mode, everything runs, but briefly: the figures mean nothing.
-    let (requests, rounds, burst) = match test_mode {
-        true => (1_000, 1, Duration::from_millis(1)),
-        false => (100_000, 15, Duration::from_millis(60)),
-    };
+    let (rounds, burst) = bench_util::paired_timing(test_mode);
+    let requests = if test_mode { 1_000 } else { 100_000 };
     let peak_kib = peak_rss_kib(requests);
     let mut table = vec![
         "| measure (paired, interleaved) | this run | target |".to_string(),

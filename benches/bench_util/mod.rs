@@ -12,6 +12,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use criterion::Criterion;
+
 use crate::common::{self, TIMEOUT};
 
 /// A client of one of the servers: the bytes of a batch of requests, and room for exactly
@@ -172,4 +174,25 @@ pub fn row(
         None => "shown".to_string(),
     };
     format!("| {what} | {shown} | {verdict} |")
+}
+
+/// Criterion set up the same way for every bench (short warm-ups and measurements: the
+/// servers are steady), and whether this is a `--test` run, which runs everything once,
+/// briefly, so that none of it can rot.
+pub fn criterion() -> (Criterion, bool) {
+    let test_mode = std::env::args().any(|arg| arg == "--test");
+    let c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500))
+        .configure_from_args();
+    (c, test_mode)
+}
+
+/// How paired ratios are measured: 15 rounds of two 60 ms bursts; in a `--test` run, one
+/// round of 1 ms, whose figures mean nothing.
+pub fn paired_timing(test_mode: bool) -> (usize, Duration) {
+    match test_mode {
+        true => (1, Duration::from_millis(1)),
+        false => (15, Duration::from_millis(60)),
+    }
 }

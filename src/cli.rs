@@ -221,42 +221,37 @@ fn hint(stage: &str, kind: io::ErrorKind) -> String {
 /// Splits a line typed at a client into words, the way a shell would, simply: spaces separate
 /// words; `'...'` keeps everything inside as it is; `"..."` keeps spaces and understands `\"`,
 /// `\\`, `\n`, `\t`, `\r` and `\xNN` (any byte, so that binary keys and values can be typed);
-/// outside quotes, `\` keeps the next character as it is. A word is bytes, not text.
-pub fn split_words(line: &str) -> Result<Vec<Vec<u8>>, String> {
+/// outside quotes, `\` keeps the next byte as it is. The line and its words are bytes, not
+/// text: whatever is typed goes to the server as it is.
+pub fn split_words(line: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let (mut words, mut word, mut in_word) = (Vec::new(), Vec::new(), false);
-    let mut chars = line.chars();
-    let push = |word: &mut Vec<u8>, c: char| {
-        word.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' => {
+    let mut bytes = line.iter().copied();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b' ' | b'\t' => {
                 if in_word {
                     words.push(std::mem::take(&mut word));
                     in_word = false;
                 }
                 continue;
             }
-            '\'' => loop {
-                match chars.next() {
-                    Some('\'') => break,
-                    Some(c) => push(&mut word, c),
+            b'\'' => loop {
+                match bytes.next() {
+                    Some(b'\'') => break,
+                    Some(byte) => word.push(byte),
                     None => return Err("a ' is not closed".into()),
                 }
             },
-            '"' => loop {
-                match chars.next() {
-                    Some('"') => break,
-                    Some('\\') => word.push(escape(&mut chars)?),
-                    Some(c) => push(&mut word, c),
+            b'"' => loop {
+                match bytes.next() {
+                    Some(b'"') => break,
+                    Some(b'\\') => word.push(escape(&mut bytes)?),
+                    Some(byte) => word.push(byte),
                     None => return Err("a \" is not closed".into()),
                 }
             },
-            '\\' => match chars.next() {
-                Some(c) => push(&mut word, c),
-                None => return Err("a \\ ends the line".into()),
-            },
-            c => push(&mut word, c),
+            b'\\' => word.push(bytes.next().ok_or("a \\ ends the line")?),
+            byte => word.push(byte),
         }
         in_word = true;
     }
@@ -267,20 +262,20 @@ pub fn split_words(line: &str) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// The byte that a `\` inside double quotes stands for, given what follows it.
-fn escape(chars: &mut std::str::Chars<'_>) -> Result<u8, String> {
-    match chars.next() {
-        Some('n') => Ok(b'\n'),
-        Some('t') => Ok(b'\t'),
-        Some('r') => Ok(b'\r'),
-        Some('x') => {
-            let hex: String = chars.by_ref().take(2).collect();
-            u8::from_str_radix(&hex, 16)
+fn escape(bytes: &mut impl Iterator<Item = u8>) -> Result<u8, String> {
+    match bytes.next() {
+        Some(b'n') => Ok(b'\n'),
+        Some(b't') => Ok(b'\t'),
+        Some(b'r') => Ok(b'\r'),
+        Some(b'x') => {
+            let hex: Vec<u8> = bytes.take(2).collect();
+            let text = String::from_utf8_lossy(&hex);
+            u8::from_str_radix(&text, 16)
                 .ok()
                 .filter(|_| hex.len() == 2)
-                .ok_or_else(|| format!("\\x needs two hex digits, not '{hex}'"))
+                .ok_or_else(|| format!("\\x needs two hex digits, not '{text}'"))
         }
-        Some(c) if c.is_ascii() => Ok(c as u8),
-        Some(c) => Err(format!("\\{c} means nothing")),
+        Some(byte) => Ok(byte),
         None => Err("a \" is not closed".into()),
     }
 }
@@ -356,7 +351,7 @@ mod tests {
     /// Words split as a shell would: quotes keep spaces, escapes make any byte.
     #[test]
     fn words_of_a_typed_line() {
-        let words = |line: &str| split_words(line);
+        let words = |line: &str| split_words(line.as_bytes());
         let ok = |list: &[&[u8]]| Ok(list.iter().map(|w| w.to_vec()).collect::<Vec<_>>());
         assert_eq!(words("  set  greeting hello "), ok(&[b"set", b"greeting", b"hello"]));
         assert_eq!(words(r#"set k "two words""#), ok(&[b"set", b"k", b"two words"]));
@@ -366,6 +361,7 @@ mod tests {
         assert_eq!(words("get 'k"), Err("a ' is not closed".to_string()));
         assert_eq!(words(r#"get "k"#), Err("a \" is not closed".to_string()));
         assert_eq!(words(r#"get "\xZ1""#), Err("\\x needs two hex digits, not 'Z1'".to_string()));
+        assert_eq!(split_words(b"get caf\xe9"), ok(&[b"get", b"caf\xe9"]));
     }
 
     /// `-h` and `--help` win wherever they stand.

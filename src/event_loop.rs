@@ -47,9 +47,9 @@ pub trait Service {
 // ANCHOR_END: service
 
 // ANCHOR: limits
-/// Unsent reply bytes above which a client is not read from until they drain. Without it, a
-/// client that pipelines requests and never reads replies would grow the server's memory
-/// without bound.
+/// Unsent reply bytes above which a client's requests are neither answered nor read until
+/// they drain. Without it, a client that pipelines requests and never reads replies would grow
+/// the server's memory without bound. (It can be passed by one reply: a reply is built whole.)
 const PAUSE_READING_ABOVE: usize = 1 << 20;
 
 /// Room for received bytes per client to begin with, and to go back to: several small frames.
@@ -249,6 +249,8 @@ impl Conn {
         }
         if revents & POLLOUT != 0 && self.phase != Phase::Closed {
             self.on_writable();
+            // Room again: the frames that backpressure held back come next.
+            self.answer_and_send(service);
         }
         if let Phase::Lingering(mut delivery) = self.phase
             && now >= delivery.deadline
@@ -264,25 +266,45 @@ impl Conn {
     // ANCHOR_END: on_events
 
     // ANCHOR: on_readable
-    /// One `read` of whatever has arrived, then every complete frame in the buffer answered,
-    /// then an attempt to send the replies at once.
+    /// One `read` of whatever has arrived, then the complete frames in the buffer answered and
+    /// the replies sent at once, as far as the socket takes them.
     fn on_readable<S: Service>(&mut self, service: &mut S) {
+        // Frames that backpressure held back come before new bytes; while replies still pile
+        // up, nothing more is read (poll can report an error or hang-up unasked).
+        self.answer_and_send(service);
+        if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE {
+            return;
+        }
         if self.end == self.incoming.len() {
             self.make_room(S::MAX_MSG);
         }
         match self.stream.read(&mut self.incoming[self.end..]) {
-            Ok(0) => self.on_end_of_input(),
+            Ok(0) => {
+                self.on_end_of_input();
+                self.on_writable();
+            }
             Ok(n) => {
                 self.end += n;
-                if let Err(e) = self.answer_frames(service) {
-                    // The frames before the bad one were answered: those replies go out first.
-                    self.stop_serving(e);
-                }
+                self.answer_and_send(service);
             }
-            Err(e) if is_transient(&e) => return,
-            Err(e) => return self.abort(e),
+            Err(e) if is_transient(&e) => {}
+            Err(e) => self.abort(e),
         }
-        self.on_writable();
+    }
+
+    /// Answers the frames in the buffer and sends the replies, again and again while the
+    /// socket takes them all: a frame held back by backpressure must not wait for a `poll`
+    /// event that only new bytes from the client would bring. Stops when replies pile up
+    /// (the `POLLOUT` that follows resumes it) or no whole frame is left.
+    fn answer_and_send<S: Service>(&mut self, service: &mut S) {
+        loop {
+            let answered = self.answer_buffered(service);
+            self.on_writable();
+            if answered == 0 || self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE
+            {
+                return;
+            }
+        }
     }
     // ANCHOR_END: on_readable
 
@@ -304,23 +326,43 @@ impl Conn {
     // ANCHOR_END: make_room
 
     // ANCHOR: answer_frames
-    /// Cuts every complete frame out of the incoming buffer and has `service` answer each.
-    fn answer_frames<S: Service>(&mut self, service: &mut S) -> io::Result<()> {
-        let incoming = &self.incoming[..self.end];
-        while let Some((body, used)) = parse_frame_up_to(&incoming[self.start..], S::MAX_MSG)? {
-            service.answer(body, &mut self.outgoing)?;
-            self.start += used;
-        }
-        if self.start == self.end {
-            // Everything consumed: start the buffer over, for free, and give back what a big
-            // frame made it grow to.
-            (self.start, self.end) = (0, 0);
-            if self.incoming.len() > INCOMING_CAP {
-                self.incoming.truncate(INCOMING_CAP);
-                self.incoming.shrink_to_fit();
+    /// Has `service` answer the complete frames in the incoming buffer, in order, while the
+    /// replies waiting to be sent stay under the backpressure threshold: one read can bring in
+    /// hundreds of small requests, and each may ask for a big reply (a `get` of a 1 MiB value),
+    /// so the threshold is checked before every frame, not only before every read. Frames not
+    /// answered yet wait in the buffer. A frame that breaks the protocol ends the serving.
+    /// Returns how many frames were answered.
+    fn answer_buffered<S: Service>(&mut self, service: &mut S) -> usize {
+        let mut answered = 0;
+        while self.phase == Phase::Serving && self.unsent() <= PAUSE_READING_ABOVE {
+            let frame = parse_frame_up_to(&self.incoming[self.start..self.end], S::MAX_MSG);
+            let reply = match frame {
+                Ok(Some((body, used))) => service.answer(body, &mut self.outgoing).map(|()| used),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            match reply {
+                Ok(used) => (self.start, answered) = (self.start + used, answered + 1),
+                // The frames before the bad one were answered: those replies go out first.
+                Err(e) => self.stop_serving(e),
             }
         }
-        Ok(())
+        self.tidy_incoming();
+        answered
+    }
+
+    /// Starts the buffer over when everything in it is consumed, for free, and gives back what
+    /// a big frame made it grow to once what is left would fit the usual size.
+    fn tidy_incoming(&mut self) {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        if self.incoming.len() > INCOMING_CAP && self.end - self.start <= INCOMING_CAP / 2 {
+            self.incoming.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+            self.incoming.truncate(INCOMING_CAP);
+            self.incoming.shrink_to_fit();
+        }
     }
     // ANCHOR_END: answer_frames
 

@@ -95,12 +95,24 @@ impl<'a> Iterator for Args<'a> {
 }
 // ANCHOR_END: args
 
-/// A request as a person would type it: its strings, escaped, separated by spaces (for logs).
+/// A request as a person would type it, for logs: its strings, escaped, separated by spaces,
+/// and cut short. A log line must not cost what the request cost: a 32 MiB value would take a
+/// 32 MiB line (four times that once escaped) and a long stall to build it.
 impl fmt::Display for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, arg) in self.args().enumerate() {
+        const STRINGS: usize = 8;
+        const BYTES: usize = 64;
+        for (i, arg) in self.args().take(STRINGS).enumerate() {
             let space = if i == 0 { "" } else { " " };
-            write!(f, "{space}{}", Escaped(arg))?;
+            match arg.get(..BYTES) {
+                Some(head) if arg.len() > BYTES => {
+                    write!(f, "{space}{}...({} bytes)", Escaped(head), arg.len())?
+                }
+                _ => write!(f, "{space}{}", Escaped(arg))?,
+            }
+        }
+        if self.nstr > STRINGS {
+            write!(f, " ...({} more)", self.nstr - STRINGS)?;
         }
         Ok(())
     }
@@ -122,7 +134,8 @@ impl fmt::Display for Escaped<'_> {
                     '\t' => f.write_str("\\t")?,
                     '\r' => f.write_str("\\r")?,
                     c if c.is_ascii_control() => write!(f, "\\x{:02x}", c as u32)?,
-                    c if c.is_control() => write!(f, "{}", c.escape_unicode())?,
+                    // Controls, and the marks that reorder text on a terminal (bidi overrides).
+                    c if c.is_control() || is_bidi(c) => write!(f, "{}", c.escape_unicode())?,
                     c => write!(f, "{c}")?,
                 }
             }
@@ -134,6 +147,11 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 // ANCHOR_END: escaped
+
+/// The invisible characters that change the direction text is displayed in.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 /// The first four bytes of `bytes` as a little-endian length, and the bytes after them.
 fn take_u32(bytes: &[u8]) -> Option<(usize, &[u8])> {
@@ -257,8 +275,18 @@ mod tests {
         assert_eq!(shown("caf\u{e9}".as_bytes()), "caf\u{e9}");
         assert_eq!(shown(b"caf\xe9"), "caf\\xe9");
         assert_eq!(shown(b"a\0b\n\\"), "a\\x00b\\n\\\\");
+        assert_eq!(shown("a\u{202e}b".as_bytes()), "a\\u{202e}b");
         let wire = body(&[b"set", b"k", b"\xff"]);
         assert_eq!(Request::parse(&wire).unwrap().to_string(), "set k \\xff");
+        let big = vec![b'v'; 1000];
+        let wire = body(&[b"set", b"k", &big]);
+        let want = format!("set k {}...(1000 bytes)", "v".repeat(64));
+        assert_eq!(Request::parse(&wire).unwrap().to_string(), want);
+        let many: Vec<&[u8]> = vec![b"x"; 20];
+        assert_eq!(
+            Request::parse(&body(&many)).unwrap().to_string(),
+            "x x x x x x x x ...(12 more)"
+        );
     }
 
     /// The encoder refuses what the server would refuse, and appends nothing then.

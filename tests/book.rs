@@ -291,6 +291,7 @@ fn stage_command(command: &str) -> Option<(&'static str, Vec<String>)> {
         "v0_1" => env!("CARGO_BIN_EXE_v0_1"),
         "v0_2" => env!("CARGO_BIN_EXE_v0_2"),
         "v0_3" => env!("CARGO_BIN_EXE_v0_3"),
+        "v1_0" => env!("CARGO_BIN_EXE_v1_0"),
         other => panic!("a transcript runs unknown stage {other}"),
     };
     let args = match rest {

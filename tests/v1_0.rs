@@ -97,6 +97,56 @@ fn big_values() {
     }
 }
 
+// ANCHOR: amplified
+/// One write of 16 KiB holds 744 `get`s of a 256 KiB value: 190 MB of replies. Backpressure is
+/// checked before every request, not only before every read, so the server holds about 1 MiB
+/// of them at a time, serves another client meanwhile, and delivers every reply as the client
+/// reads. (Checked only before reads, one such write cost 765 MB; with bigger values, all the
+/// memory there was.)
+#[test]
+fn a_small_write_cannot_ask_for_unbounded_replies() {
+    let server = quiet_server();
+    let mut c = server.connect();
+    let value: Vec<u8> = (0..256 * 1024).map(|i| (i % 253) as u8).collect();
+    assert_eq!(run(&mut c, &[b"set", b"big", &value]), ok(b""));
+    let gets = command(&[b"get", b"big"]).repeat(744);
+    assert!(gets.len() <= 16 * 1024, "one read's worth");
+    c.write_all(&gets).unwrap();
+    let mut other = server.connect();
+    assert_eq!(run(&mut other, &[b"get", b"small"]), nx());
+    let peak = common::peak_rss_kib(server.pid());
+    assert!(peak < 32 * 1024, "peak memory {peak} KiB with 190 MB of replies asked for");
+    let want = ok(&value);
+    for i in 0..744 {
+        assert!(read_reply_frame(&mut c) == want, "reply {i}");
+    }
+}
+// ANCHOR_END: amplified
+
+/// A key overwritten with a small value does not keep the big one's memory, and neither does
+/// the connection's buffer after a big frame, even when the bytes after it end mid-frame.
+#[test]
+fn big_values_give_their_memory_back() {
+    let server = quiet_server();
+    let mut c = server.connect();
+    let before = common::rss_kib(server.pid());
+    let big = vec![b'v'; 8 << 20];
+    for key in [&b"a"[..], b"b", b"c", b"d"] {
+        assert_eq!(run(&mut c, &[b"set", key, &big]), ok(b""));
+        assert_eq!(run(&mut c, &[b"set", key, b"y"]), ok(b""));
+    }
+    // A big frame, then the first bytes of the next one: the buffer is not left at 8 MiB.
+    let mut wire = command(&[b"set", b"e", &big]);
+    wire.extend_from_slice(&command(&[b"get", b"e"])[..2]);
+    c.write_all(&wire).unwrap();
+    assert_eq!(read_reply_frame(&mut c), ok(b""));
+    c.write_all(&command(&[b"get", b"e"])[2..]).unwrap();
+    assert_eq!(read_reply_frame(&mut c), ok(&big));
+    assert_eq!(run(&mut c, &[b"set", b"e", b"y"]), ok(b""));
+    let after = common::rss_kib(server.pid());
+    assert!(after < before + 8 * 1024, "{before} KiB before, {after} KiB after, 5 bytes stored");
+}
+
 /// 10,000 keys, set in one pipelined write and read back in another.
 #[test]
 fn ten_thousand_keys() {
@@ -246,6 +296,21 @@ fn client_reads_commands_from_stdin() {
 }
 // ANCHOR_END: client_stdin
 
+/// Standard input is bytes: a line that is not UTF-8 is a key like any other, and CRLF line
+/// ends are understood.
+#[test]
+fn client_stdin_is_bytes() {
+    let server = quiet_server();
+    let out = "server says: [0] \nserver says: [0] caf\\xe9\nserver says: [0] caf\\xe9\n";
+    Stage::V1_0
+        .command()
+        .args(["client", "--addr", &server.addr.to_string()])
+        .write_stdin(&b"set caf\xe9 caf\xe9\r\nget caf\xe9\r\nget \"caf\\xe9\""[..])
+        .assert()
+        .success()
+        .stdout(out);
+}
+
 /// A line that does not split (an unclosed quote) ends a scripted run with one clear line and
 /// exit code 1, after the replies to the lines before it.
 #[test]
@@ -259,7 +324,7 @@ fn client_stdin_mistake() {
         .code(1)
         .stdout("server says: [2] \n");
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert_eq!(stderr, "v1_0 client: a ' is not closed\n");
+    assert_eq!(stderr, "v1_0 client: line 2: a ' is not closed\n");
 }
 
 /// The client refuses a command too big for a frame, with one line, before sending it.

@@ -23,21 +23,37 @@ pub fn run(opts: &ClientOpts) -> io::Result<()> {
     let stdin = io::stdin();
     // A prompt only for a person: a script piping commands in wants the replies alone.
     let person = stdin.is_terminal();
-    let mut lines = stdin.lock().lines();
-    loop {
+    let mut input = stdin.lock();
+    let mut line = Vec::new();
+    for number in 1.. {
         if person {
             write!(io::stdout(), "v1_0> ")?;
             io::stdout().flush()?;
         }
-        let Some(line) = lines.next() else { return Ok(()) };
-        match split_words(&line?) {
+        line.clear();
+        // Bytes, not text: a line need not be UTF-8, since keys and values need not be.
+        if input.read_until(b'\n', &mut line)? == 0 {
+            if person {
+                writeln!(io::stdout())?; // End the prompt's line.
+            }
+            break;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        match split_words(text) {
             Ok(words) if words.is_empty() => {}
             Ok(words) => command(&mut stream, &words)?,
             // A typo costs a person one line; a script, its run.
             Err(e) if person => eprintln!("{e}"),
-            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+            Err(e) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("line {number}: {e}"),
+                ));
+            }
         }
     }
+    Ok(())
 }
 // ANCHOR_END: run
 

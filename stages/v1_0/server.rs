@@ -74,7 +74,8 @@ impl Store {
     // ANCHOR: run
     /// Runs one command and returns the reply's status and data. The data borrows from the
     /// store (a value) or is a constant (an error message): nothing is copied until it goes
-    /// into the reply, and nothing is allocated for `get`.
+    /// into the reply, and `get` allocates nothing (unless its reply outgrows the loop's
+    /// reply buffer, 64 KiB, which then grows, and shrinks back once the reply is sent).
     fn run(&mut self, request: Request<'_>) -> (u32, &[u8]) {
         let mut args = request.args();
         let name = args.next().unwrap_or_default();
@@ -99,12 +100,14 @@ impl Store {
     // ANCHOR_END: run
 
     /// Overwrites in place when the key exists: no new key, and no new allocation for the
-    /// value unless it outgrew the old one.
+    /// value unless it outgrew the old one. A much smaller value gives the rest back, or a key
+    /// would hold on to the largest value it ever had.
     fn set(&mut self, key: &[u8], value: &[u8]) {
         match self.map.get_mut(key) {
             Some(old) => {
                 old.clear();
                 old.extend_from_slice(value);
+                old.shrink_to(2 * value.len());
             }
             None => {
                 self.map.insert(key.to_vec(), value.to_vec());

@@ -22,7 +22,9 @@ const FRAMED: [Stage; 2] = [Stage::V0_2, Stage::V0_3];
 // ANCHOR: pipelined
 /// 100 frames in one write get 100 replies, and the server takes the requests in the order
 /// they were sent (its log says so). The replies' own order cannot be seen here: every reply
-/// is `world`. What this pins is that no request is lost, merged or reordered on the way in.
+/// is `world`. What this pins is that no request is lost, merged or reordered on the way in;
+/// `pipelined_commands_are_answered_in_order` in `tests/v1_0.rs`, where replies differ, pins
+/// the order of the replies.
 #[test]
 fn pipelined_frames_are_all_answered_and_taken_in_order() {
     for stage in FRAMED {

@@ -54,10 +54,13 @@ impl Stage {
     }
 
     /// What the server prints for the request [`encode_request`] makes of `msg`: the message
-    /// itself, or, from v1.0 on, the command `get MSG`.
+    /// itself, or, from v1.0 on, the command `get MSG`, a string over 64 bytes cut short.
     pub fn says(self, msg: &str) -> String {
         match self {
             Stage::V0_1 | Stage::V0_2 | Stage::V0_3 => format!("client says: {msg}"),
+            Stage::V1_0 if msg.len() > 64 => {
+                format!("client says: get {}...({} bytes)", &msg[..64], msg.len())
+            }
             Stage::V1_0 => format!("client says: get {msg}"),
         }
     }

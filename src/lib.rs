@@ -17,6 +17,7 @@
 //! | [`sys`]     | poll(2) and SIOCOUTQ, declared by hand, behind safe functions | v0.3          |
 //! | [`event_loop`] | the poll loop: Conns, backpressure, closing without loss  | v0.3          |
 //! | [`request`] | commands as lists of strings, parsed without copying         | v1.0          |
+//! | [`hashtable`] | a chained hash table that resizes a little at a time       | v1.1          |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
 //! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are
@@ -27,6 +28,7 @@
 pub mod cli;
 pub mod event_loop;
 pub mod frame;
+pub mod hashtable;
 pub mod io_util;
 pub mod log;
 pub mod net;

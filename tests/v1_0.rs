@@ -1,6 +1,7 @@
-//! Stage v1.0 on its own: the store's semantics, the request protocol's edges, what a hostile
-//! header can cost, and the client. (The scenarios every stage shares are in
-//! `tests/compare.rs`, where v1.0 is the first row that stores a value.)
+//! Stage v1.0's commands: the store's semantics, the request protocol's edges, what a hostile
+//! header can cost, and the client, run against every stage that speaks them: v1.0, and v1.1,
+//! which keeps them and changes only the table underneath. (The scenarios every stage shares
+//! are in `tests/compare.rs`, where v1.0 is the first row that stores a value.)
 
 mod common;
 
@@ -30,70 +31,83 @@ fn run(stream: &mut TcpStream, words: &[&[u8]]) -> Reply {
     read_reply_frame(stream)
 }
 
-fn quiet_server() -> Server {
-    Server::start_with(Stage::V1_0, &["--quiet"])
+/// The stages that speak v1.0's commands.
+const KV: [Stage; 2] = [Stage::V1_0, Stage::V1_1];
+
+fn quiet_server(stage: Stage) -> Server {
+    Server::start_with(stage, &["--quiet"])
 }
 
 // ANCHOR: semantics
 /// A missing key, a set, an overwrite, a delete, and deleting what is not there.
 #[test]
 fn get_set_overwrite_delete() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
-    assert_eq!(run(&mut c, &[b"set", b"k", b"one"]), ok(b""));
-    assert_eq!(run(&mut c, &[b"get", b"k"]), ok(b"one"));
-    assert_eq!(run(&mut c, &[b"set", b"k", b"a longer second value"]), ok(b""));
-    assert_eq!(run(&mut c, &[b"get", b"k"]), ok(b"a longer second value"));
-    assert_eq!(run(&mut c, &[b"del", b"k"]), ok(b""));
-    assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
-    assert_eq!(run(&mut c, &[b"del", b"k"]), ok(b""));
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
+        assert_eq!(run(&mut c, &[b"set", b"k", b"one"]), ok(b""));
+        assert_eq!(run(&mut c, &[b"get", b"k"]), ok(b"one"));
+        assert_eq!(run(&mut c, &[b"set", b"k", b"a longer second value"]), ok(b""));
+        assert_eq!(run(&mut c, &[b"get", b"k"]), ok(b"a longer second value"));
+        assert_eq!(run(&mut c, &[b"del", b"k"]), ok(b""));
+        assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
+        assert_eq!(run(&mut c, &[b"del", b"k"]), ok(b""));
+    }
 }
 // ANCHOR_END: semantics
 
 /// Keys and values are bytes: zero bytes, invalid UTF-8, and empty keys and values.
 #[test]
 fn keys_and_values_are_bytes() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    let pairs: [(&[u8], &[u8]); 3] = [(b"\0k\0", b"\xff\0\xfe"), (b"", b"empty key"), (b"e", b"")];
-    for (key, value) in pairs {
-        assert_eq!(run(&mut c, &[b"set", key, value]), ok(b""));
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        let pairs: [(&[u8], &[u8]); 3] =
+            [(b"\0k\0", b"\xff\0\xfe"), (b"", b"empty key"), (b"e", b"")];
+        for (key, value) in pairs {
+            assert_eq!(run(&mut c, &[b"set", key, value]), ok(b""));
+        }
+        for (key, value) in pairs {
+            assert_eq!(run(&mut c, &[b"get", key]), ok(value));
+        }
+        assert_eq!(run(&mut c, &[b"get", b"\0k"]), nx(), "a prefix is another key");
     }
-    for (key, value) in pairs {
-        assert_eq!(run(&mut c, &[b"get", key]), ok(value));
-    }
-    assert_eq!(run(&mut c, &[b"get", b"\0k"]), nx(), "a prefix is another key");
 }
 
 /// Command names in any case; unknown commands and wrong numbers of arguments are errors
 /// that leave the connection open.
 #[test]
 fn command_names_and_errors() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    assert_eq!(run(&mut c, &[b"SET", b"k", b"v"]), ok(b""));
-    assert_eq!(run(&mut c, &[b"Get", b"k"]), ok(b"v"));
-    assert_eq!(run(&mut c, &[b"frobnicate", b"k"]), reply(1, b"unknown command"));
-    assert_eq!(run(&mut c, &[]), reply(1, b"unknown command"));
-    for wrong in [&[&b"get"[..]][..], &[b"set", b"k"], &[b"del", b"a", b"b"], &[b"get", b"a", b"b"]]
-    {
-        assert_eq!(run(&mut c, wrong), reply(1, b"wrong number of arguments"), "{wrong:?}");
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        assert_eq!(run(&mut c, &[b"SET", b"k", b"v"]), ok(b""));
+        assert_eq!(run(&mut c, &[b"Get", b"k"]), ok(b"v"));
+        assert_eq!(run(&mut c, &[b"frobnicate", b"k"]), reply(1, b"unknown command"));
+        assert_eq!(run(&mut c, &[]), reply(1, b"unknown command"));
+        for wrong in
+            [&[&b"get"[..]][..], &[b"set", b"k"], &[b"del", b"a", b"b"], &[b"get", b"a", b"b"]]
+        {
+            assert_eq!(run(&mut c, wrong), reply(1, b"wrong number of arguments"), "{wrong:?}");
+        }
+        assert_eq!(run(&mut c, &[b"dEl", b"k"]), ok(b""));
+        assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
     }
-    assert_eq!(run(&mut c, &[b"dEl", b"k"]), ok(b""));
-    assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
 }
 
 /// A 1 MiB value and a 30 MiB one (a frame close to the 32 MiB limit) go in and come back
 /// whole; the buffers that grew for them shrink back afterwards.
 #[test]
 fn big_values() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    for size in [1 << 20, 30 << 20] {
-        let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-        assert_eq!(run(&mut c, &[b"set", b"big", &value]), ok(b""));
-        assert_eq!(run(&mut c, &[b"get", b"big"]), ok(&value));
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        for size in [1 << 20, 30 << 20] {
+            let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            assert_eq!(run(&mut c, &[b"set", b"big", &value]), ok(b""));
+            assert_eq!(run(&mut c, &[b"get", b"big"]), ok(&value));
+        }
     }
 }
 
@@ -105,20 +119,22 @@ fn big_values() {
 /// memory there was.)
 #[test]
 fn a_small_write_cannot_ask_for_unbounded_replies() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    let value: Vec<u8> = (0..256 * 1024).map(|i| (i % 253) as u8).collect();
-    assert_eq!(run(&mut c, &[b"set", b"big", &value]), ok(b""));
-    let gets = command(&[b"get", b"big"]).repeat(744);
-    assert!(gets.len() <= 16 * 1024, "one read's worth");
-    c.write_all(&gets).unwrap();
-    let mut other = server.connect();
-    assert_eq!(run(&mut other, &[b"get", b"small"]), nx());
-    let peak = common::peak_rss_kib(server.pid());
-    assert!(peak < 32 * 1024, "peak memory {peak} KiB with 190 MB of replies asked for");
-    let want = ok(&value);
-    for i in 0..744 {
-        assert!(read_reply_frame(&mut c) == want, "reply {i}");
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        let value: Vec<u8> = (0..256 * 1024).map(|i| (i % 253) as u8).collect();
+        assert_eq!(run(&mut c, &[b"set", b"big", &value]), ok(b""));
+        let gets = command(&[b"get", b"big"]).repeat(744);
+        assert!(gets.len() <= 16 * 1024, "one read's worth");
+        c.write_all(&gets).unwrap();
+        let mut other = server.connect();
+        assert_eq!(run(&mut other, &[b"get", b"small"]), nx());
+        let peak = common::peak_rss_kib(server.pid());
+        assert!(peak < 32 * 1024, "peak memory {peak} KiB with 190 MB of replies asked for");
+        let want = ok(&value);
+        for i in 0..744 {
+            assert!(read_reply_frame(&mut c) == want, "reply {i}");
+        }
     }
 }
 // ANCHOR_END: amplified
@@ -127,42 +143,50 @@ fn a_small_write_cannot_ask_for_unbounded_replies() {
 /// the connection's buffer after a big frame, even when the bytes after it end mid-frame.
 #[test]
 fn big_values_give_their_memory_back() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    let before = common::rss_kib(server.pid());
-    let big = vec![b'v'; 8 << 20];
-    for key in [&b"a"[..], b"b", b"c", b"d"] {
-        assert_eq!(run(&mut c, &[b"set", key, &big]), ok(b""));
-        assert_eq!(run(&mut c, &[b"set", key, b"y"]), ok(b""));
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        let before = common::rss_kib(server.pid());
+        let big = vec![b'v'; 8 << 20];
+        for key in [&b"a"[..], b"b", b"c", b"d"] {
+            assert_eq!(run(&mut c, &[b"set", key, &big]), ok(b""));
+            assert_eq!(run(&mut c, &[b"set", key, b"y"]), ok(b""));
+        }
+        // A big frame, then the first bytes of the next one: the buffer is not left at 8 MiB.
+        let mut wire = command(&[b"set", b"e", &big]);
+        wire.extend_from_slice(&command(&[b"get", b"e"])[..2]);
+        c.write_all(&wire).unwrap();
+        assert_eq!(read_reply_frame(&mut c), ok(b""));
+        c.write_all(&command(&[b"get", b"e"])[2..]).unwrap();
+        assert_eq!(read_reply_frame(&mut c), ok(&big));
+        assert_eq!(run(&mut c, &[b"set", b"e", b"y"]), ok(b""));
+        let after = common::rss_kib(server.pid());
+        assert!(
+            after < before + 8 * 1024,
+            "{before} KiB before, {after} KiB after, 5 bytes stored"
+        );
     }
-    // A big frame, then the first bytes of the next one: the buffer is not left at 8 MiB.
-    let mut wire = command(&[b"set", b"e", &big]);
-    wire.extend_from_slice(&command(&[b"get", b"e"])[..2]);
-    c.write_all(&wire).unwrap();
-    assert_eq!(read_reply_frame(&mut c), ok(b""));
-    c.write_all(&command(&[b"get", b"e"])[2..]).unwrap();
-    assert_eq!(read_reply_frame(&mut c), ok(&big));
-    assert_eq!(run(&mut c, &[b"set", b"e", b"y"]), ok(b""));
-    let after = common::rss_kib(server.pid());
-    assert!(after < before + 8 * 1024, "{before} KiB before, {after} KiB after, 5 bytes stored");
 }
 
 /// 10,000 keys, set in one pipelined write and read back in another.
 #[test]
 fn ten_thousand_keys() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    let key = |i: usize| format!("key:{i}").into_bytes();
-    let value = |i: usize| format!("value {}", i * 7).into_bytes();
-    let sets: Vec<u8> = (0..10_000).flat_map(|i| command(&[b"set", &key(i), &value(i)])).collect();
-    c.write_all(&sets).unwrap();
-    for _ in 0..10_000 {
-        assert_eq!(read_reply_frame(&mut c), ok(b""));
-    }
-    let gets: Vec<u8> = (0..10_000).flat_map(|i| command(&[b"get", &key(i)])).collect();
-    c.write_all(&gets).unwrap();
-    for i in 0..10_000 {
-        assert_eq!(read_reply_frame(&mut c), ok(&value(i)), "key {i}");
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        let key = |i: usize| format!("key:{i}").into_bytes();
+        let value = |i: usize| format!("value {}", i * 7).into_bytes();
+        let sets: Vec<u8> =
+            (0..10_000).flat_map(|i| command(&[b"set", &key(i), &value(i)])).collect();
+        c.write_all(&sets).unwrap();
+        for _ in 0..10_000 {
+            assert_eq!(read_reply_frame(&mut c), ok(b""));
+        }
+        let gets: Vec<u8> = (0..10_000).flat_map(|i| command(&[b"get", &key(i)])).collect();
+        c.write_all(&gets).unwrap();
+        for i in 0..10_000 {
+            assert_eq!(read_reply_frame(&mut c), ok(&value(i)), "key {i}");
+        }
     }
 }
 
@@ -171,17 +195,19 @@ fn ten_thousand_keys() {
 /// come back in order (they all differ, so order is visible here).
 #[test]
 fn pipelined_commands_are_answered_in_order() {
-    let server = quiet_server();
-    let mut c = server.connect();
-    let mut batch = Vec::new();
-    for i in 0..500 {
-        batch.extend(command(&[b"set", b"counter", i.to_string().as_bytes()]));
-        batch.extend(command(&[b"get", b"counter"]));
-    }
-    c.write_all(&batch).unwrap();
-    for i in 0..500 {
-        assert_eq!(read_reply_frame(&mut c), ok(b""));
-        assert_eq!(read_reply_frame(&mut c), ok(i.to_string().as_bytes()), "reply {i}");
+    for stage in KV {
+        let server = quiet_server(stage);
+        let mut c = server.connect();
+        let mut batch = Vec::new();
+        for i in 0..500 {
+            batch.extend(command(&[b"set", b"counter", i.to_string().as_bytes()]));
+            batch.extend(command(&[b"get", b"counter"]));
+        }
+        c.write_all(&batch).unwrap();
+        for i in 0..500 {
+            assert_eq!(read_reply_frame(&mut c), ok(b""));
+            assert_eq!(read_reply_frame(&mut c), ok(i.to_string().as_bytes()), "reply {i}");
+        }
     }
 }
 // ANCHOR_END: in_order
@@ -189,12 +215,14 @@ fn pipelined_commands_are_answered_in_order() {
 /// Two clients share one store: what one sets, the other gets.
 #[test]
 fn two_clients_see_each_others_writes() {
-    let server = quiet_server();
-    let (mut a, mut b) = (server.connect(), server.connect());
-    assert_eq!(run(&mut a, &[b"set", b"shared", b"from a"]), ok(b""));
-    assert_eq!(run(&mut b, &[b"get", b"shared"]), ok(b"from a"));
-    assert_eq!(run(&mut b, &[b"del", b"shared"]), ok(b""));
-    assert_eq!(run(&mut a, &[b"get", b"shared"]), nx());
+    for stage in KV {
+        let server = quiet_server(stage);
+        let (mut a, mut b) = (server.connect(), server.connect());
+        assert_eq!(run(&mut a, &[b"set", b"shared", b"from a"]), ok(b""));
+        assert_eq!(run(&mut b, &[b"get", b"shared"]), ok(b"from a"));
+        assert_eq!(run(&mut b, &[b"del", b"shared"]), ok(b""));
+        assert_eq!(run(&mut a, &[b"get", b"shared"]), nx());
+    }
 }
 
 // ANCHOR: malformed
@@ -202,30 +230,32 @@ fn two_clients_see_each_others_writes() {
 /// before it, with one log line saying what was wrong; the next client is served.
 #[test]
 fn malformed_bodies_close_only_their_client() {
-    let mut server = Server::start(Stage::V1_0);
-    let mut trailing = command(&[b"get", b"k"]);
-    trailing[0] += 1; // the frame is one byte longer...
-    trailing.push(b'!'); // ...and the byte is after the last string
-    let mut past_end = command(&[b"get", b"k"]);
-    past_end[8] = 200; // "get" claims 200 bytes
-    let cases: [(Vec<u8>, &str); 5] = [
-        (frame(&200_001u32.to_le_bytes()), "bad request: too many strings: 200001 > 200000"),
-        (past_end, "bad request: string 0 is 200 bytes, but 8 are left"),
-        (trailing, "bad request: trailing bytes after the last string: 1"),
-        (frame(b""), "bad request: no string count"),
-        ((32u32 << 20 | 1).to_le_bytes().to_vec(), "message too long: 33554433 > 33554432"),
-    ];
-    for (bad, log) in cases {
-        let mut c = server.connect();
-        let mut wire = command(&[b"get", b"before"]);
-        wire.extend_from_slice(&bad);
-        c.write_all(&wire).unwrap();
-        assert_eq!(read_reply_frame(&mut c), nx(), "the request before the bad one");
-        server.expect_says("before");
-        common::assert_closed_without_reply(&mut c);
-        server.expect_log(log);
-        drop(c);
-        common::assert_still_serves(&mut server);
+    for stage in KV {
+        let mut server = Server::start(stage);
+        let mut trailing = command(&[b"get", b"k"]);
+        trailing[0] += 1; // the frame is one byte longer...
+        trailing.push(b'!'); // ...and the byte is after the last string
+        let mut past_end = command(&[b"get", b"k"]);
+        past_end[8] = 200; // "get" claims 200 bytes
+        let cases: [(Vec<u8>, &str); 5] = [
+            (frame(&200_001u32.to_le_bytes()), "bad request: too many strings: 200001 > 200000"),
+            (past_end, "bad request: string 0 is 200 bytes, but 8 are left"),
+            (trailing, "bad request: trailing bytes after the last string: 1"),
+            (frame(b""), "bad request: no string count"),
+            ((32u32 << 20 | 1).to_le_bytes().to_vec(), "message too long: 33554433 > 33554432"),
+        ];
+        for (bad, log) in cases {
+            let mut c = server.connect();
+            let mut wire = command(&[b"get", b"before"]);
+            wire.extend_from_slice(&bad);
+            c.write_all(&wire).unwrap();
+            assert_eq!(read_reply_frame(&mut c), nx(), "the request before the bad one");
+            server.expect_says("before");
+            common::assert_closed_without_reply(&mut c);
+            server.expect_log(log);
+            drop(c);
+            common::assert_still_serves(&mut server);
+        }
     }
 }
 // ANCHOR_END: malformed
@@ -236,28 +266,30 @@ fn malformed_bodies_close_only_their_client() {
 /// holds 16 KiB for each, not 32 MiB (which would be 6.4 GB), and serves everyone else.
 #[test]
 fn headers_that_promise_32_mib_cost_what_arrived() {
-    let server = quiet_server();
-    let (before, reserved_before) =
-        (common::rss_kib(server.pid()), common::virtual_kib(server.pid()));
-    let mut promise = (32u32 << 20).to_le_bytes().to_vec();
-    promise.extend_from_slice(b"\x02\0\0\0\x03\0\0\0set");
-    let stalled: Vec<TcpStream> = (0..200)
-        .map(|_| {
-            let mut c = server.connect();
-            c.write_all(&promise).unwrap();
-            c
-        })
-        .collect();
-    // Once another client is served, the loop has read every stalled client's bytes.
-    let mut other = server.connect();
-    assert_eq!(run(&mut other, &[b"get", b"k"]), nx());
-    let after = common::rss_kib(server.pid());
-    let peak = common::peak_rss_kib(server.pid());
-    let reserved = common::virtual_kib(server.pid()) - reserved_before;
-    assert!(after - before < 8 * 1024, "{} KiB for 200 stalled promises", after - before);
-    assert!(peak < 32 * 1024, "peak memory {peak} KiB");
-    assert!(reserved < 64 * 1024, "{reserved} KiB of address space reserved for them");
-    drop(stalled);
+    for stage in KV {
+        let server = quiet_server(stage);
+        let (before, reserved_before) =
+            (common::rss_kib(server.pid()), common::virtual_kib(server.pid()));
+        let mut promise = (32u32 << 20).to_le_bytes().to_vec();
+        promise.extend_from_slice(b"\x02\0\0\0\x03\0\0\0set");
+        let stalled: Vec<TcpStream> = (0..200)
+            .map(|_| {
+                let mut c = server.connect();
+                c.write_all(&promise).unwrap();
+                c
+            })
+            .collect();
+        // Once another client is served, the loop has read every stalled client's bytes.
+        let mut other = server.connect();
+        assert_eq!(run(&mut other, &[b"get", b"k"]), nx());
+        let after = common::rss_kib(server.pid());
+        let peak = common::peak_rss_kib(server.pid());
+        let reserved = common::virtual_kib(server.pid()) - reserved_before;
+        assert!(after - before < 8 * 1024, "{} KiB for 200 stalled promises", after - before);
+        assert!(peak < 32 * 1024, "peak memory {peak} KiB");
+        assert!(reserved < 64 * 1024, "{reserved} KiB of address space reserved for them");
+        drop(stalled);
+    }
 }
 // ANCHOR_END: stalled_promise
 
@@ -265,15 +297,17 @@ fn headers_that_promise_32_mib_cost_what_arrived() {
 /// client does; a value that is not UTF-8 prints escaped.
 #[test]
 fn client_command_line() {
-    let server = quiet_server();
-    let client = |words: &[&str]| Stage::V1_0.client(server.addr, words);
-    client(&["set", "greeting", "hello"]).success().stdout("server says: [0] \n");
-    client(&["get", "greeting"]).success().stdout("server says: [0] hello\n");
-    client(&["get", "nobody"]).success().stdout("server says: [2] \n");
-    client(&["GET"]).success().stdout("server says: [1] wrong number of arguments\n");
-    let mut c = server.connect();
-    assert_eq!(run(&mut c, &[b"set", b"bin", b"caf\xe9\0"]), ok(b""));
-    client(&["get", "bin"]).success().stdout("server says: [0] caf\\xe9\\x00\n");
+    for stage in KV {
+        let server = quiet_server(stage);
+        let client = |words: &[&str]| stage.client(server.addr, words);
+        client(&["set", "greeting", "hello"]).success().stdout("server says: [0] \n");
+        client(&["get", "greeting"]).success().stdout("server says: [0] hello\n");
+        client(&["get", "nobody"]).success().stdout("server says: [2] \n");
+        client(&["GET"]).success().stdout("server says: [1] wrong number of arguments\n");
+        let mut c = server.connect();
+        assert_eq!(run(&mut c, &[b"set", b"bin", b"caf\xe9\0"]), ok(b""));
+        client(&["get", "bin"]).success().stdout("server says: [0] caf\\xe9\\x00\n");
+    }
 }
 
 // ANCHOR: client_stdin
@@ -282,17 +316,19 @@ fn client_command_line() {
 /// its input is not a terminal.
 #[test]
 fn client_reads_commands_from_stdin() {
-    let server = quiet_server();
-    let input = "set k 'two words'\n\nget k\nset bin \"\\xff\\x00\"\nget bin\nget nope\n";
-    let want = "server says: [0] \nserver says: [0] two words\nserver says: [0] \n\
-                server says: [0] \\xff\\x00\nserver says: [2] \n";
-    Stage::V1_0
-        .command()
-        .args(["client", "--addr", &server.addr.to_string()])
-        .write_stdin(input)
-        .assert()
-        .success()
-        .stdout(want);
+    for stage in KV {
+        let server = quiet_server(stage);
+        let input = "set k 'two words'\n\nget k\nset bin \"\\xff\\x00\"\nget bin\nget nope\n";
+        let want = "server says: [0] \nserver says: [0] two words\nserver says: [0] \n\
+                    server says: [0] \\xff\\x00\nserver says: [2] \n";
+        stage
+            .command()
+            .args(["client", "--addr", &server.addr.to_string()])
+            .write_stdin(input)
+            .assert()
+            .success()
+            .stdout(want);
+    }
 }
 // ANCHOR_END: client_stdin
 
@@ -300,46 +336,55 @@ fn client_reads_commands_from_stdin() {
 /// ends are understood.
 #[test]
 fn client_stdin_is_bytes() {
-    let server = quiet_server();
-    let out = "server says: [0] \nserver says: [0] caf\\xe9\nserver says: [0] caf\\xe9\n";
-    Stage::V1_0
-        .command()
-        .args(["client", "--addr", &server.addr.to_string()])
-        .write_stdin(&b"set caf\xe9 caf\xe9\r\nget caf\xe9\r\nget \"caf\\xe9\""[..])
-        .assert()
-        .success()
-        .stdout(out);
+    for stage in KV {
+        let server = quiet_server(stage);
+        let out = "server says: [0] \nserver says: [0] caf\\xe9\nserver says: [0] caf\\xe9\n";
+        stage
+            .command()
+            .args(["client", "--addr", &server.addr.to_string()])
+            .write_stdin(&b"set caf\xe9 caf\xe9\r\nget caf\xe9\r\nget \"caf\\xe9\""[..])
+            .assert()
+            .success()
+            .stdout(out);
+    }
 }
 
 /// A line that does not split (an unclosed quote) ends a scripted run with one clear line and
 /// exit code 1, after the replies to the lines before it.
 #[test]
 fn client_stdin_mistake() {
-    let server = quiet_server();
-    let out = Stage::V1_0
-        .command()
-        .args(["client", "--addr", &server.addr.to_string()])
-        .write_stdin("get k\nset k 'oops\nget k\n")
-        .assert()
-        .code(1)
-        .stdout("server says: [2] \n");
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert_eq!(stderr, "v1_0 client: line 2: a ' is not closed\n");
+    for stage in KV {
+        let server = quiet_server(stage);
+        let out = stage
+            .command()
+            .args(["client", "--addr", &server.addr.to_string()])
+            .write_stdin("get k\nset k 'oops\nget k\n")
+            .assert()
+            .code(1)
+            .stdout("server says: [2] \n");
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(stderr, format!("{} client: line 2: a ' is not closed\n", stage.name()));
+    }
 }
 
 /// The client refuses a command too big for a frame, with one line, before sending it.
 #[test]
 fn client_refuses_a_command_over_the_limit() {
-    let server = Server::start(Stage::V1_0);
-    let line = format!("set k {}\n", "v".repeat(32 << 20));
-    let out = Stage::V1_0
-        .command()
-        .args(["client", "--addr", &server.addr.to_string()])
-        .write_stdin(line)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert_eq!(stderr, "v1_0 client: message too long: 33554452 > 33554432\n");
-    // The server saw the connection come and go, and no request.
-    server.expect_log("EOF, client closed the connection");
+    for stage in KV {
+        let server = Server::start(stage);
+        let line = format!("set k {}\n", "v".repeat(32 << 20));
+        let out = stage
+            .command()
+            .args(["client", "--addr", &server.addr.to_string()])
+            .write_stdin(line)
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(
+            stderr,
+            format!("{} client: message too long: 33554452 > 33554432\n", stage.name())
+        );
+        // The server saw the connection come and go, and no request.
+        server.expect_log("EOF, client closed the connection");
+    }
 }

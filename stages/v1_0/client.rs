@@ -27,7 +27,8 @@ pub fn run(opts: &ClientOpts) -> io::Result<()> {
     let mut line = Vec::new();
     for number in 1.. {
         if person {
-            write!(io::stdout(), "v1_0> ")?;
+            // The binary's name, so that a later stage that runs this client shows its own.
+            write!(io::stdout(), "{}> ", env!("CARGO_BIN_NAME"))?;
             io::stdout().flush()?;
         }
         line.clear();

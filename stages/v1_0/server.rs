@@ -34,21 +34,50 @@ pub const RES_NX: u32 = 2;
 // ANCHOR_END: status
 
 // ANCHOR: store
-/// The store: keys and values are bytes. std's `HashMap`, for now; v1.1 replaces it and
-/// measures why.
-struct Store {
-    map: HashMap<Vec<u8>, Vec<u8>>,
+/// The store: keys and values are bytes, in a map of type `K`.
+pub struct Store<K> {
+    keys: K,
     quiet: bool,
+}
+
+/// What the commands need of that map. v1.0 gives them std's `HashMap`, below; v1.1 gives
+/// them a table of its own, and nothing else changes.
+pub trait Keyspace: Default {
+    fn get(&mut self, key: &[u8]) -> Option<&Vec<u8>>;
+    fn get_mut(&mut self, key: &[u8]) -> Option<&mut Vec<u8>>;
+    fn insert(&mut self, key: &[u8], value: Vec<u8>);
+    fn remove(&mut self, key: &[u8]);
+}
+
+impl Keyspace for HashMap<Vec<u8>, Vec<u8>> {
+    fn get(&mut self, key: &[u8]) -> Option<&Vec<u8>> {
+        HashMap::get(self, key)
+    }
+    fn get_mut(&mut self, key: &[u8]) -> Option<&mut Vec<u8>> {
+        HashMap::get_mut(self, key)
+    }
+    fn insert(&mut self, key: &[u8], value: Vec<u8>) {
+        HashMap::insert(self, key.to_vec(), value);
+    }
+    fn remove(&mut self, key: &[u8]) {
+        HashMap::remove(self, key);
+    }
 }
 // ANCHOR_END: store
 
+/// v1.0's server: the commands on std's `HashMap`.
 pub fn serve(opts: &ServerOpts) -> io::Result<()> {
-    let mut store = Store { map: HashMap::new(), quiet: opts.quiet };
+    serve_with::<HashMap<Vec<u8>, Vec<u8>>>(opts)
+}
+
+/// The commands on a store of type `K`.
+pub fn serve_with<K: Keyspace>(opts: &ServerOpts) -> io::Result<()> {
+    let mut store = Store { keys: K::default(), quiet: opts.quiet };
     event_loop::serve(opts, &mut store)
 }
 
 // ANCHOR: answer
-impl Service for Store {
+impl<K: Keyspace> Service for Store<K> {
     const MAX_MSG: usize = K_MAX_MSG;
 
     /// Parses the request in place, runs it, and appends the reply frame. A body that does
@@ -70,7 +99,7 @@ impl Service for Store {
 }
 // ANCHOR_END: answer
 
-impl Store {
+impl<K: Keyspace> Store<K> {
     // ANCHOR: run
     /// Runs one command and returns the reply's status and data. The data borrows from the
     /// store (a value) or is a constant (an error message): nothing is copied until it goes
@@ -81,7 +110,7 @@ impl Store {
         let name = args.next().unwrap_or_default();
         let is = |command: &str| name.eq_ignore_ascii_case(command.as_bytes());
         match (request.len(), args.next(), args.next()) {
-            (2, Some(key), None) if is("get") => match self.map.get(key) {
+            (2, Some(key), None) if is("get") => match self.keys.get(key) {
                 Some(value) => (RES_OK, value),
                 None => (RES_NX, b""),
             },
@@ -90,7 +119,7 @@ impl Store {
                 (RES_OK, b"")
             }
             (2, Some(key), None) if is("del") => {
-                self.map.remove(key);
+                self.keys.remove(key);
                 (RES_OK, b"")
             }
             _ if is("get") || is("set") || is("del") => (RES_ERR, b"wrong number of arguments"),
@@ -103,15 +132,13 @@ impl Store {
     /// value unless it outgrew the old one. A much smaller value gives the rest back, or a key
     /// would hold on to the largest value it ever had.
     fn set(&mut self, key: &[u8], value: &[u8]) {
-        match self.map.get_mut(key) {
+        match self.keys.get_mut(key) {
             Some(old) => {
                 old.clear();
                 old.extend_from_slice(value);
                 old.shrink_to(2 * value.len());
             }
-            None => {
-                self.map.insert(key.to_vec(), value.to_vec());
-            }
+            None => self.keys.insert(key, value.to_vec()),
         }
     }
 }

@@ -32,6 +32,7 @@ pub enum Stage {
     V0_2,
     V0_3,
     V1_0,
+    V1_1,
 }
 
 impl Stage {
@@ -41,6 +42,7 @@ impl Stage {
             Stage::V0_2 => "v0_2",
             Stage::V0_3 => "v0_3",
             Stage::V1_0 => "v1_0",
+            Stage::V1_1 => "v1_1",
         }
     }
 
@@ -50,6 +52,7 @@ impl Stage {
             Stage::V0_2 => env!("CARGO_BIN_EXE_v0_2"),
             Stage::V0_3 => env!("CARGO_BIN_EXE_v0_3"),
             Stage::V1_0 => env!("CARGO_BIN_EXE_v1_0"),
+            Stage::V1_1 => env!("CARGO_BIN_EXE_v1_1"),
         }
     }
 
@@ -58,10 +61,10 @@ impl Stage {
     pub fn says(self, msg: &str) -> String {
         match self {
             Stage::V0_1 | Stage::V0_2 | Stage::V0_3 => format!("client says: {msg}"),
-            Stage::V1_0 if msg.len() > 64 => {
+            Stage::V1_0 | Stage::V1_1 if msg.len() > 64 => {
                 format!("client says: get {}...({} bytes)", &msg[..64], msg.len())
             }
-            Stage::V1_0 => format!("client says: get {msg}"),
+            Stage::V1_0 | Stage::V1_1 => format!("client says: get {msg}"),
         }
     }
 
@@ -420,7 +423,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
     match stage {
         Stage::V0_1 => msg.to_vec(),
         Stage::V0_2 | Stage::V0_3 => frame(msg),
-        Stage::V1_0 => command(&[b"get", msg]),
+        Stage::V1_0 | Stage::V1_1 => command(&[b"get", msg]),
     }
 }
 
@@ -428,7 +431,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
 /// words joined by spaces, as one message (which those stages answer `world`).
 pub fn encode_command(stage: Stage, words: &[&[u8]]) -> Vec<u8> {
     match stage {
-        Stage::V1_0 => command(words),
+        Stage::V1_0 | Stage::V1_1 => command(words),
         _ => encode_request(stage, &words.join(&b' ')),
     }
 }
@@ -447,7 +450,7 @@ pub fn command(words: &[&[u8]]) -> Vec<u8> {
 /// (no such key) and no data.
 pub fn answer(stage: Stage) -> Reply {
     match stage {
-        Stage::V1_0 => Reply::Got(2u32.to_le_bytes().to_vec()),
+        Stage::V1_0 | Stage::V1_1 => Reply::Got(2u32.to_le_bytes().to_vec()),
         _ => world(),
     }
 }
@@ -456,7 +459,7 @@ pub fn answer(stage: Stage) -> Reply {
 pub fn read_reply(stage: Stage, stream: &mut TcpStream) -> Reply {
     match stage {
         Stage::V0_1 => read_reply_until_close(stream),
-        Stage::V0_2 | Stage::V0_3 | Stage::V1_0 => read_reply_frame(stream),
+        Stage::V0_2 | Stage::V0_3 | Stage::V1_0 | Stage::V1_1 => read_reply_frame(stream),
     }
 }
 

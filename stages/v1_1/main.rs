@@ -1,0 +1,32 @@
+//! Stage v1.1: v1.0 with its keys in a hash table of our own, which resizes a little at a
+//! time, so that no request waits while every key moves to a bigger table.
+//!
+//! Everything else is v1.0's, used as it is: the commands (`stages/v1_0/server.rs`), the
+//! client (`stages/v1_0/client.rs`) and the event loop. What this stage adds is `store.rs`,
+//! which puts v1.0's commands on `src/hashtable.rs`. `diff -r stages/v1_0 stages/v1_1` shows
+//! exactly that.
+//!
+//! What it still cannot do: tell a number from a string in a reply, or return a list (v1.2);
+//! expire keys (v2.0); shrink the table when keys are deleted (see `src/hashtable.rs`).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v1_1                                  # terminal 1: the server
+//! cargo run --bin v1_1 -- client set greeting hello     # terminal 2: a command
+//! ```
+
+#![deny(unsafe_code)]
+
+// v1.0's client and commands, unchanged: this stage changes only where the keys live.
+#[path = "../v1_0/client.rs"]
+mod client;
+#[path = "../v1_0/server.rs"]
+#[allow(dead_code)] // its `serve`, v1.0's commands on std's HashMap, is v1.0's
+mod server;
+mod store;
+
+fn main() -> std::process::ExitCode {
+    let extras = ["--nagle", "--max-conns"];
+    redis_lite::cli::run("v1_1", &extras, &server::HELP, store::serve, client::run)
+}

@@ -1,0 +1,156 @@
+//! `src/hashtable.rs` against a model that is trivially right, std's `HashMap`: seeded random
+//! sequences of inserts, lookups and removals, with every invariant checked after every step,
+//! and the seed printed when anything differs, so that a failure can be replayed.
+
+use std::collections::HashMap;
+
+use redis_lite::hashtable::HashTable;
+
+/// xorshift64*: a PRNG small enough to write here, so the tests need no crate and a seed
+/// replays the same sequence.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Runs `steps` random operations on keys drawn from `0..keys`, against the model, checking
+/// the invariants after every step (or every `check_every` steps, for long runs).
+fn against_the_model(
+    seed: u64,
+    steps: usize,
+    keys: u64,
+    hash: fn(&[u8]) -> u64,
+    check_every: usize,
+) {
+    let mut rng = Rng(seed | 1);
+    let mut table: HashTable<u64> = HashTable::with_hash(hash);
+    let mut model: HashMap<Vec<u8>, u64> = HashMap::new();
+    let fail = |step: usize, what: String| -> ! {
+        panic!("seed {seed:#x}, step {step}: {what}");
+    };
+    for step in 0..steps {
+        let key = format!("key:{}", rng.below(keys)).into_bytes();
+        match rng.below(10) {
+            0..=4 => {
+                let value = rng.next();
+                let (got, want) = (table.insert(&key, value), model.insert(key.clone(), value));
+                if got != want {
+                    fail(step, format!("insert returned {got:?}, the model {want:?}"));
+                }
+            }
+            5..=7 => {
+                let (got, want) = (table.get(&key).copied(), model.get(&key).copied());
+                if got != want {
+                    fail(step, format!("get returned {got:?}, the model {want:?}"));
+                }
+            }
+            8 => {
+                if let (Some(got), Some(want)) = (table.get_mut(&key), model.get_mut(&key)) {
+                    *got += 1;
+                    *want += 1;
+                }
+            }
+            _ => {
+                let (got, want) = (table.remove(&key), model.remove(&key));
+                if got != want {
+                    fail(step, format!("remove returned {got:?}, the model {want:?}"));
+                }
+            }
+        }
+        if table.len() != model.len() {
+            fail(step, format!("len {} against the model's {}", table.len(), model.len()));
+        }
+        if step % check_every == 0
+            && let Err(e) = table.check_invariants()
+        {
+            fail(step, e);
+        }
+    }
+    let mut all: Vec<(Vec<u8>, u64)> = table.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
+    let mut want: Vec<(Vec<u8>, u64)> = model.into_iter().collect();
+    all.sort();
+    want.sort();
+    assert!(all == want, "seed {seed:#x}: iter() differs from the model");
+}
+
+// ANCHOR: model
+/// Many seeds, small key spaces (so keys are overwritten and removed often) and large ones
+/// (so the table grows through many resizes), every invariant checked after every step.
+#[test]
+fn random_operations_agree_with_std() {
+    for seed in 1..=24u64 {
+        let keys = [16, 500, 5_000][seed as usize % 3];
+        against_the_model(seed * 0x9e37_79b9, 10_000, keys, redis_lite::hashtable::fnv1a, 1);
+    }
+}
+// ANCHOR_END: model
+
+/// Every key hashes the same: one chain holds everything, through resizes. Slow, and right.
+#[test]
+fn keys_that_collide_in_every_bucket() {
+    against_the_model(0xc0111de, 3_000, 300, |_| 42, 1);
+}
+
+/// A long run, checked less often: hundreds of thousands of entries through many resizes.
+#[test]
+fn a_long_run_through_many_resizes() {
+    against_the_model(0x5eed, 600_000, 400_000, redis_lite::hashtable::fnv1a, 10_007);
+}
+
+// ANCHOR: mid_resize
+/// Removing and re-inserting while a resize is in flight: every key is found exactly once,
+/// whichever table it is in, and the resize still finishes.
+#[test]
+fn remove_and_reinsert_during_a_resize() {
+    let mut table: HashTable<usize> = HashTable::new();
+    let key = |i: usize| format!("k{i}").into_bytes();
+    let mut i = 0;
+    // Grow until a resize begins, with enough entries that it lasts many operations.
+    while !(table.is_resizing() && table.len() > 10_000) {
+        table.insert(&key(i), i);
+        i += 1;
+    }
+    let n = i;
+    for j in (0..n).step_by(3) {
+        assert_eq!(table.remove(&key(j)), Some(j), "remove {j} mid-resize");
+        assert_eq!(table.insert(&key(j), j + 1), None, "re-insert {j} mid-resize");
+        table.check_invariants().unwrap();
+    }
+    for j in 0..n {
+        let want = if j % 3 == 0 { j + 1 } else { j };
+        assert_eq!(table.get(&key(j)), Some(&want), "key {j}");
+    }
+    assert!(!table.is_resizing(), "the resize finished along the way");
+    table.check_invariants().unwrap();
+    assert_eq!(table.len(), n);
+}
+// ANCHOR_END: mid_resize
+
+/// The checker itself fails on what it should: a table whose counts were wrong would pass
+/// every lookup test, so the check must be able to see it. Here, a key inserted under a hash
+/// function that changes (state the table cannot know about) is found out.
+#[test]
+fn the_checker_sees_a_node_in_the_wrong_bucket() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SALT: AtomicU64 = AtomicU64::new(0);
+    fn shifting(key: &[u8]) -> u64 {
+        redis_lite::hashtable::fnv1a(key) ^ SALT.load(Ordering::Relaxed)
+    }
+    let mut table: HashTable<u8> = HashTable::with_hash(shifting);
+    for i in 0..100u8 {
+        table.insert(&[i], i);
+    }
+    table.check_invariants().unwrap();
+    SALT.store(0x5a5a, Ordering::Relaxed);
+    assert!(table.check_invariants().is_err());
+}

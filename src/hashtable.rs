@@ -29,7 +29,10 @@
 //! are dropped with a loop, not recursion, so a long chain cannot overflow the stack.
 //!
 //! What it does not do: shrink. A table that has grown keeps its buckets when its keys are
-//! deleted (8 bytes each); Redis shrinks below 10% full. The hash is FNV-1a, quick and simple,
+//! deleted (8 bytes each); Redis shrinks below 10% full. Shrinking is the same progressive
+//! move in the other direction, plus a gap between the grow and shrink thresholds so that a
+//! table near one of them does not flip back and forth; it teaches nothing the growing does
+//! not, so it is left as an exercise. The hash is FNV-1a, quick and simple,
 //! but not keyed: a client that knows it can choose keys that all share a bucket, and make
 //! each lookup walk a long chain. Redis uses SipHash, keyed at start-up, for that reason.
 

@@ -257,7 +257,7 @@ impl<V> HashTable<V> {
     fn help_resize(&mut self) {
         let (mut moved, mut empty) = (0, 0);
         while moved < REHASH_NODES && empty < REHASH_EMPTY_BUCKETS {
-            let Some(last) = self.older.buckets.last_mut() else { return };
+            let Some(last) = self.older.buckets.last_mut() else { break };
             match last.take() {
                 Some(mut node) => {
                     *last = node.next.take();
@@ -279,7 +279,9 @@ impl<V> HashTable<V> {
     fn give_back_older(&mut self) {
         let buckets = &mut self.older.buckets;
         if buckets.is_empty() {
-            self.older = Table::empty();
+            if buckets.capacity() > 0 {
+                self.older = Table::empty(); // The resize is over: free what is left.
+            }
         } else if buckets.capacity() - buckets.len() >= SHRINK_STEP {
             buckets.shrink_to(buckets.len());
         }

@@ -15,8 +15,10 @@
 //!   buckets visited, so a sparse stretch of `older` cannot make one step long.
 //! - Meanwhile a key may be in either table: lookups search `newer`, then `older`. New keys
 //!   always go into `newer`. No second resize starts while one is in progress.
-//! - `older`'s bucket array is emptied from its end and shortened as it goes, its memory given
-//!   back in steps, so that even freeing it is spread out.
+//! - Buckets come in pages of [`PAGE`] slots, allocated when a node first lands in one; `older`
+//!   is emptied from its last bucket down, and each page is freed once empty. So neither
+//!   starting a resize (a new array for millions of buckets) nor ending one (freeing the old)
+//!   happens at once: a plain `Vec` of buckets would have to be filled, and later freed, whole.
 //!
 //! Invariants, checked by [`HashTable::check_invariants`] after every step of the tests:
 //! every node is in the bucket its hash names in its table, and its stored hash is its key's;
@@ -53,8 +55,10 @@ pub const REHASH_NODES: usize = 128;
 /// long empty stretch (build-your-own.org has none; Redis visits at most ten per node moved).
 pub const REHASH_EMPTY_BUCKETS: usize = 1024;
 
-/// Bucket slots given back at once while `older`'s array is emptied.
-const SHRINK_STEP: usize = 1 << 14;
+/// Bucket slots per page. A table's buckets are allocated a page at a time, when the first
+/// node lands in the page, and `older`'s are freed a page at a time as a resize empties them:
+/// neither starting a resize nor finishing one touches the whole array at once.
+pub const PAGE: usize = 4096;
 // ANCHOR_END: constants
 
 // ANCHOR: fnv
@@ -81,10 +85,13 @@ struct Node<V> {
     value: V,
 }
 
-/// One array of buckets and the chains hanging from it.
+/// One array of buckets, in pages, and the chains hanging from them.
 struct Table<V> {
-    buckets: Vec<Link<V>>,
-    /// `buckets.len() - 1` when the table has buckets: `hash & mask` is a bucket's index.
+    /// `None` for a page no node has landed in yet (or, in `older`, one already emptied).
+    pages: Vec<Option<Box<[Link<V>]>>>,
+    /// How many buckets: a power of two, or 0.
+    slots: usize,
+    /// `slots - 1`: `hash & mask` is a bucket's index.
     mask: usize,
     len: usize,
 }
@@ -96,35 +103,48 @@ pub struct HashTable<V> {
     newer: Table<V>,
     /// The table being emptied into `newer` while a resize is in progress; empty otherwise.
     older: Table<V>,
+    /// Buckets of `older` not yet emptied: `older` is emptied from its last bucket down.
+    older_left: usize,
     hash: fn(&[u8]) -> u64,
 }
 // ANCHOR_END: hashtable
 
 impl<V> Table<V> {
     fn empty() -> Table<V> {
-        Table { buckets: Vec::new(), mask: 0, len: 0 }
+        Table { pages: Vec::new(), slots: 0, mask: 0, len: 0 }
     }
 
-    /// `slots` must be a power of two. `vec![None; n]` asks the allocator for zeroed memory,
-    /// which the kernel hands out lazily: a huge new array costs nothing until it is written.
+    /// `slots` must be a power of two. Only the list of pages is made now, `slots / PAGE`
+    /// entries; a page is allocated when a node first lands in it.
     fn with_buckets(slots: usize) -> Table<V> {
-        let mut buckets = Vec::new();
-        buckets.resize_with(slots, || None);
-        Table { buckets, mask: slots - 1, len: 0 }
+        let pages = (0..slots.div_ceil(PAGE)).map(|_| None).collect();
+        Table { pages, slots, mask: slots - 1, len: 0 }
+    }
+
+    fn slot(&self, index: usize) -> Option<&Link<V>> {
+        self.pages.get(index / PAGE)?.as_deref()?.get(index % PAGE)
+    }
+
+    fn slot_mut(&mut self, index: usize) -> Option<&mut Link<V>> {
+        self.pages.get_mut(index / PAGE)?.as_deref_mut()?.get_mut(index % PAGE)
     }
 
     fn push(&mut self, mut node: Box<Node<V>>) {
-        // `mask` < buckets.len() <= usize::MAX, so the truncated hash indexes in range.
-        let slot = &mut self.buckets[node.hash as usize & self.mask];
+        // `mask` < slots, so the truncated hash indexes a page that exists.
+        let index = node.hash as usize & self.mask;
+        let page_len = self.slots.min(PAGE);
+        let page = self.pages[index / PAGE].get_or_insert_with(|| {
+            (0..page_len).map(|_| None).collect() // 32 KiB written, once per page
+        });
+        let slot = &mut page[index % PAGE];
         node.next = slot.take();
         *slot = Some(node);
         self.len += 1;
     }
 
-    /// The link that holds `key`'s node, if the table has it. (`older`'s array shrinks as it
-    /// is emptied, so a bucket past its end has been emptied already.)
+    /// The link that holds `key`'s node, if the table has it.
     fn find(&mut self, hash: u64, key: &[u8]) -> Option<&mut Link<V>> {
-        let mut link = self.buckets.get_mut(hash as usize & self.mask)?;
+        let mut link = self.slot_mut(hash as usize & self.mask)?;
         while link.as_ref().is_some_and(|node| node.hash != hash || *node.key != *key) {
             link = &mut link.as_mut()?.next;
         }
@@ -132,7 +152,7 @@ impl<V> Table<V> {
     }
 
     fn get(&self, hash: u64, key: &[u8]) -> Option<&Node<V>> {
-        let mut link = self.buckets.get(hash as usize & self.mask)?;
+        let mut link = self.slot(hash as usize & self.mask)?;
         while let Some(node) = link {
             if node.hash == hash && *node.key == *key {
                 return Some(node);
@@ -149,16 +169,25 @@ impl<V> Table<V> {
         self.len -= 1;
         Some(node)
     }
+
+    /// Every bucket that has a page, with its index.
+    fn buckets(&self) -> impl Iterator<Item = (usize, &Link<V>)> {
+        let pages = self.pages.iter().enumerate();
+        let in_pages = pages.filter_map(|(p, page)| Some((p, page.as_deref()?)));
+        in_pages.flat_map(|(p, page)| page.iter().enumerate().map(move |(i, l)| (p * PAGE + i, l)))
+    }
 }
 
 impl<V> Drop for Table<V> {
     /// Unlinks every chain node by node: the default drop of a `Box` chain recurses once per
     /// node, and a long chain would overflow the stack.
     fn drop(&mut self) {
-        for bucket in &mut self.buckets {
-            let mut link = bucket.take();
-            while let Some(mut node) = link {
-                link = node.next.take();
+        for page in self.pages.iter_mut().flatten() {
+            for bucket in page.iter_mut() {
+                let mut link = bucket.take();
+                while let Some(mut node) = link {
+                    link = node.next.take();
+                }
             }
         }
     }
@@ -179,7 +208,7 @@ impl<V> HashTable<V> {
     /// An empty table with a hash function of the caller's: tests use one that sends every key
     /// to the same bucket.
     pub fn with_hash(hash: fn(&[u8]) -> u64) -> HashTable<V> {
-        HashTable { newer: Table::empty(), older: Table::empty(), hash }
+        HashTable { newer: Table::empty(), older: Table::empty(), older_left: 0, hash }
     }
 
     pub fn len(&self) -> usize {
@@ -192,7 +221,7 @@ impl<V> HashTable<V> {
 
     /// Whether a resize is in progress (entries are still in `older`).
     pub fn is_resizing(&self) -> bool {
-        !self.older.buckets.is_empty()
+        self.older_left > 0
     }
 
     // ANCHOR: lookup
@@ -226,7 +255,7 @@ impl<V> HashTable<V> {
                 return Some(std::mem::replace(&mut node.value, value));
             }
         }
-        if self.newer.len >= self.newer.buckets.len() * MAX_LOAD_FACTOR && !self.is_resizing() {
+        if self.newer.len >= self.newer.slots * MAX_LOAD_FACTOR && !self.is_resizing() {
             self.start_resize();
         }
         let key = key.into();
@@ -245,53 +274,52 @@ impl<V> HashTable<V> {
 
     // ANCHOR: resize
     /// The full table becomes `older`, and an empty one twice its size `newer`. Nothing moves
-    /// yet: that is `help_resize`'s job, a little per operation.
+    /// yet, and nothing big is allocated: `newer`'s pages come as nodes land in them.
     fn start_resize(&mut self) {
-        let slots = (self.newer.buckets.len() * 2).max(4);
+        let slots = (self.newer.slots * 2).max(4);
         self.older = std::mem::replace(&mut self.newer, Table::with_buckets(slots));
+        self.older_left = self.older.slots;
     }
 
     /// Moves a bounded amount of work from `older` to `newer`: at most `REHASH_NODES` nodes
-    /// and `REHASH_EMPTY_BUCKETS` empty buckets. Buckets are emptied from the end of `older`'s
-    /// array, so that the array can shrink behind them, and is gone when the last one is.
+    /// and `REHASH_EMPTY_BUCKETS` empty buckets (a page never allocated counts as one). Buckets
+    /// are emptied from the last one down, and each page is freed as soon as it is empty.
     fn help_resize(&mut self) {
         let (mut moved, mut empty) = (0, 0);
-        while moved < REHASH_NODES && empty < REHASH_EMPTY_BUCKETS {
-            let Some(last) = self.older.buckets.last_mut() else { break };
-            match last.take() {
+        while self.older_left > 0 && moved < REHASH_NODES && empty < REHASH_EMPTY_BUCKETS {
+            let index = self.older_left - 1;
+            let Some(slot) = self.older.slot_mut(index) else {
+                // A page nothing ever landed in: skip all of it.
+                self.older_left = index / PAGE * PAGE;
+                empty += 1;
+                continue;
+            };
+            match slot.take() {
                 Some(mut node) => {
-                    *last = node.next.take();
+                    *slot = node.next.take();
                     self.older.len -= 1;
                     self.newer.push(node);
                     moved += 1;
                 }
                 None => {
-                    self.older.buckets.pop();
+                    self.older_left = index;
                     empty += 1;
+                    if index.is_multiple_of(PAGE) {
+                        self.older.pages[index / PAGE] = None; // emptied: give it back
+                    }
                 }
             }
         }
-        self.give_back_older();
-    }
-
-    /// Returns `older`'s emptied slots to the allocator a step at a time, rather than all at
-    /// once when the resize ends: freeing a large array costs time in proportion to its size.
-    fn give_back_older(&mut self) {
-        let buckets = &mut self.older.buckets;
-        if buckets.is_empty() {
-            if buckets.capacity() > 0 {
-                self.older = Table::empty(); // The resize is over: free what is left.
-            }
-        } else if buckets.capacity() - buckets.len() >= SHRINK_STEP {
-            buckets.shrink_to(buckets.len());
+        if self.older_left == 0 && self.older.slots > 0 {
+            self.older = Table::empty(); // Only the list of (freed) pages is left to free.
         }
     }
     // ANCHOR_END: resize
 
     /// Every key and value, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
-        let chains = self.newer.buckets.iter().chain(&self.older.buckets);
-        chains.flat_map(|bucket| {
+        let buckets = self.newer.buckets().chain(self.older.buckets());
+        buckets.flat_map(|(_, bucket)| {
             std::iter::successors(bucket.as_deref(), |node| node.next.as_deref())
                 .map(|node| (&*node.key, &node.value))
         })
@@ -302,14 +330,18 @@ impl<V> HashTable<V> {
     /// visits every node.
     pub fn check_invariants(&self) -> Result<(), String> {
         for (name, table) in [("newer", &self.newer), ("older", &self.older)] {
-            // `older` shrinks as it is emptied; `newer`'s size is always a power of two.
-            let slots = table.buckets.len();
-            if name == "newer" && slots > 0 && (!slots.is_power_of_two() || table.mask != slots - 1)
-            {
-                return Err(format!("newer: {slots} buckets and mask {:#x}", table.mask));
+            let slots = table.slots;
+            if slots > 0 && (!slots.is_power_of_two() || table.mask != slots - 1) {
+                return Err(format!("{name}: {slots} buckets and mask {:#x}", table.mask));
+            }
+            if table.pages.len() != slots.div_ceil(PAGE) {
+                return Err(format!("{name}: {} pages for {slots} buckets", table.pages.len()));
             }
             let mut count = 0;
-            for (index, bucket) in table.buckets.iter().enumerate() {
+            for (index, bucket) in table.buckets() {
+                if name == "older" && index >= self.older_left && bucket.is_some() {
+                    return Err(format!("older: bucket {index} is past the emptied mark"));
+                }
                 let mut link = bucket;
                 while let Some(node) = link {
                     if node.hash as usize & table.mask != index {
@@ -334,14 +366,13 @@ impl<V> HashTable<V> {
                 return Err(format!("{name}: counts {} but holds {count}", table.len));
             }
         }
-        if !self.is_resizing() && self.older.len > 0 {
-            return Err("older holds entries with no resize in progress".into());
+        if !self.is_resizing() && (self.older.len > 0 || self.older.slots > 0) {
+            return Err("older is not empty with no resize in progress".into());
         }
-        if !self.is_resizing() && self.newer.len > self.newer.buckets.len() * MAX_LOAD_FACTOR {
+        if !self.is_resizing() && self.newer.len > self.newer.slots * MAX_LOAD_FACTOR {
             return Err(format!(
                 "over the load limit with no resize in progress: {} entries, {} buckets",
-                self.newer.len,
-                self.newer.buckets.len()
+                self.newer.len, self.newer.slots
             ));
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! What the benchmarks share: a client that sends a batch of requests and reads exactly its
-//! replies, a Redis server to compare with, paired ratios, and the table rows they fill.
-//! Each bench file is about one idea (`roundtrip.rs`: framing and event loops; `kv.rs`: the
-//! store) and takes what it needs from here through `#[path]`.
+//! replies, a Redis server to compare with, paired ratios, and the table rows they fill; for
+//! the latency benches, 16-byte keys, percentiles, and an SVG line chart with a log-scale y
+//! axis. Each bench file is about one idea (`roundtrip.rs`: framing and event loops; `kv.rs`:
+//! the store; `hashtable.rs` and `resize_latency.rs`: what a resize costs) and takes what it
+//! needs from here through `#[path]`.
 
 #![allow(dead_code)] // Each bench uses a different part.
 
@@ -133,16 +135,34 @@ impl Drop for Redis {
 /// requests per second. Interleaving cancels most of the drift a shared machine has over
 /// seconds, which separate criterion runs of each cannot.
 pub fn paired_ratio(a: &mut Client, b: &mut Client, rounds: usize, burst: Duration) -> f64 {
-    let rate = |client: &mut Client| {
-        let start = Instant::now();
-        let mut requests = 0;
-        while start.elapsed() < burst {
-            client.round_trip();
-            requests += client.depth;
-        }
-        requests as f64 / start.elapsed().as_secs_f64()
+    let a = || {
+        a.round_trip();
+        a.depth
     };
-    let mut ratios: Vec<f64> = (0..rounds).map(|_| rate(a) / rate(b)).collect();
+    let b = || {
+        b.round_trip();
+        b.depth
+    };
+    paired_rates(a, b, rounds, burst)
+}
+
+/// [`paired_ratio`] for any work: `a` and `b` each do a little of it and say how many
+/// operations that was (enough of them that reading the clock between calls costs little).
+pub fn paired_rates(
+    mut a: impl FnMut() -> usize,
+    mut b: impl FnMut() -> usize,
+    rounds: usize,
+    burst: Duration,
+) -> f64 {
+    let rate = |work: &mut dyn FnMut() -> usize| {
+        let start = Instant::now();
+        let mut done = 0;
+        while start.elapsed() < burst {
+            done += work();
+        }
+        done as f64 / start.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..rounds).map(|_| rate(&mut a) / rate(&mut b)).collect();
     ratios.sort_by(f64::total_cmp);
     ratios[ratios.len() / 2]
 }
@@ -166,21 +186,35 @@ pub fn row(
         return format!("| {what} | not measured: no redis-server | |");
     };
     let ratio = paired_ratio(&mut a, &mut b, timing.0, timing.1);
-    // A ratio far below 1 reads better upside down: 1/200 rather than 0.005.
-    let shown = if ratio < 0.1 { format!("1/{:.0}", 1.0 / ratio) } else { format!("{ratio:.2}×") };
+    ratio_row(what, ratio, target)
+}
+
+/// A Markdown table row for a ratio already measured, against an optional target it must
+/// reach (at least).
+pub fn ratio_row(what: &str, ratio: f64, target: Option<f64>) -> String {
     let verdict = match target {
         Some(t) if ratio >= t => format!("≥ {t}×: met"),
         Some(t) => format!("≥ {t}×: **missed**"),
         None => "shown".to_string(),
     };
-    format!("| {what} | {shown} | {verdict} |")
+    format!("| {what} | {} | {verdict} |", show_ratio(ratio))
+}
+
+/// A ratio far below 1 reads better upside down: 1/200 rather than 0.005.
+pub fn show_ratio(ratio: f64) -> String {
+    if ratio < 0.1 { format!("1/{:.0}", 1.0 / ratio) } else { format!("{ratio:.2}×") }
+}
+
+/// "met" or "**missed**", for a table's target column.
+pub fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**missed**" }
 }
 
 /// Criterion set up the same way for every bench (short warm-ups and measurements: the
 /// servers are steady), and whether this is a `--test` run, which runs everything once,
 /// briefly, so that none of it can rot.
 pub fn criterion() -> (Criterion, bool) {
-    let test_mode = std::env::args().any(|arg| arg == "--test");
+    let test_mode = test_mode();
     let c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(1500))
@@ -196,3 +230,172 @@ pub fn paired_timing(test_mode: bool) -> (usize, Duration) {
         false => (15, Duration::from_millis(60)),
     }
 }
+
+/// Whether this is a `--test` run (`cargo bench --bench NAME -- --test`): everything once,
+/// briefly, and no files written.
+pub fn test_mode() -> bool {
+    std::env::args().any(|arg| arg == "--test")
+}
+
+// ANCHOR: latency
+/// Key `i` as `format!("key:{i:012}")` spells it, 16 bytes, made without allocating: the
+/// latency benches make one per measured operation, and must not time an allocator's work
+/// that is not the operation's.
+pub fn key16(i: usize) -> [u8; 16] {
+    let mut key = *b"key:000000000000";
+    let mut rest = i;
+    for digit in key[4..].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    key
+}
+
+/// A duration in whole nanoseconds, as the latency benches store them: 4 bytes each, so
+/// millions fit in a buffer made before measuring. Anything over 4.29 s reads as 4.29 s.
+pub fn nanos_u32(elapsed: Duration) -> u32 {
+    u32::try_from(elapsed.as_nanos()).unwrap_or(u32::MAX)
+}
+
+/// The `p`th percentile (0 to 100) of `sorted`, which must be sorted and not empty: the
+/// smallest value with at least p% of them at or below it (the nearest-rank definition, so
+/// it is always one of the values measured, never an interpolation).
+pub fn percentile(sorted: &[u32], p: f64) -> u32 {
+    assert!(!sorted.is_empty(), "the percentile of no values");
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The largest of each run of `bucket` values, with the index just past the run: a chart of
+/// millions of latencies, small enough to draw, that still shows every spike.
+pub fn max_per_bucket(values: &[u32], bucket: usize) -> Vec<(usize, u32)> {
+    values
+        .chunks(bucket)
+        .enumerate()
+        .map(|(i, run)| (i * bucket + run.len(), run.iter().copied().max().unwrap_or(0)))
+        .collect()
+}
+
+/// Nanoseconds as a person reads them: microseconds below a millisecond, else milliseconds.
+pub fn show_nanos(nanos: u32) -> String {
+    match nanos {
+        0..1_000_000 => format!("{:.1} µs", f64::from(nanos) / 1e3),
+        _ => format!("{:.2} ms", f64::from(nanos) / 1e6),
+    }
+}
+/// A count as a person reads it: 10000000 as "10,000,000".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+// ANCHOR_END: latency
+
+// ANCHOR: line_chart
+/// One line of a [`line_chart`]: its name in the legend, its colour, its points (x, y).
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub colour: &'a str,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// An SVG line chart, drawn with plain string formatting as `roundtrip.rs` draws its bars: x
+/// on a linear scale from 0, y on a log scale of whole decades (latencies span several), a
+/// grid line per decade, and a legend. `y_unit` follows each y tick's number ("ms").
+pub fn line_chart(title: &str, x_label: &str, y_unit: &str, series: &[Series]) -> String {
+    let (width, height) = (860.0, 460.0);
+    // Room above the plot for the title and the legend, so that neither covers a line.
+    let (left, right, top, bottom) = (80.0, 20.0, 66.0, 52.0);
+    let (plot_w, plot_h) = (width - left - right, height - top - bottom);
+    let points = || series.iter().flat_map(|s| s.points.iter());
+    let x_max = points().map(|p| p.0).fold(0.0, f64::max);
+    let (y_min, y_max) = points()
+        .map(|p| p.1)
+        .filter(|y| *y > 0.0)
+        .fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    // Whole decades around the data, at least one.
+    let lo = if y_min <= y_max { y_min.log10().floor() as i32 } else { 0 };
+    let hi = if y_min <= y_max { (y_max.log10().ceil() as i32).max(lo + 1) } else { 1 };
+    let (x_step, decimals) = nice_step(x_max / 6.0);
+    let x_end = (x_max / x_step).ceil().max(1.0) * x_step;
+    let x = |v: f64| left + plot_w * v / x_end;
+    let y = |v: f64| {
+        let decade = v.max(10f64.powi(lo)).log10();
+        top + plot_h * (1.0 - (decade - f64::from(lo)) / f64::from(hi - lo))
+    };
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         font-family=\"Helvetica, Arial, sans-serif\" font-size=\"13\">\n\
+         <rect width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>\n\
+         <text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-weight=\"bold\">{title}</text>\n",
+        width / 2.0
+    );
+    for decade in lo..=hi {
+        let (gy, value) = (y(10f64.powi(decade)), 10f64.powi(decade));
+        // 0.001, 0.01, 0.1, 1, 10, 100: as many decimals as the decade needs, no more.
+        let label = format!("{value:.*}", (-decade).max(0) as usize);
+        svg += &format!(
+            "<line x1=\"{left}\" y1=\"{gy}\" x2=\"{}\" y2=\"{gy}\" stroke=\"#ddd\"/>\
+             <text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#666\">{label} {y_unit}</text>\n",
+            left + plot_w,
+            left - 6.0,
+            gy + 4.0
+        );
+    }
+    let mut tick = 0.0;
+    while tick <= x_end + x_step / 2.0 {
+        let gx = x(tick);
+        svg += &format!(
+            "<line x1=\"{gx}\" y1=\"{top}\" x2=\"{gx}\" y2=\"{}\" stroke=\"#eee\"/>\
+             <text x=\"{gx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#666\">{tick:.decimals$}</text>\n",
+            top + plot_h,
+            top + plot_h + 18.0
+        );
+        tick += x_step;
+    }
+    svg += &format!(
+        "<rect x=\"{left}\" y=\"{top}\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"none\" \
+         stroke=\"#999\"/>\n<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{x_label}</text>\n",
+        left + plot_w / 2.0,
+        height - 14.0
+    );
+    for (i, s) in series.iter().enumerate() {
+        let line: Vec<String> =
+            s.points.iter().map(|&(px, py)| format!("{:.1},{:.1}", x(px), y(py))).collect();
+        let (lx, ly) = (left + 240.0 * i as f64, 50.0);
+        svg += &format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"/>\n\
+             <line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
+             <text x=\"{}\" y=\"{}\">{}</text>\n",
+            line.join(" "),
+            lx,
+            ly - 4.0,
+            lx + 24.0,
+            ly - 4.0,
+            lx + 30.0,
+            ly,
+            s.name,
+            colour = s.colour,
+        );
+    }
+    svg + "</svg>\n"
+}
+
+/// A step of 1, 2 or 5 times a power of ten, at least `raw`, and the decimals its multiples
+/// need: axis ticks a person can read.
+fn nice_step(raw: f64) -> (f64, usize) {
+    if raw <= 0.0 || !raw.is_finite() {
+        return (1.0, 0);
+    }
+    let power = raw.log10().floor() as i32;
+    let magnitude = 10f64.powi(power);
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|s| *s >= raw);
+    (step.unwrap_or(10.0 * magnitude), (-power).max(0) as usize)
+}
+// ANCHOR_END: line_chart

@@ -18,6 +18,7 @@
 
 #![deny(unsafe_code)]
 
+// ANCHOR: reuse
 // v1.0's client and commands, unchanged: this stage changes only where the keys live.
 #[path = "../v1_0/client.rs"]
 mod client;
@@ -25,6 +26,7 @@ mod client;
 #[allow(dead_code)] // its `serve`, v1.0's commands on std's HashMap, is v1.0's
 mod server;
 mod store;
+// ANCHOR_END: reuse
 
 fn main() -> std::process::ExitCode {
     let extras = ["--nagle", "--max-conns"];

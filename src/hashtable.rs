@@ -55,10 +55,13 @@ pub const REHASH_NODES: usize = 128;
 /// long empty stretch (build-your-own.org has none; Redis visits at most ten per node moved).
 pub const REHASH_EMPTY_BUCKETS: usize = 1024;
 
-/// Bucket slots per page. A table's buckets are allocated a page at a time, when the first
-/// node lands in the page, and `older`'s are freed a page at a time as a resize empties them:
-/// neither starting a resize nor finishing one touches the whole array at once.
-pub const PAGE: usize = 4096;
+/// Bucket slots per page: 512 slots of 8 bytes, one 4 KiB page of memory. A table's buckets are
+/// allocated a page at a time, when the first node lands in the page, and `older`'s are freed
+/// a page at a time as a resize empties them: neither starting a resize nor finishing one
+/// touches the whole array at once. Small, because early in a resize nearly every node moved
+/// lands in a page nobody has touched yet: a step of 128 nodes can allocate 128 pages, and
+/// each costs writing it (with bigger pages, 4,096 slots, such steps took a millisecond).
+pub const PAGE: usize = 512;
 // ANCHOR_END: constants
 
 // ANCHOR: fnv
@@ -87,7 +90,12 @@ struct Node<V> {
 
 /// One array of buckets, in pages, and the chains hanging from them.
 struct Table<V> {
-    /// `None` for a page no node has landed in yet (or, in `older`, one already emptied).
+    /// For each page of buckets, where it is in `pages`, plus one; 0 for a page no node has
+    /// landed in yet (or, in `older`, one already emptied). Numbers, not pointers, because
+    /// `vec![0; n]` of numbers is asked for already zeroed, which costs nothing until written:
+    /// a table of millions of buckets starts with this list, and must start at once.
+    page_of: Vec<u32>,
+    /// The pages, in the order they were allocated; `None` once freed.
     pages: Vec<Option<Box<[Link<V>]>>>,
     /// How many buckets: a power of two, or 0.
     slots: usize,
@@ -111,31 +119,53 @@ pub struct HashTable<V> {
 
 impl<V> Table<V> {
     fn empty() -> Table<V> {
-        Table { pages: Vec::new(), slots: 0, mask: 0, len: 0 }
+        Table { page_of: Vec::new(), pages: Vec::new(), slots: 0, mask: 0, len: 0 }
     }
 
-    /// `slots` must be a power of two. Only the list of pages is made now, `slots / PAGE`
-    /// entries; a page is allocated when a node first lands in it.
+    /// `slots` must be a power of two. Only the list of pages is made now, zeroed; a page is
+    /// allocated when a node first lands in it.
     fn with_buckets(slots: usize) -> Table<V> {
-        let pages = (0..slots.div_ceil(PAGE)).map(|_| None).collect();
-        Table { pages, slots, mask: slots - 1, len: 0 }
+        let page_of = vec![0; slots.div_ceil(PAGE)];
+        Table { page_of, pages: Vec::new(), slots, mask: slots - 1, len: 0 }
+    }
+
+    /// Where page `page` is in `pages`, if it is allocated.
+    fn page(&self, page: usize) -> Option<usize> {
+        let place = *self.page_of.get(page)?;
+        (place > 0).then(|| place as usize - 1)
     }
 
     fn slot(&self, index: usize) -> Option<&Link<V>> {
-        self.pages.get(index / PAGE)?.as_deref()?.get(index % PAGE)
+        let place = self.page(index / PAGE)?;
+        self.pages[place].as_deref()?.get(index % PAGE)
     }
 
     fn slot_mut(&mut self, index: usize) -> Option<&mut Link<V>> {
-        self.pages.get_mut(index / PAGE)?.as_deref_mut()?.get_mut(index % PAGE)
+        let place = self.page(index / PAGE)?;
+        self.pages[place].as_deref_mut()?.get_mut(index % PAGE)
+    }
+
+    /// Frees page `page` (all of whose buckets are empty).
+    fn free_page(&mut self, page: usize) {
+        if let Some(place) = self.page(page) {
+            self.page_of[page] = 0;
+            self.pages[place] = None;
+        }
     }
 
     fn push(&mut self, mut node: Box<Node<V>>) {
         // `mask` < slots, so the truncated hash indexes a page that exists.
         let index = node.hash as usize & self.mask;
-        let page_len = self.slots.min(PAGE);
-        let page = self.pages[index / PAGE].get_or_insert_with(|| {
-            (0..page_len).map(|_| None).collect() // 32 KiB written, once per page
-        });
+        let place = match self.page(index / PAGE) {
+            Some(place) => place,
+            None => {
+                // 4 KiB written, once per page. (u32: a table has far fewer than 2^32 pages.)
+                self.pages.push(Some((0..self.slots.min(PAGE)).map(|_| None).collect()));
+                self.page_of[index / PAGE] = self.pages.len() as u32;
+                self.pages.len() - 1
+            }
+        };
+        let page = self.pages[place].as_deref_mut().expect("a page in use is allocated");
         let slot = &mut page[index % PAGE];
         node.next = slot.take();
         *slot = Some(node);
@@ -172,8 +202,8 @@ impl<V> Table<V> {
 
     /// Every bucket that has a page, with its index.
     fn buckets(&self) -> impl Iterator<Item = (usize, &Link<V>)> {
-        let pages = self.pages.iter().enumerate();
-        let in_pages = pages.filter_map(|(p, page)| Some((p, page.as_deref()?)));
+        let pages = (0..self.page_of.len()).filter_map(|p| Some((p, self.page(p)?)));
+        let in_pages = pages.filter_map(|(p, place)| Some((p, self.pages[place].as_deref()?)));
         in_pages.flat_map(|(p, page)| page.iter().enumerate().map(move |(i, l)| (p * PAGE + i, l)))
     }
 }
@@ -305,7 +335,7 @@ impl<V> HashTable<V> {
                     self.older_left = index;
                     empty += 1;
                     if index.is_multiple_of(PAGE) {
-                        self.older.pages[index / PAGE] = None; // emptied: give it back
+                        self.older.free_page(index / PAGE); // emptied: give it back
                     }
                 }
             }
@@ -334,8 +364,16 @@ impl<V> HashTable<V> {
             if slots > 0 && (!slots.is_power_of_two() || table.mask != slots - 1) {
                 return Err(format!("{name}: {slots} buckets and mask {:#x}", table.mask));
             }
-            if table.pages.len() != slots.div_ceil(PAGE) {
-                return Err(format!("{name}: {} pages for {slots} buckets", table.pages.len()));
+            if table.page_of.len() != slots.div_ceil(PAGE) {
+                return Err(format!("{name}: {} pages for {slots} buckets", table.page_of.len()));
+            }
+            // A resize doubles, and `newer` never fills up while one is in progress: a resize
+            // of n entries ends within n / REHASH_NODES operations, long before n more arrive.
+            if self.is_resizing() && (name == "newer") && table.slots != 2 * self.older.slots {
+                return Err(format!("newer: {slots} buckets, older {}", self.older.slots));
+            }
+            if table.len > slots * MAX_LOAD_FACTOR && (name == "newer" || !self.is_resizing()) {
+                return Err(format!("{name}: {} entries in {slots} buckets", table.len));
             }
             let mut count = 0;
             for (index, bucket) in table.buckets() {

@@ -95,24 +95,11 @@ fn live_bytes() -> usize {
 }
 // ANCHOR_END: counting
 
-/// A small xorshift generator (Marsaglia's 64-bit): a fixed shuffle, the same every run,
-/// without a crate.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// Keys 0 to n-1 in a shuffled order (Fisher-Yates), so that lookups jump around the table as
 /// a server's would, rather than walk it in insertion order, which caches would flatter.
 fn shuffled_keys(n: usize) -> Vec<[u8; 16]> {
     let mut keys: Vec<[u8; 16]> = (0..n).map(key16).collect();
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = common::Rng::new(0x9e37_79b9_7f4a_7c15);
     for i in (1..n).rev() {
         keys.swap(i, (rng.next() % (i as u64 + 1)) as usize);
     }

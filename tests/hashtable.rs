@@ -2,26 +2,12 @@
 //! sequences of inserts, lookups and removals, with every invariant checked after every step,
 //! and the seed printed when anything differs, so that a failure can be replayed.
 
+mod common;
+
 use std::collections::HashMap;
 
+use common::Rng;
 use redis_lite::hashtable::HashTable;
-
-/// xorshift64*: a PRNG small enough to write here, so the tests need no crate and a seed
-/// replays the same sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Runs `steps` random operations on keys drawn from `0..keys`, against the model, checking
 /// the invariants after every step (or every `check_every` steps, for long runs).
@@ -32,7 +18,7 @@ fn against_the_model(
     hash: fn(&[u8]) -> u64,
     check_every: usize,
 ) {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut table: HashTable<u64> = HashTable::with_hash(hash);
     let mut model: HashMap<Vec<u8>, u64> = HashMap::new();
     let fail = |step: usize, what: String| -> ! {

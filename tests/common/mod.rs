@@ -563,3 +563,26 @@ pub fn unused_addr() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
 }
+
+/// xorshift64*: a PRNG small enough to write here, so that tests and benchmarks need no crate,
+/// and a seed replays the same sequence (print it when a test fails).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A generator from `seed`; any seed works (xorshift must not start at zero).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}

@@ -13,7 +13,7 @@
 //! code: 0 for success, 1 when the server or client failed, 2 for a usage mistake.
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -216,6 +216,54 @@ fn hint(stage: &str, kind: io::ErrorKind) -> String {
         _ => String::new(),
     }
 }
+
+// ANCHOR: each_command
+/// A client's commands, from v1.0 on: the one on the command line, or, with none, one per line
+/// of standard input, each handed to `run`. `prompt` is shown before each line, and only when a
+/// person is typing: a script piping commands in wants the replies alone.
+pub fn each_command(
+    opts: &ClientOpts,
+    prompt: &str,
+    mut run: impl FnMut(&[Vec<u8>]) -> io::Result<()>,
+) -> io::Result<()> {
+    if !opts.messages.is_empty() {
+        let words: Vec<Vec<u8>> =
+            opts.messages.iter().map(|word| word.clone().into_bytes()).collect();
+        return run(&words);
+    }
+    let stdin = io::stdin();
+    let person = stdin.is_terminal();
+    let mut input = stdin.lock();
+    let mut line = Vec::new();
+    for number in 1.. {
+        if person {
+            write!(io::stdout(), "{prompt}")?;
+            io::stdout().flush()?;
+        }
+        line.clear();
+        // Bytes, not text: a line need not be UTF-8, since keys and values need not be.
+        if input.read_until(b'\n', &mut line)? == 0 {
+            if person {
+                writeln!(io::stdout())?; // End the prompt's line.
+            }
+            return Ok(());
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        match split_words(text) {
+            Ok(words) if words.is_empty() => {}
+            Ok(words) => run(&words)?,
+            // A typo costs a person one line; a script, its run.
+            Err(e) if person => eprintln!("{e}"),
+            Err(e) => {
+                let msg = format!("line {number}: {e}");
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+            }
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: each_command
 
 // ANCHOR: split_words
 /// Splits a line typed at a client into words, the way a shell would, simply: spaces separate

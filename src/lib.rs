@@ -18,6 +18,7 @@
 //! | [`event_loop`] | the poll loop: Conns, backpressure, closing without loss  | v0.3          |
 //! | [`request`] | commands as lists of strings, parsed without copying         | v1.0          |
 //! | [`hashtable`] | a chained hash table that resizes a little at a time       | v1.1          |
+//! | [`tlv`]     | typed replies: tag-length-value, encoder and decoder         | v1.2          |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
 //! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are
@@ -39,3 +40,4 @@ pub mod request;
 compile_error!("redis-lite declares Linux's system calls by hand (src/sys.rs): Linux only");
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod tlv;

@@ -40,7 +40,7 @@ const V1_0: Expected = Expected {
     get_after_set: b"\0\0\0\0hello",
 };
 
-const EXPECTED: [Expected; 5] = [
+const EXPECTED: [Expected; 6] = [
     Expected {
         stage: Stage::V0_1,
         hello_on_the_wire: (b"hello", b"world"),
@@ -68,6 +68,13 @@ const EXPECTED: [Expected; 5] = [
     V1_0,
     // v1.0's protocol and answers: only where the keys live has changed.
     Expected { stage: Stage::V1_1, ..V1_0 },
+    // Typed replies: nil for no such key, a string for a value.
+    Expected {
+        stage: Stage::V1_2,
+        hello_on_the_wire: (V1_0.hello_on_the_wire.0, b"\x01\0\0\0\x00"),
+        get_after_set: b"\x02\x05\0\0\0hello",
+        ..V1_0
+    },
 ];
 // ANCHOR_END: expected
 

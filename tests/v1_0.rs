@@ -1,7 +1,9 @@
 //! Stage v1.0's commands: the store's semantics, the request protocol's edges, what a hostile
-//! header can cost, and the client, run against every stage that speaks them: v1.0, and v1.1,
-//! which keeps them and changes only the table underneath. (The scenarios every stage shares
-//! are in `tests/compare.rs`, where v1.0 is the first row that stores a value.)
+//! header can cost, and the client, run against every stage that speaks them: v1.0; v1.1,
+//! which keeps them and changes only the table underneath; and, where only the encoding of the
+//! replies differs, v1.2 (whose own commands and client are in `tests/v1_2.rs`). (The
+//! scenarios every stage shares are in `tests/compare.rs`, where v1.0 is the first row that
+//! stores a value.)
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::net::TcpStream;
 
 use common::{Reply, Server, Stage, command, frame, read_reply_frame};
 
-/// The reply body v1.0 sends: a status, then the data.
+/// The reply body v1.0 and v1.1 send: a status, then the data.
 fn reply(status: u32, data: &[u8]) -> Reply {
     let mut body = status.to_le_bytes().to_vec();
     body.extend_from_slice(data);
@@ -21,8 +23,34 @@ fn ok(data: &[u8]) -> Reply {
     reply(0, data)
 }
 
-fn nx() -> Reply {
-    reply(2, b"")
+/// What a `set` gets back: status 0; from v1.2 on, nil.
+fn stored(stage: Stage) -> Reply {
+    match stage {
+        Stage::V1_2 => Reply::Got(vec![0]),
+        _ => ok(b""),
+    }
+}
+
+/// What a `get` of a key holding `data` gets back: status 0 and the data; from v1.2 on, a
+/// string.
+fn found(stage: Stage, data: &[u8]) -> Reply {
+    match stage {
+        Stage::V1_2 => {
+            let mut body = vec![2];
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            Reply::Got(body)
+        }
+        _ => ok(data),
+    }
+}
+
+/// What a `get` of a missing key gets back: status 2; from v1.2 on, nil.
+fn nx(stage: Stage) -> Reply {
+    match stage {
+        Stage::V1_2 => Reply::Got(vec![0]),
+        _ => reply(2, b""),
+    }
 }
 
 /// Sends one command and reads its reply.
@@ -31,8 +59,12 @@ fn run(stream: &mut TcpStream, words: &[&[u8]]) -> Reply {
     read_reply_frame(stream)
 }
 
-/// The stages that speak v1.0's commands.
-const KV: [Stage; 2] = [Stage::V1_0, Stage::V1_1];
+/// The stages that take v1.0's requests.
+const KV: [Stage; 3] = [Stage::V1_0, Stage::V1_1, Stage::V1_2];
+
+/// The stages that also answer as v1.0 does, with a status and a blob (v1.2 answers with typed
+/// values: `tests/v1_2.rs`).
+const STATUS_REPLIES: [Stage; 2] = [Stage::V1_0, Stage::V1_1];
 
 fn quiet_server(stage: Stage) -> Server {
     Server::start_with(stage, &["--quiet"])
@@ -42,16 +74,16 @@ fn quiet_server(stage: Stage) -> Server {
 /// A missing key, a set, an overwrite, a delete, and deleting what is not there.
 #[test]
 fn get_set_overwrite_delete() {
-    for stage in KV {
+    for stage in STATUS_REPLIES {
         let server = quiet_server(stage);
         let mut c = server.connect();
-        assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
+        assert_eq!(run(&mut c, &[b"get", b"k"]), nx(stage));
         assert_eq!(run(&mut c, &[b"set", b"k", b"one"]), ok(b""));
         assert_eq!(run(&mut c, &[b"get", b"k"]), ok(b"one"));
         assert_eq!(run(&mut c, &[b"set", b"k", b"a longer second value"]), ok(b""));
         assert_eq!(run(&mut c, &[b"get", b"k"]), ok(b"a longer second value"));
         assert_eq!(run(&mut c, &[b"del", b"k"]), ok(b""));
-        assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
+        assert_eq!(run(&mut c, &[b"get", b"k"]), nx(stage));
         assert_eq!(run(&mut c, &[b"del", b"k"]), ok(b""));
     }
 }
@@ -66,12 +98,12 @@ fn keys_and_values_are_bytes() {
         let pairs: [(&[u8], &[u8]); 3] =
             [(b"\0k\0", b"\xff\0\xfe"), (b"", b"empty key"), (b"e", b"")];
         for (key, value) in pairs {
-            assert_eq!(run(&mut c, &[b"set", key, value]), ok(b""));
+            assert_eq!(run(&mut c, &[b"set", key, value]), stored(stage));
         }
         for (key, value) in pairs {
-            assert_eq!(run(&mut c, &[b"get", key]), ok(value));
+            assert_eq!(run(&mut c, &[b"get", key]), found(stage, value));
         }
-        assert_eq!(run(&mut c, &[b"get", b"\0k"]), nx(), "a prefix is another key");
+        assert_eq!(run(&mut c, &[b"get", b"\0k"]), nx(stage), "a prefix is another key");
     }
 }
 
@@ -79,7 +111,7 @@ fn keys_and_values_are_bytes() {
 /// that leave the connection open.
 #[test]
 fn command_names_and_errors() {
-    for stage in KV {
+    for stage in STATUS_REPLIES {
         let server = quiet_server(stage);
         let mut c = server.connect();
         assert_eq!(run(&mut c, &[b"SET", b"k", b"v"]), ok(b""));
@@ -92,7 +124,7 @@ fn command_names_and_errors() {
             assert_eq!(run(&mut c, wrong), reply(1, b"wrong number of arguments"), "{wrong:?}");
         }
         assert_eq!(run(&mut c, &[b"dEl", b"k"]), ok(b""));
-        assert_eq!(run(&mut c, &[b"get", b"k"]), nx());
+        assert_eq!(run(&mut c, &[b"get", b"k"]), nx(stage));
     }
 }
 
@@ -105,8 +137,8 @@ fn big_values() {
         let mut c = server.connect();
         for size in [1 << 20, 30 << 20] {
             let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-            assert_eq!(run(&mut c, &[b"set", b"big", &value]), ok(b""));
-            assert_eq!(run(&mut c, &[b"get", b"big"]), ok(&value));
+            assert_eq!(run(&mut c, &[b"set", b"big", &value]), stored(stage));
+            assert_eq!(run(&mut c, &[b"get", b"big"]), found(stage, &value));
         }
     }
 }
@@ -123,15 +155,15 @@ fn a_small_write_cannot_ask_for_unbounded_replies() {
         let server = quiet_server(stage);
         let mut c = server.connect();
         let value: Vec<u8> = (0..256 * 1024).map(|i| (i % 253) as u8).collect();
-        assert_eq!(run(&mut c, &[b"set", b"big", &value]), ok(b""));
+        assert_eq!(run(&mut c, &[b"set", b"big", &value]), stored(stage));
         let gets = command(&[b"get", b"big"]).repeat(744);
         assert!(gets.len() <= 16 * 1024, "one read's worth");
         c.write_all(&gets).unwrap();
         let mut other = server.connect();
-        assert_eq!(run(&mut other, &[b"get", b"small"]), nx());
+        assert_eq!(run(&mut other, &[b"get", b"small"]), nx(stage));
         let peak = common::peak_rss_kib(server.pid());
         assert!(peak < 32 * 1024, "peak memory {peak} KiB with 190 MB of replies asked for");
-        let want = ok(&value);
+        let want = found(stage, &value);
         for i in 0..744 {
             assert!(read_reply_frame(&mut c) == want, "reply {i}");
         }
@@ -149,17 +181,17 @@ fn big_values_give_their_memory_back() {
         let before = common::rss_kib(server.pid());
         let big = vec![b'v'; 8 << 20];
         for key in [&b"a"[..], b"b", b"c", b"d"] {
-            assert_eq!(run(&mut c, &[b"set", key, &big]), ok(b""));
-            assert_eq!(run(&mut c, &[b"set", key, b"y"]), ok(b""));
+            assert_eq!(run(&mut c, &[b"set", key, &big]), stored(stage));
+            assert_eq!(run(&mut c, &[b"set", key, b"y"]), stored(stage));
         }
         // A big frame, then the first bytes of the next one: the buffer is not left at 8 MiB.
         let mut wire = command(&[b"set", b"e", &big]);
         wire.extend_from_slice(&command(&[b"get", b"e"])[..2]);
         c.write_all(&wire).unwrap();
-        assert_eq!(read_reply_frame(&mut c), ok(b""));
+        assert_eq!(read_reply_frame(&mut c), stored(stage));
         c.write_all(&command(&[b"get", b"e"])[2..]).unwrap();
-        assert_eq!(read_reply_frame(&mut c), ok(&big));
-        assert_eq!(run(&mut c, &[b"set", b"e", b"y"]), ok(b""));
+        assert_eq!(read_reply_frame(&mut c), found(stage, &big));
+        assert_eq!(run(&mut c, &[b"set", b"e", b"y"]), stored(stage));
         let after = common::rss_kib(server.pid());
         assert!(
             after < before + 8 * 1024,
@@ -180,12 +212,12 @@ fn ten_thousand_keys() {
             (0..10_000).flat_map(|i| command(&[b"set", &key(i), &value(i)])).collect();
         c.write_all(&sets).unwrap();
         for _ in 0..10_000 {
-            assert_eq!(read_reply_frame(&mut c), ok(b""));
+            assert_eq!(read_reply_frame(&mut c), stored(stage));
         }
         let gets: Vec<u8> = (0..10_000).flat_map(|i| command(&[b"get", &key(i)])).collect();
         c.write_all(&gets).unwrap();
         for i in 0..10_000 {
-            assert_eq!(read_reply_frame(&mut c), ok(&value(i)), "key {i}");
+            assert_eq!(read_reply_frame(&mut c), found(stage, &value(i)), "key {i}");
         }
     }
 }
@@ -205,8 +237,12 @@ fn pipelined_commands_are_answered_in_order() {
         }
         c.write_all(&batch).unwrap();
         for i in 0..500 {
-            assert_eq!(read_reply_frame(&mut c), ok(b""));
-            assert_eq!(read_reply_frame(&mut c), ok(i.to_string().as_bytes()), "reply {i}");
+            assert_eq!(read_reply_frame(&mut c), stored(stage));
+            assert_eq!(
+                read_reply_frame(&mut c),
+                found(stage, i.to_string().as_bytes()),
+                "reply {i}"
+            );
         }
     }
 }
@@ -218,10 +254,10 @@ fn two_clients_see_each_others_writes() {
     for stage in KV {
         let server = quiet_server(stage);
         let (mut a, mut b) = (server.connect(), server.connect());
-        assert_eq!(run(&mut a, &[b"set", b"shared", b"from a"]), ok(b""));
-        assert_eq!(run(&mut b, &[b"get", b"shared"]), ok(b"from a"));
-        assert_eq!(run(&mut b, &[b"del", b"shared"]), ok(b""));
-        assert_eq!(run(&mut a, &[b"get", b"shared"]), nx());
+        assert_eq!(run(&mut a, &[b"set", b"shared", b"from a"]), stored(stage));
+        assert_eq!(run(&mut b, &[b"get", b"shared"]), found(stage, b"from a"));
+        assert_eq!(run(&mut b, &[b"set", b"shared", b"from b"]), stored(stage));
+        assert_eq!(run(&mut a, &[b"get", b"shared"]), found(stage, b"from b"));
     }
 }
 
@@ -249,7 +285,7 @@ fn malformed_bodies_close_only_their_client() {
             let mut wire = command(&[b"get", b"before"]);
             wire.extend_from_slice(&bad);
             c.write_all(&wire).unwrap();
-            assert_eq!(read_reply_frame(&mut c), nx(), "the request before the bad one");
+            assert_eq!(read_reply_frame(&mut c), nx(stage), "the request before the bad one");
             server.expect_says("before");
             common::assert_closed_without_reply(&mut c);
             server.expect_log(log);
@@ -281,7 +317,7 @@ fn headers_that_promise_32_mib_cost_what_arrived() {
             .collect();
         // Once another client is served, the loop has read every stalled client's bytes.
         let mut other = server.connect();
-        assert_eq!(run(&mut other, &[b"get", b"k"]), nx());
+        assert_eq!(run(&mut other, &[b"get", b"k"]), nx(stage));
         let after = common::rss_kib(server.pid());
         let peak = common::peak_rss_kib(server.pid());
         let reserved = common::virtual_kib(server.pid()) - reserved_before;
@@ -297,7 +333,7 @@ fn headers_that_promise_32_mib_cost_what_arrived() {
 /// client does; a value that is not UTF-8 prints escaped.
 #[test]
 fn client_command_line() {
-    for stage in KV {
+    for stage in STATUS_REPLIES {
         let server = quiet_server(stage);
         let client = |words: &[&str]| stage.client(server.addr, words);
         client(&["set", "greeting", "hello"]).success().stdout("server says: [0] \n");
@@ -316,7 +352,7 @@ fn client_command_line() {
 /// its input is not a terminal.
 #[test]
 fn client_reads_commands_from_stdin() {
-    for stage in KV {
+    for stage in STATUS_REPLIES {
         let server = quiet_server(stage);
         let input = "set k 'two words'\n\nget k\nset bin \"\\xff\\x00\"\nget bin\nget nope\n";
         let want = "server says: [0] \nserver says: [0] two words\nserver says: [0] \n\
@@ -336,7 +372,7 @@ fn client_reads_commands_from_stdin() {
 /// ends are understood.
 #[test]
 fn client_stdin_is_bytes() {
-    for stage in KV {
+    for stage in STATUS_REPLIES {
         let server = quiet_server(stage);
         let out = "server says: [0] \nserver says: [0] caf\\xe9\nserver says: [0] caf\\xe9\n";
         stage
@@ -353,7 +389,7 @@ fn client_stdin_is_bytes() {
 /// exit code 1, after the replies to the lines before it.
 #[test]
 fn client_stdin_mistake() {
-    for stage in KV {
+    for stage in STATUS_REPLIES {
         let server = quiet_server(stage);
         let out = stage
             .command()
@@ -370,7 +406,7 @@ fn client_stdin_mistake() {
 /// The client refuses a command too big for a frame, with one line, before sending it.
 #[test]
 fn client_refuses_a_command_over_the_limit() {
-    for stage in KV {
+    for stage in STATUS_REPLIES {
         let server = Server::start(stage);
         let line = format!("set k {}\n", "v".repeat(32 << 20));
         let out = stage

@@ -33,6 +33,7 @@ pub enum Stage {
     V0_3,
     V1_0,
     V1_1,
+    V1_2,
 }
 
 impl Stage {
@@ -43,6 +44,7 @@ impl Stage {
             Stage::V0_3 => "v0_3",
             Stage::V1_0 => "v1_0",
             Stage::V1_1 => "v1_1",
+            Stage::V1_2 => "v1_2",
         }
     }
 
@@ -53,6 +55,7 @@ impl Stage {
             Stage::V0_3 => env!("CARGO_BIN_EXE_v0_3"),
             Stage::V1_0 => env!("CARGO_BIN_EXE_v1_0"),
             Stage::V1_1 => env!("CARGO_BIN_EXE_v1_1"),
+            Stage::V1_2 => env!("CARGO_BIN_EXE_v1_2"),
         }
     }
 
@@ -61,10 +64,10 @@ impl Stage {
     pub fn says(self, msg: &str) -> String {
         match self {
             Stage::V0_1 | Stage::V0_2 | Stage::V0_3 => format!("client says: {msg}"),
-            Stage::V1_0 | Stage::V1_1 if msg.len() > 64 => {
+            Stage::V1_0 | Stage::V1_1 | Stage::V1_2 if msg.len() > 64 => {
                 format!("client says: get {}...({} bytes)", &msg[..64], msg.len())
             }
-            Stage::V1_0 | Stage::V1_1 => format!("client says: get {msg}"),
+            Stage::V1_0 | Stage::V1_1 | Stage::V1_2 => format!("client says: get {msg}"),
         }
     }
 
@@ -423,7 +426,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
     match stage {
         Stage::V0_1 => msg.to_vec(),
         Stage::V0_2 | Stage::V0_3 => frame(msg),
-        Stage::V1_0 | Stage::V1_1 => command(&[b"get", msg]),
+        Stage::V1_0 | Stage::V1_1 | Stage::V1_2 => command(&[b"get", msg]),
     }
 }
 
@@ -431,7 +434,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
 /// words joined by spaces, as one message (which those stages answer `world`).
 pub fn encode_command(stage: Stage, words: &[&[u8]]) -> Vec<u8> {
     match stage {
-        Stage::V1_0 | Stage::V1_1 => command(words),
+        Stage::V1_0 | Stage::V1_1 | Stage::V1_2 => command(words),
         _ => encode_request(stage, &words.join(&b' ')),
     }
 }
@@ -446,11 +449,12 @@ pub fn command(words: &[&[u8]]) -> Vec<u8> {
     frame(&body)
 }
 
-/// The reply to [`encode_request`]'s request: `world` before v1.0; from v1.0 on, status 2
-/// (no such key) and no data.
+/// The reply to [`encode_request`]'s request: `world` before v1.0; in v1.0 and v1.1, status 2
+/// (no such key) and no data; from v1.2 on, the value nil.
 pub fn answer(stage: Stage) -> Reply {
     match stage {
         Stage::V1_0 | Stage::V1_1 => Reply::Got(2u32.to_le_bytes().to_vec()),
+        Stage::V1_2 => Reply::Got(vec![0]),
         _ => world(),
     }
 }
@@ -459,7 +463,7 @@ pub fn answer(stage: Stage) -> Reply {
 pub fn read_reply(stage: Stage, stream: &mut TcpStream) -> Reply {
     match stage {
         Stage::V0_1 => read_reply_until_close(stream),
-        Stage::V0_2 | Stage::V0_3 | Stage::V1_0 | Stage::V1_1 => read_reply_frame(stream),
+        _ => read_reply_frame(stream),
     }
 }
 

@@ -1,0 +1,445 @@
+//! Typed replies, from v1.2 on: every value in a reply is tag-length-value (TLV), byte for
+//! byte as the C++ original serializes it, so that its clients can read our replies.
+//!
+//! ```text
+//! NIL  00                                   nothing: no such key
+//! ERR  01  code: u32  len: u32  message     an error the client can tell from a value
+//! STR  02  len: u32  bytes                  a string, any bytes
+//! INT  03  i64                              a number, not its digits
+//! DBL  04  f64                              a number with a fraction (v1.3's scores)
+//! ARR  05  count: u32  value...             that many values, each of them any of these
+//! ```
+//!
+//! All integers are little-endian; a reply frame's body is exactly one value (which may be an
+//! array of values). A value says what it is before it says how long it is, so a reader never
+//! guesses: `(int) 1` and `(str) 1` are different replies.
+//!
+//! The encoder appends to the connection's reply buffer and allocates nothing of its own. An
+//! array whose length is not known when it begins (the keys of a table, counted while they
+//! are written) gets a placeholder count that is patched when it ends; so does the reply
+//! frame's length. The decoder walks a reply without recursion and without copying, so that a
+//! hostile reply (nested a million deep, or promising more than it holds) is an error, never
+//! a crash or an allocation it asked for.
+//!
+//! What it cannot do: stream. A reply is built whole in memory before any of it is sent, so
+//! the largest reply is the frame limit (a reply over it becomes `ERR 2` instead). Redis
+//! writes big replies out in pieces while building them; RESP (v3.0) is also a TLV format,
+//! with the lengths written as text.
+
+use std::fmt;
+use std::io;
+
+use crate::frame::HEADER_LEN;
+
+// ANCHOR: tags
+pub const TAG_NIL: u8 = 0;
+pub const TAG_ERR: u8 = 1;
+pub const TAG_STR: u8 = 2;
+pub const TAG_INT: u8 = 3;
+pub const TAG_DBL: u8 = 4;
+pub const TAG_ARR: u8 = 5;
+
+/// An unknown command.
+pub const ERR_UNKNOWN: u32 = 1;
+/// The reply would not fit in a frame.
+pub const ERR_TOO_BIG: u32 = 2;
+/// A command on a key holding the wrong kind of value (v1.3).
+pub const ERR_TYPE: u32 = 3;
+/// A wrong number of arguments, or an argument that does not parse.
+pub const ERR_ARG: u32 = 4;
+// ANCHOR_END: tags
+
+// ANCHOR: encode
+pub fn out_nil(out: &mut Vec<u8>) {
+    out.push(TAG_NIL);
+}
+
+pub fn out_err(out: &mut Vec<u8>, code: u32, msg: &str) {
+    out.push(TAG_ERR);
+    out.extend_from_slice(&code.to_le_bytes());
+    out_len(out, msg.len());
+    out.extend_from_slice(msg.as_bytes());
+}
+
+pub fn out_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(TAG_STR);
+    out_len(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+pub fn out_int(out: &mut Vec<u8>, n: i64) {
+    out.push(TAG_INT);
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
+pub fn out_dbl(out: &mut Vec<u8>, x: f64) {
+    out.push(TAG_DBL);
+    out.extend_from_slice(&x.to_le_bytes());
+}
+
+/// Begins an array of `count` values; the caller appends them next.
+pub fn out_arr(out: &mut Vec<u8>, count: u32) {
+    out.push(TAG_ARR);
+    out.extend_from_slice(&count.to_le_bytes());
+}
+
+/// A length as the wire has it. Whatever is being sent came in a frame or goes out in one, so
+/// it is under 4 GiB; a length that is not would be a bug, and would be cut short silently.
+fn out_len(out: &mut Vec<u8>, len: usize) {
+    debug_assert!(len <= u32::MAX as usize);
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+}
+// ANCHOR_END: encode
+
+// ANCHOR: patched
+/// Where a value whose length is not yet known began: the place of its placeholder length.
+/// Not `Copy`, and `#[must_use]`: each one is ended once, by the function that began it.
+#[must_use = "a begun array must be ended, or its count stays a placeholder"]
+pub struct Placeholder(usize);
+
+/// Begins an array whose count is not known yet: the tag, then four bytes to patch later.
+pub fn out_begin_arr(out: &mut Vec<u8>) -> Placeholder {
+    out.push(TAG_ARR);
+    out.extend_from_slice(&[0; 4]);
+    Placeholder(out.len() - 4)
+}
+
+/// Ends the array begun at `start`, now that its `count` is known.
+pub fn out_end_arr(out: &mut [u8], start: Placeholder, count: u32) {
+    out[start.0..start.0 + 4].copy_from_slice(&count.to_le_bytes());
+}
+// ANCHOR_END: patched
+
+// ANCHOR: reply_frame
+/// Begins a reply frame: a placeholder for its length, patched by [`end_reply`] once the
+/// reply's value is written after it.
+pub fn begin_reply(out: &mut Vec<u8>) -> Placeholder {
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    Placeholder(out.len() - HEADER_LEN)
+}
+
+/// How many bytes the reply begun at `start` has so far, header not counted. A command whose
+/// reply grows in a loop checks it against the frame limit, to stop building a reply that
+/// [`end_reply`] will refuse anyway.
+pub fn reply_len(out: &[u8], start: &Placeholder) -> usize {
+    out.len() - start.0 - HEADER_LEN
+}
+
+/// Ends the reply begun at `start`. A reply over `max_msg` is replaced by `ERR 2`: the client
+/// learns why, and the connection stays usable, where sending it would break the frame limit
+/// the client relies on.
+pub fn end_reply(out: &mut Vec<u8>, start: Placeholder, max_msg: usize) {
+    let len = reply_len(out, &start);
+    if len > max_msg {
+        out.truncate(start.0 + HEADER_LEN);
+        let msg = format!("reply too big: {len} > {max_msg} bytes");
+        out_err(out, ERR_TOO_BIG, &msg);
+    }
+    let len = reply_len(out, &start) as u32; // <= max_msg, itself a u32 frame length
+    out[start.0..start.0 + HEADER_LEN].copy_from_slice(&len.to_le_bytes());
+}
+// ANCHOR_END: reply_frame
+
+// ANCHOR: item
+/// One step through a reply: a value, or the end of an array. An array's values come after its
+/// [`Item::Arr`] and before its [`Item::End`], so nested arrays need no nested types, and a
+/// client can print a reply as it walks it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Item<'a> {
+    Nil,
+    Err(u32, &'a [u8]),
+    Str(&'a [u8]),
+    Int(i64),
+    Dbl(f64),
+    /// An array begins, with this many values.
+    Arr(u32),
+    /// The innermost open array has had all its values.
+    End,
+}
+// ANCHOR_END: item
+
+// ANCHOR: decoder
+/// Walks one reply body, item by item, checking it as it goes. A loop and a stack of counts,
+/// not recursion: a reply nested a million arrays deep is no deeper for the decoder's stack
+/// than a flat one, and the counts it keeps grow only with bytes that arrived (five per array).
+pub struct Items<'a> {
+    rest: &'a [u8],
+    len: usize,
+    /// Where the value being read began, for errors.
+    value_at: usize,
+    /// For each array still open, innermost last: how many of its values are still to come.
+    open: Vec<u32>,
+    started: bool,
+    failed: bool,
+}
+
+/// The items of `reply`, a whole reply body. The last item is followed by `None`, or by one
+/// error if the bytes do not hold exactly one value.
+pub fn items(reply: &[u8]) -> Items<'_> {
+    Items {
+        rest: reply,
+        len: reply.len(),
+        value_at: 0,
+        open: Vec::new(),
+        started: false,
+        failed: false,
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = io::Result<Item<'a>>;
+
+    fn next(&mut self) -> Option<io::Result<Item<'a>>> {
+        if self.failed {
+            return None;
+        }
+        match self.open.last_mut() {
+            Some(0) => {
+                self.open.pop();
+                return Some(Ok(Item::End));
+            }
+            Some(left) => *left -= 1,
+            None if self.started && self.rest.is_empty() => return None,
+            None if self.started => {
+                self.value_at = self.len - self.rest.len();
+                return Some(Err(self.bad("bytes after the reply's value")));
+            }
+            None => self.started = true,
+        }
+        let item = self.value();
+        self.failed = item.is_err();
+        Some(item)
+    }
+}
+// ANCHOR_END: decoder
+
+impl<'a> Items<'a> {
+    /// Reads one value's tag and whatever follows it (for an array, only its count).
+    fn value(&mut self) -> io::Result<Item<'a>> {
+        self.value_at = self.len - self.rest.len();
+        let [tag] = self.take()?;
+        Ok(match tag {
+            TAG_NIL => Item::Nil,
+            TAG_ERR => {
+                let code = u32::from_le_bytes(self.take()?);
+                Item::Err(code, self.take_bytes()?)
+            }
+            TAG_STR => Item::Str(self.take_bytes()?),
+            TAG_INT => Item::Int(i64::from_le_bytes(self.take()?)),
+            TAG_DBL => Item::Dbl(f64::from_le_bytes(self.take()?)),
+            TAG_ARR => {
+                let count = u32::from_le_bytes(self.take()?);
+                self.open.push(count);
+                Item::Arr(count)
+            }
+            _ => return Err(self.bad(&format!("unknown tag {tag}"))),
+        })
+    }
+
+    fn take<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        let (bytes, rest) = self.rest.split_first_chunk::<N>().ok_or_else(|| self.cut())?;
+        self.rest = rest;
+        Ok(*bytes)
+    }
+
+    /// A length, then that many bytes.
+    fn take_bytes(&mut self) -> io::Result<&'a [u8]> {
+        let len = u32::from_le_bytes(self.take()?) as usize;
+        if len > self.rest.len() {
+            return Err(self.cut());
+        }
+        let (bytes, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(bytes)
+    }
+
+    fn cut(&self) -> io::Error {
+        self.bad("the reply ends inside a value")
+    }
+
+    /// An error that says where in the reply the value it concerns begins.
+    fn bad(&self, what: &str) -> io::Error {
+        let at = self.value_at;
+        io::Error::new(io::ErrorKind::InvalidData, format!("bad reply at byte {at}: {what}"))
+    }
+}
+
+// ANCHOR: printf_g
+/// A number shown as C's `printf("%g")` shows it, as the original's client prints a `DBL`:
+/// six significant digits, trailing zeros dropped, and an exponent (`1e+06`, `1.5e-05`) when
+/// the number is below 1e-4 or would need more than six digits before the point.
+pub struct PrintfG(pub f64);
+
+impl fmt::Display for PrintfG {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        if !x.is_finite() || x == 0.0 {
+            // C's words for these, and its sign on zero: "inf", "-inf", "nan", "-0".
+            let sign = if x.is_sign_negative() { "-" } else { "" };
+            let what = if x.is_nan() {
+                "nan"
+            } else if x == 0.0 {
+                "0"
+            } else {
+                "inf"
+            };
+            return write!(f, "{sign}{what}");
+        }
+        // Round to six significant digits first: the exponent is the rounded number's
+        // (999999.5 is 1e+06, not 999999 or 1000000).
+        let sci = format!("{x:.5e}");
+        let (digits, exp) = sci.split_once('e').ok_or(fmt::Error)?;
+        let exp: i32 = exp.parse().map_err(|_| fmt::Error)?;
+        if (-4..6).contains(&exp) {
+            let fixed = format!("{x:.*}", (5 - exp) as usize);
+            f.write_str(without_trailing_zeros(&fixed))
+        } else {
+            let sign = if exp < 0 { '-' } else { '+' };
+            write!(f, "{}e{sign}{:02}", without_trailing_zeros(digits), exp.abs())
+        }
+    }
+}
+
+fn without_trailing_zeros(number: &str) -> &str {
+    match number.contains('.') {
+        true => number.trim_end_matches('0').trim_end_matches('.'),
+        false => number,
+    }
+}
+// ANCHOR_END: printf_g
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every item of `reply`, or the error that stopped the walk.
+    fn walk(reply: &[u8]) -> Result<Vec<Item<'_>>, String> {
+        items(reply).collect::<io::Result<Vec<_>>>().map_err(|e| e.to_string())
+    }
+
+    // ANCHOR: round_trip
+    /// Every tag, written by the encoder and read back by the decoder, nested arrays included
+    /// (one with a count patched after its values), byte for byte as the original lays it out.
+    #[test]
+    fn every_tag_round_trips() {
+        let mut out = Vec::new();
+        out_arr(&mut out, 6);
+        out_nil(&mut out);
+        out_err(&mut out, ERR_ARG, "bad");
+        out_str(&mut out, b"\0hi");
+        out_int(&mut out, -2);
+        out_dbl(&mut out, 0.5);
+        let inner = out_begin_arr(&mut out);
+        out_arr(&mut out, 0);
+        out_str(&mut out, b"");
+        out_end_arr(&mut out, inner, 2);
+        let mut want = b"\x05\x06\0\0\0\x00\x01\x04\0\0\0\x03\0\0\0bad\x02\x03\0\0\0\0hi".to_vec();
+        want.extend_from_slice(b"\x03\xfe\xff\xff\xff\xff\xff\xff\xff");
+        want.extend_from_slice(b"\x04\0\0\0\0\0\0\xe0\x3f");
+        want.extend_from_slice(b"\x05\x02\0\0\0\x05\0\0\0\0\x02\0\0\0\0");
+        assert_eq!(out, want);
+        use Item::*;
+        let items = [Arr(6), Nil, Err(4, b"bad"), Str(b"\0hi"), Int(-2), Dbl(0.5)];
+        let nested = [Arr(2), Arr(0), End, Str(b""), End, End];
+        assert_eq!(walk(&out).unwrap(), [&items[..], &nested].concat());
+    }
+    // ANCHOR_END: round_trip
+
+    /// Extreme values of every width survive the trip.
+    #[test]
+    fn extremes_round_trip() {
+        for n in [i64::MIN, -1, 0, i64::MAX] {
+            let mut out = Vec::new();
+            out_int(&mut out, n);
+            assert_eq!(walk(&out).unwrap(), [Item::Int(n)]);
+        }
+        for x in [f64::MIN_POSITIVE, -0.0, f64::INFINITY, f64::MAX] {
+            let mut out = Vec::new();
+            out_dbl(&mut out, x);
+            let got = walk(&out).unwrap();
+            assert!(matches!(got[..], [Item::Dbl(y)] if y.to_bits() == x.to_bits()), "{x}");
+        }
+        let mut out = Vec::new();
+        out_err(&mut out, u32::MAX, "");
+        assert_eq!(walk(&out).unwrap(), [Item::Err(u32::MAX, b"")]);
+    }
+
+    // ANCHOR: hostile
+    /// Replies that are not exactly one value are errors that say where, never a panic.
+    #[test]
+    fn hostile_replies_are_errors() {
+        let cases: [(&[u8], &str); 8] = [
+            (b"", "at byte 0: the reply ends inside a value"),
+            (b"\x02\x05\0\0\0hi", "at byte 0: the reply ends inside a value"),
+            (b"\x05\x01\0\0\0\x03\x01\0", "at byte 5: the reply ends inside a value"),
+            (b"\x01\x01\0\0\0\xff\xff\xff\xff", "at byte 0: the reply ends inside a value"),
+            (b"\x05\xff\xff\xff\xff\x00\x00", "at byte 7: the reply ends inside a value"),
+            (b"\x05\x01\0\0\0\x07", "at byte 5: unknown tag 7"),
+            (b"\x00\x00", "at byte 1: bytes after the reply's value"),
+            (b"\x05\0\0\0\0\x00", "at byte 5: bytes after the reply's value"),
+        ];
+        for (reply, want) in cases {
+            let got = walk(reply).unwrap_err();
+            assert_eq!(got, format!("bad reply {want}"), "{reply:?}");
+        }
+    }
+    // ANCHOR_END: hostile
+
+    /// A million nested arrays: walked with a loop, not recursion, so the stack is fine.
+    #[test]
+    fn deep_nesting_is_walked_without_recursion() {
+        let depth = 1_000_000;
+        let mut reply = b"\x05\x01\0\0\0".repeat(depth);
+        reply.push(TAG_NIL);
+        let mut count = 0;
+        for item in items(&reply) {
+            item.unwrap();
+            count += 1;
+        }
+        assert_eq!(count, 2 * depth + 1);
+        reply.pop();
+        assert!(walk(&reply).is_err());
+    }
+
+    /// A reply over the limit becomes ERR 2, in a frame of its own; one within it is framed.
+    #[test]
+    fn a_reply_too_big_becomes_err_2() {
+        let mut out = b"earlier".to_vec();
+        let start = begin_reply(&mut out);
+        out_str(&mut out, &[b'x'; 20]);
+        end_reply(&mut out, start, 16);
+        let body = &out[7 + HEADER_LEN..];
+        assert_eq!(out[7..11], (body.len() as u32).to_le_bytes());
+        let msg = b"reply too big: 25 > 16 bytes";
+        assert_eq!(walk(body).unwrap(), [Item::Err(ERR_TOO_BIG, msg)]);
+        let mut out = Vec::new();
+        let start = begin_reply(&mut out);
+        out_int(&mut out, 7);
+        end_reply(&mut out, start, 9);
+        assert_eq!(out, b"\x09\0\0\0\x03\x07\0\0\0\0\0\0\0");
+    }
+
+    /// `%g` as C prints it, for the cases that decide the format.
+    #[test]
+    fn printf_g_cases() {
+        let cases = [
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (1.5e-5, "1.5e-05"),
+            (0.0001, "0.0001"),
+            (123456.0, "123456"),
+            (1234567.0, "1.23457e+06"),
+            (999999.5, "1e+06"),
+            (-3.25, "-3.25"),
+            (1e100, "1e+100"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(PrintfG(x).to_string(), want, "{x:e}");
+        }
+    }
+}

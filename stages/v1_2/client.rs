@@ -1,0 +1,58 @@
+//! The v1.2 client: v1.0's, printing typed replies the way the original's client does, one
+//! line per value: `(nil)`, `(err) 4 wrong number of arguments`, `(str) hello`, `(int) 1`,
+//! `(dbl) 0.5`, and an array as `(arr) len=2`, its values, `(arr) end`.
+
+use std::io::{self, Write};
+use std::net::TcpStream;
+
+use redis_lite::cli::{ClientOpts, each_command};
+use redis_lite::frame::read_frame_growing;
+use redis_lite::net::connect;
+use redis_lite::request::{Escaped, append_request};
+use redis_lite::tlv::{self, Item, PrintfG};
+
+use crate::server::K_MAX_MSG;
+
+/// One command from the command line, or, with none, one per line of standard input.
+pub fn run(opts: &ClientOpts) -> io::Result<()> {
+    let mut stream = connect(opts.addr)?;
+    stream.set_nodelay(true)?;
+    let prompt = concat!(env!("CARGO_BIN_NAME"), "> ");
+    each_command(opts, prompt, |words| command(&mut stream, words))
+}
+
+// ANCHOR: command
+/// Sends one command and prints its reply, all of it or, if it does not decode, none of it.
+fn command(stream: &mut TcpStream, words: &[Vec<u8>]) -> io::Result<()> {
+    let mut request = Vec::new();
+    append_request(&mut request, words, K_MAX_MSG)?;
+    stream.write_all(&request)?;
+    let mut reply = Vec::new();
+    if !read_frame_growing(stream, K_MAX_MSG, &mut reply)? {
+        let msg = "server closed the connection without replying";
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, msg));
+    }
+    io::stdout().write_all(&printed(&reply)?)
+}
+// ANCHOR_END: command
+
+// ANCHOR: printed
+/// A reply as the original's client prints it. Bytes that are not text are escaped (`\xNN`),
+/// where the original prints them raw: a terminal is no place for arbitrary bytes.
+fn printed(reply: &[u8]) -> io::Result<Vec<u8>> {
+    let mut text = Vec::new();
+    for item in tlv::items(reply) {
+        match item? {
+            Item::Nil => writeln!(text, "(nil)"),
+            // The original prints the code as a C `int`.
+            Item::Err(code, msg) => writeln!(text, "(err) {} {}", code as i32, Escaped(msg)),
+            Item::Str(bytes) => writeln!(text, "(str) {}", Escaped(bytes)),
+            Item::Int(n) => writeln!(text, "(int) {n}"),
+            Item::Dbl(x) => writeln!(text, "(dbl) {}", PrintfG(x)),
+            Item::Arr(count) => writeln!(text, "(arr) len={count}"),
+            Item::End => writeln!(text, "(arr) end"),
+        }?;
+    }
+    Ok(text)
+}
+// ANCHOR_END: printed

@@ -1,0 +1,29 @@
+//! Stage v1.2: typed replies. Every reply is a tag-length-value (TLV) value, as the C++
+//! original serializes them: nil, an error with a code, a string, an integer, a double, or an
+//! array of values. With arrays comes `keys`, the first command that returns a list.
+//!
+//! Requests are v1.0's and the keys live in v1.1's table; what this stage changes is what goes
+//! back: `src/tlv.rs` writes and reads the values, `server.rs` answers with them, `client.rs`
+//! prints them as the original's client does (`(str) hello`, `(int) 1`, `(arr) len=2`...).
+//! Compare `stages/v1_0/server.rs` with `stages/v1_2/server.rs` for the change in the commands.
+//!
+//! What it still cannot do: hold anything but strings (v1.3 adds sorted sets, and with them
+//! `ERR 3`, the wrong type), expire keys or time out idle clients (v2.0).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v1_2                                  # terminal 1: the server
+//! cargo run --bin v1_2 -- client set greeting hello     # terminal 2: a command
+//! cargo run --bin v1_2 -- client keys
+//! ```
+
+#![deny(unsafe_code)]
+
+mod client;
+mod server;
+
+fn main() -> std::process::ExitCode {
+    let extras = ["--nagle", "--max-conns"];
+    redis_lite::cli::run("v1_2", &extras, &server::HELP, server::serve, client::run)
+}

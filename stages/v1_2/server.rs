@@ -1,0 +1,115 @@
+//! The v1.2 server: v1.1's store, answering with typed values (`src/tlv.rs`) instead of a
+//! status and a blob, and with `keys`, which returns an array.
+//!
+//! Compared with v1.0 (`diff stages/v1_0/server.rs stages/v1_2/server.rs`): no status codes;
+//! `run` writes its reply into the connection's buffer as it goes, because an array's length
+//! may only be known at its end.
+
+use std::io;
+
+use redis_lite::cli::{Help, ServerOpts};
+use redis_lite::event_loop::{self, Service};
+use redis_lite::hashtable::HashTable;
+use redis_lite::outln;
+use redis_lite::request::Request;
+use redis_lite::tlv::{self, ERR_ARG, ERR_UNKNOWN};
+
+pub const HELP: Help = Help {
+    serves: "listen and answer get, set, del and keys",
+    client_args: "[COMMAND...]",
+    client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
+};
+
+/// The largest request or reply body, as in v1.0: 32 MiB.
+pub const K_MAX_MSG: usize = 32 << 20;
+
+/// The store: keys and values are bytes, in v1.1's table.
+pub struct Store {
+    keys: HashTable<Vec<u8>>,
+    quiet: bool,
+}
+
+pub fn serve(opts: &ServerOpts) -> io::Result<()> {
+    let mut store = Store { keys: HashTable::new(), quiet: opts.quiet };
+    event_loop::serve(opts, &mut store)
+}
+
+// ANCHOR: answer
+impl Service for Store {
+    const MAX_MSG: usize = K_MAX_MSG;
+
+    /// Parses the request in place, then writes the reply frame straight into the connection's
+    /// buffer: a placeholder for the length, the value, then the length patched in.
+    fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        let request = Request::parse(body)?;
+        if !self.quiet {
+            outln!("client says: {request}");
+        }
+        let reply = tlv::begin_reply(out);
+        self.run(request, out);
+        tlv::end_reply(out, reply, K_MAX_MSG);
+        Ok(())
+    }
+}
+// ANCHOR_END: answer
+
+impl Store {
+    // ANCHOR: run
+    /// Runs one command, appending its reply value to `out`.
+    fn run(&mut self, request: Request<'_>, out: &mut Vec<u8>) {
+        let mut args = request.args();
+        let name = args.next().unwrap_or_default();
+        let is = |command: &str| name.eq_ignore_ascii_case(command.as_bytes());
+        match (request.len(), args.next(), args.next()) {
+            (2, Some(key), None) if is("get") => match self.keys.get(key) {
+                Some(value) => tlv::out_str(out, value),
+                None => tlv::out_nil(out),
+            },
+            (3, Some(key), Some(value)) if is("set") => {
+                self.set(key, value);
+                tlv::out_nil(out);
+            }
+            (2, Some(key), None) if is("del") => {
+                let deleted = self.keys.remove(key).is_some();
+                tlv::out_int(out, i64::from(deleted));
+            }
+            (1, None, None) if is("keys") => self.keys(out),
+            _ if ["get", "set", "del", "keys"].into_iter().any(is) => {
+                tlv::out_err(out, ERR_ARG, "wrong number of arguments");
+            }
+            _ => tlv::out_err(out, ERR_UNKNOWN, "unknown command"),
+        }
+    }
+    // ANCHOR_END: run
+
+    // ANCHOR: keys
+    /// Every key, as an array of strings, in the table's order. The count is patched in at the
+    /// end. Past the frame limit there is no point going on: the reply will be refused
+    /// (`ERR 2`), and building the rest would only cost memory.
+    fn keys(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        let array = tlv::out_begin_arr(out);
+        let mut count = 0;
+        for (key, _) in self.keys.iter() {
+            if out.len() - start > K_MAX_MSG {
+                break;
+            }
+            tlv::out_str(out, key);
+            count += 1;
+        }
+        tlv::out_end_arr(out, array, count);
+    }
+    // ANCHOR_END: keys
+
+    /// Overwrites in place when the key exists, as v1.0 does.
+    fn set(&mut self, key: &[u8], value: &[u8]) {
+        match self.keys.get_mut(key) {
+            Some(old) => {
+                old.clear();
+                old.extend_from_slice(value);
+                old.shrink_to(2 * value.len());
+            }
+            None => _ = self.keys.insert(key, value.to_vec()),
+        }
+    }
+}

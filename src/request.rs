@@ -95,6 +95,21 @@ impl<'a> Iterator for Args<'a> {
 }
 // ANCHOR_END: args
 
+// ANCHOR: args_in
+impl<'a> Request<'a> {
+    /// The strings laid out in `slots`, as a slice whose shape a command can be matched
+    /// against (`[name, key]`), or `None` when there are more strings than slots. Used from
+    /// v1.2 on, where commands take up to six arguments; nothing is allocated.
+    pub fn args_in<'s>(&self, slots: &'s mut [&'a [u8]]) -> Option<&'s [&'a [u8]]> {
+        let slots = slots.get_mut(..self.nstr)?;
+        for (slot, arg) in slots.iter_mut().zip(self.args()) {
+            *slot = arg;
+        }
+        Some(slots)
+    }
+}
+// ANCHOR_END: args_in
+
 /// A request as a person would type it, for logs: its strings, escaped, separated by spaces,
 /// and cut short. A log line must not cost what the request cost: a 32 MiB value would take a
 /// 32 MiB line (four times that once escaped) and a long stall to build it.
@@ -287,6 +302,18 @@ mod tests {
             Request::parse(&body(&many)).unwrap().to_string(),
             "x x x x x x x x ...(12 more)"
         );
+    }
+
+    /// `args_in` lays the strings out for matching, and refuses more strings than slots.
+    #[test]
+    fn args_in_fills_slots() {
+        let wire = body(&[b"set", b"k", b"v"]);
+        let request = Request::parse(&wire).unwrap();
+        let mut slots = [&[][..]; 4];
+        assert_eq!(request.args_in(&mut slots), Some(&[&b"set"[..], b"k", b"v"][..]));
+        assert_eq!(request.args_in(&mut [&[][..]; 2]), None);
+        let empty = Request::parse(&body(&[])).unwrap();
+        assert_eq!(empty.args_in(&mut []), Some(&[][..]));
     }
 
     /// The encoder refuses what the server would refuse, and appends nothing then.

@@ -55,29 +55,25 @@ impl Service for Store {
 
 impl Store {
     // ANCHOR: run
-    /// Runs one command, appending its reply value to `out`.
+    /// Runs one command, appending its reply value to `out`. Each arm is a command's name and
+    /// shape; anything else is an unknown command, or a known one misused.
     fn run(&mut self, request: Request<'_>, out: &mut Vec<u8>) {
-        let mut args = request.args();
-        let name = args.next().unwrap_or_default();
-        let is = |command: &str| name.eq_ignore_ascii_case(command.as_bytes());
-        match (request.len(), args.next(), args.next()) {
-            (2, Some(key), None) if is("get") => match self.keys.get(key) {
+        let mut slots = [&[][..]; 3];
+        match request.args_in(&mut slots) {
+            Some([name, key]) if is(name, "get") => match self.keys.get(key) {
                 Some(value) => tlv::out_str(out, value),
                 None => tlv::out_nil(out),
             },
-            (3, Some(key), Some(value)) if is("set") => {
+            Some([name, key, value]) if is(name, "set") => {
                 self.set(key, value);
                 tlv::out_nil(out);
             }
-            (2, Some(key), None) if is("del") => {
+            Some([name, key]) if is(name, "del") => {
                 let deleted = self.keys.remove(key).is_some();
                 tlv::out_int(out, i64::from(deleted));
             }
-            (1, None, None) if is("keys") => self.keys(out),
-            _ if ["get", "set", "del", "keys"].into_iter().any(is) => {
-                tlv::out_err(out, ERR_ARG, "wrong number of arguments");
-            }
-            _ => tlv::out_err(out, ERR_UNKNOWN, "unknown command"),
+            Some([name]) if is(name, "keys") => self.keys(out),
+            _ => misused(request, &["get", "set", "del", "keys"], out),
         }
     }
     // ANCHOR_END: run
@@ -111,5 +107,20 @@ impl Store {
             }
             None => _ = self.keys.insert(key, value.to_vec()),
         }
+    }
+}
+
+/// Command names are ASCII, in any case.
+fn is(word: &[u8], command: &str) -> bool {
+    word.eq_ignore_ascii_case(command.as_bytes())
+}
+
+/// The reply to a request no arm took: a known command with the wrong arguments, or an
+/// unknown one.
+fn misused(request: Request<'_>, known: &[&str], out: &mut Vec<u8>) {
+    let name = request.args().next().unwrap_or_default();
+    match known.iter().any(|command| is(name, command)) {
+        true => tlv::out_err(out, ERR_ARG, "wrong number of arguments"),
+        false => tlv::out_err(out, ERR_UNKNOWN, "unknown command"),
     }
 }

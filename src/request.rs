@@ -312,7 +312,8 @@ mod tests {
         let mut slots = [&[][..]; 4];
         assert_eq!(request.args_in(&mut slots), Some(&[&b"set"[..], b"k", b"v"][..]));
         assert_eq!(request.args_in(&mut [&[][..]; 2]), None);
-        let empty = Request::parse(&body(&[])).unwrap();
+        let wire = body(&[]);
+        let empty = Request::parse(&wire).unwrap();
         assert_eq!(empty.args_in(&mut []), Some(&[][..]));
     }
 

@@ -146,9 +146,9 @@ struct KeysCost {
     /// Each run: from sending the command to the last byte of the reply read.
     times: Vec<Duration>,
     reply_bytes: usize,
-    /// The server's peak resident memory just before the first run (reset to its resident
-    /// memory then, when the kernel allows: the load's own peak would hide the reply's) and
-    /// after the last.
+    /// The server's peak resident memory just before the first run and after the last. The
+    /// peak is reset to the resident memory first, where the kernel allows, so that a peak
+    /// left by the load (a table resizing) cannot hide the reply's.
     peak_before: u64,
     peak_after: u64,
     peak_reset: bool,
@@ -208,9 +208,9 @@ fn time_keys(
         assert!(reply.starts_with(want), "keys: a reply that is not every key");
     }
     let peak_after = common::peak_rss_kib(pid);
-    // The server gives its reply buffer back once the last byte is out of its hands, which
-    // can be a moment after we read it; one more round trip on the same connection is
-    // answered only after that.
+    // v1.2 gives its reply buffer back just after its last write, which can be a moment
+    // after we have read the last byte; one more round trip on the same connection is
+    // answered only once that is done.
     sync(&mut stream, redis);
     let rss_after = common::rss_kib(pid);
     KeysCost {

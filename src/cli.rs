@@ -85,7 +85,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result
             "--pipeline" if is_client && has("--pipeline") => pipeline = true,
             // `--` ends the options, so a message may start with '-'.
             "--" if is_client => only_messages = true,
-            _ if arg.starts_with('-') => return Err(format!("unknown option '{arg}'")),
+            // A negative number (an offset, a score: `-1`, `-inf`) is a word, never an option.
+            _ if arg.starts_with('-') && arg.parse::<f64>().is_err() => {
+                return Err(format!("unknown option '{arg}'"));
+            }
             _ if is_client => messages.push(arg),
             _ => return Err(format!("unexpected argument '{arg}'")),
         }
@@ -377,6 +380,10 @@ mod tests {
         assert_eq!(parse_str("client --addr [::1]:9"), want(&[]));
         assert_eq!(parse_str("client a --addr [::1]:9 b"), want(&["a", "b"]));
         assert_eq!(parse_str("client --addr [::1]:9 -- -x --quiet"), want(&["-x", "--quiet"]));
+        assert_eq!(
+            parse_str("client --addr [::1]:9 z -1 -inf -2.5"),
+            want(&["z", "-1", "-inf", "-2.5"])
+        );
         let Ok(Command::Client(opts)) = parse_str("client --pipeline a") else { panic!() };
         assert!(opts.pipeline);
     }

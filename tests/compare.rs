@@ -24,9 +24,13 @@ struct Expected {
     serves_a_second_client_while_the_first_idles: bool,
     /// The reply to `get greeting` after `set greeting hello` (each, before v1.0, a message).
     get_after_set: &'static [u8],
+    /// The reply to `zscore board ada` after `zadd board 10 ada`: the first command that
+    /// needs an order.
+    zscore_after_zadd: &'static [u8],
 }
 
-/// v1.0's row, named, because v1.1's is the same.
+/// v1.0's row, named, because v1.1's is the same, and v1.2's and v1.3's differ only in the
+/// replies' encoding.
 const V1_0: Expected = Expected {
     stage: Stage::V1_0,
     // `get hello`, and its answer: status 2, no such key.
@@ -38,9 +42,19 @@ const V1_0: Expected = Expected {
     seen_of_a_100_byte_message: 100,
     serves_a_second_client_while_the_first_idles: true,
     get_after_set: b"\0\0\0\0hello",
+    zscore_after_zadd: b"\x01\0\0\0unknown command",
 };
 
-const EXPECTED: [Expected; 6] = [
+/// v1.2's row: typed replies, nil for no such key, a string for a value.
+const V1_2: Expected = Expected {
+    stage: Stage::V1_2,
+    hello_on_the_wire: (V1_0.hello_on_the_wire.0, b"\x01\0\0\0\x00"),
+    get_after_set: b"\x02\x05\0\0\0hello",
+    zscore_after_zadd: b"\x01\x01\0\0\0\x0f\0\0\0unknown command",
+    ..V1_0
+};
+
+const EXPECTED: [Expected; 7] = [
     Expected {
         stage: Stage::V0_1,
         hello_on_the_wire: (b"hello", b"world"),
@@ -48,6 +62,7 @@ const EXPECTED: [Expected; 6] = [
         seen_of_a_100_byte_message: 64,
         serves_a_second_client_while_the_first_idles: false,
         get_after_set: b"world",
+        zscore_after_zadd: b"world",
     },
     Expected {
         stage: Stage::V0_2,
@@ -56,6 +71,7 @@ const EXPECTED: [Expected; 6] = [
         seen_of_a_100_byte_message: 100,
         serves_a_second_client_while_the_first_idles: false,
         get_after_set: b"world",
+        zscore_after_zadd: b"world",
     },
     Expected {
         stage: Stage::V0_3,
@@ -64,17 +80,15 @@ const EXPECTED: [Expected; 6] = [
         seen_of_a_100_byte_message: 100,
         serves_a_second_client_while_the_first_idles: true,
         get_after_set: b"world",
+        zscore_after_zadd: b"world",
     },
     V1_0,
     // v1.0's protocol and answers: only where the keys live has changed.
     Expected { stage: Stage::V1_1, ..V1_0 },
     // Typed replies: nil for no such key, a string for a value.
-    Expected {
-        stage: Stage::V1_2,
-        hello_on_the_wire: (V1_0.hello_on_the_wire.0, b"\x01\0\0\0\x00"),
-        get_after_set: b"\x02\x05\0\0\0hello",
-        ..V1_0
-    },
+    V1_2,
+    // Sorted sets: the score, a double (10.0).
+    Expected { stage: Stage::V1_3, zscore_after_zadd: b"\x04\0\0\0\0\0\0\x24\x40", ..V1_2 },
 ];
 // ANCHOR_END: expected
 
@@ -100,21 +114,39 @@ fn hello_exchange_on_the_wire() {
 #[test]
 fn set_then_get() {
     for expected in &EXPECTED {
-        let stage = expected.stage;
-        let server = Server::start(stage);
-        let mut stream = server.connect();
-        stream.write_all(&common::encode_command(stage, &[b"set", b"greeting", b"hello"])).unwrap();
-        let set = common::read_reply(stage, &mut stream);
-        assert!(matches!(set, Reply::Got(_)), "{stage:?}: {set:?}");
-        if !expected.persistent_connection {
-            stream = server.connect();
-        }
-        stream.write_all(&common::encode_command(stage, &[b"get", b"greeting"])).unwrap();
-        let get = common::read_reply(stage, &mut stream);
-        assert_eq!(get, Reply::Got(expected.get_after_set.to_vec()), "{stage:?}");
+        let get =
+            one_then_another(expected, &[b"set", b"greeting", b"hello"], &[b"get", b"greeting"]);
+        assert_eq!(get, Reply::Got(expected.get_after_set.to_vec()), "{:?}", expected.stage);
     }
 }
+
+/// Sends `first`, then `second` (on a new connection if the stage closes after each reply),
+/// and returns the reply to `second`.
+fn one_then_another(expected: &Expected, first: &[&[u8]], second: &[&[u8]]) -> Reply {
+    let stage = expected.stage;
+    let server = Server::start(stage);
+    let mut stream = server.connect();
+    stream.write_all(&common::encode_command(stage, first)).unwrap();
+    let reply = common::read_reply(stage, &mut stream);
+    assert!(matches!(reply, Reply::Got(_)), "{stage:?}: {reply:?}");
+    if !expected.persistent_connection {
+        stream = server.connect();
+    }
+    stream.write_all(&common::encode_command(stage, second)).unwrap();
+    common::read_reply(stage, &mut stream)
+}
 // ANCHOR_END: set_then_get
+
+/// `zadd board 10 ada`, then `zscore board ada`: a score from v1.3 on, an unknown command
+/// before (or, before v1.0, `world`).
+#[test]
+fn zadd_then_zscore() {
+    for expected in &EXPECTED {
+        let zadd: &[&[u8]] = &[b"zadd", b"board", b"10", b"ada"];
+        let zscore = one_then_another(expected, zadd, &[b"zscore", b"board", b"ada"]);
+        assert_eq!(zscore, Reply::Got(expected.zscore_after_zadd.to_vec()), "{:?}", expected.stage);
+    }
+}
 
 // ANCHOR: persistent_connection
 /// A second request on the connection that carried the first: v0.1 has closed it, v0.2

@@ -1,0 +1,36 @@
+//! Stage v1.3: sorted sets. A key now holds a string or a sorted set, a set of members each
+//! with a score, kept in order, on an AVL tree of our own that counts the nodes under each
+//! node, so that "the member 500,000 places further on" takes O(log n) steps, not 500,000.
+//!
+//! What this stage adds: `src/avl.rs` (the tree, in an arena), `src/zset.rs` (a sorted set: the
+//! hash table by name beside the tree by order), the value type and the `ERR 3` type check in
+//! `server.rs`, and the commands `zadd`, `zrem`, `zscore` and `zquery` in `sorted.rs`, as the
+//! C++ original has them. The client is v1.2's, unchanged: typed replies already carry doubles
+//! and arrays.
+//!
+//! What it still cannot do: expire keys or time out idle clients, or free a big sorted set
+//! without every other client waiting (v2.0); range queries by rank or in reverse (Redis's
+//! `ZRANGE`, `ZREVRANGE`: exercises, and v3.0).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v1_3                                  # terminal 1: the server
+//! cargo run --bin v1_3 -- client zadd board 10 ada      # terminal 2: a command
+//! cargo run --bin v1_3 -- client zquery board 0 '' 0 10
+//! ```
+
+#![deny(unsafe_code)]
+
+// ANCHOR: reuse
+// v1.2's client, unchanged: it already prints every kind of value.
+#[path = "../v1_2/client.rs"]
+mod client;
+mod server;
+mod sorted;
+// ANCHOR_END: reuse
+
+fn main() -> std::process::ExitCode {
+    let extras = ["--nagle", "--max-conns"];
+    redis_lite::cli::run("v1_3", &extras, &server::HELP, server::serve, client::run)
+}

@@ -43,6 +43,15 @@ pub trait Service {
     /// means the request broke the protocol: nothing after it is answered, and the connection
     /// closes once the replies before it are delivered.
     fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
+
+    /// Whether the request just answered was costly enough (a `keys` that walked a big table)
+    /// that the loop should serve the other clients before answering another request from the
+    /// same one. Without it, one write of a thousand such requests would hold every other
+    /// client for a thousand times as long as one. The default, never, suits a service whose
+    /// every request is cheap.
+    fn should_yield(&mut self) -> bool {
+        false
+    }
 }
 // ANCHOR_END: service
 
@@ -78,6 +87,9 @@ struct Conn {
     peer_closed: bool,
     /// Bytes read and thrown away since the connection began to close.
     discarded: usize,
+    /// Set when the service asked to yield with whole frames still buffered: the moment from
+    /// which they wait, so that `poll` returns at once and they are answered next turn.
+    resume_at: Option<Instant>,
 }
 
 /// Where a connection is in its life. It only ever moves down this list.
@@ -203,6 +215,7 @@ impl Conn {
             phase: Phase::Serving,
             peer_closed: false,
             discarded: 0,
+            resume_at: None,
         })
     }
 
@@ -229,10 +242,12 @@ impl Conn {
     // ANCHOR_END: interest
 
     /// When the loop must wake for this connection even if nothing happens: the next time a
-    /// lingering connection checks on its client.
+    /// lingering connection checks on its client, or at once when frames wait to be answered
+    /// after the connection yielded to the others.
     fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Lingering(delivery) => Some(delivery.deadline),
+            Phase::Serving => self.resume_at,
             _ => None,
         }
     }
@@ -241,6 +256,10 @@ impl Conn {
     /// Serves whatever `poll` said is ready. An error or hang-up is handled as readable: the
     /// read that follows reports what happened.
     fn on_events<S: Service>(&mut self, revents: c_short, now: Instant, service: &mut S) {
+        if self.resume_at.take().is_some() && self.phase == Phase::Serving {
+            // This connection's turn again, after it yielded: its waiting frames come first.
+            self.answer_and_send(service);
+        }
         if revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL) != 0 {
             match self.phase {
                 Phase::Serving => self.on_readable(service),
@@ -272,7 +291,8 @@ impl Conn {
         // Frames that backpressure held back come before new bytes; while replies still pile
         // up, nothing more is read (poll can report an error or hang-up unasked).
         self.answer_and_send(service);
-        if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE {
+        let waiting = self.resume_at.is_some();
+        if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE || waiting {
             return;
         }
         if self.end == self.incoming.len() {
@@ -300,8 +320,8 @@ impl Conn {
         loop {
             let answered = self.answer_buffered(service);
             self.on_writable();
-            if answered == 0 || self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE
-            {
+            let held = self.unsent() > PAUSE_READING_ABOVE || self.resume_at.is_some();
+            if answered == 0 || self.phase != Phase::Serving || held {
                 return;
             }
         }
@@ -345,6 +365,11 @@ impl Conn {
                 Ok(used) => (self.start, answered) = (self.start + used, answered + 1),
                 // The frames before the bad one were answered: those replies go out first.
                 Err(e) => self.stop_serving(e),
+            }
+            if service.should_yield() {
+                // The rest wait for the next turn, after every other ready client's.
+                self.resume_at = Some(Instant::now());
+                break;
             }
         }
         self.tidy_incoming();

@@ -14,7 +14,8 @@
 //! array of values). A value says what it is before it says how long it is, so a reader never
 //! guesses: `(int) 1` and `(str) 1` are different replies.
 //!
-//! The encoder appends to the connection's reply buffer and allocates nothing of its own. An
+//! The encoder appends to the connection's reply buffer and allocates nothing of its own
+//! (except the message of an `ERR 2`, which is rare and small). An
 //! array whose length is not known when it begins (the keys of a table, counted while they
 //! are written) gets a placeholder count that is patched when it ends; so does the reply
 //! frame's length. The decoder walks a reply without recursion and without copying, so that a
@@ -118,25 +119,24 @@ pub fn begin_reply(out: &mut Vec<u8>) -> Placeholder {
     Placeholder(out.len() - HEADER_LEN)
 }
 
-/// How many bytes the reply begun at `start` has so far, header not counted. A command whose
-/// reply grows in a loop checks it against the frame limit, to stop building a reply that
-/// [`end_reply`] will refuse anyway.
-pub fn reply_len(out: &[u8], start: &Placeholder) -> usize {
-    out.len() - start.0 - HEADER_LEN
-}
-
 /// Ends the reply begun at `start`. A reply over `max_msg` is replaced by `ERR 2`: the client
 /// learns why, and the connection stays usable, where sending it would break the frame limit
 /// the client relies on.
 pub fn end_reply(out: &mut Vec<u8>, start: Placeholder, max_msg: usize) {
-    let len = reply_len(out, &start);
-    if len > max_msg {
-        out.truncate(start.0 + HEADER_LEN);
-        let msg = format!("reply too big: {len} > {max_msg} bytes");
-        out_err(out, ERR_TOO_BIG, &msg);
+    let value = start.0 + HEADER_LEN;
+    if out.len() - value > max_msg {
+        out_too_big(out, value, max_msg);
     }
-    let len = reply_len(out, &start) as u32; // <= max_msg, itself a u32 frame length
-    out[start.0..start.0 + HEADER_LEN].copy_from_slice(&len.to_le_bytes());
+    let len = (out.len() - value) as u32; // <= max_msg, itself a u32 frame length
+    out[start.0..value].copy_from_slice(&len.to_le_bytes());
+}
+
+/// Replaces the value written from `value` on with `ERR 2`. For a command whose reply grows
+/// in a loop (`keys`), which calls it as soon as the next item would not fit, rather than
+/// build a reply that [`end_reply`] would refuse anyway.
+pub fn out_too_big(out: &mut Vec<u8>, value: usize, max_msg: usize) {
+    out.truncate(value);
+    out_err(out, ERR_TOO_BIG, &format!("reply too big: over {max_msg} bytes"));
 }
 // ANCHOR_END: reply_frame
 
@@ -410,7 +410,7 @@ mod tests {
         end_reply(&mut out, start, 16);
         let body = &out[7 + HEADER_LEN..];
         assert_eq!(out[7..11], (body.len() as u32).to_le_bytes());
-        let msg = b"reply too big: 25 > 16 bytes";
+        let msg = b"reply too big: over 16 bytes";
         assert_eq!(walk(body).unwrap(), [Item::Err(ERR_TOO_BIG, msg)]);
         let mut out = Vec::new();
         let start = begin_reply(&mut out);

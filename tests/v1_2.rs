@@ -130,7 +130,8 @@ fn errors_have_codes_and_keep_the_connection() {
 
 // ANCHOR: too_big
 /// Two keys of 17 MiB each: their `keys` reply would be 34 MiB, over the 32 MiB frame limit.
-/// It is ERR 2 instead, and the connection goes on.
+/// It is ERR 2 instead, and the connection goes on. A reply of exactly 32 MiB is sent; one
+/// byte more is ERR 2.
 #[test]
 fn a_reply_over_the_limit_is_err_2() {
     let server = quiet_server();
@@ -138,13 +139,64 @@ fn a_reply_over_the_limit_is_err_2() {
     for name in [b'a', b'b'] {
         assert_eq!(run(&mut c, &[b"set", &vec![name; 17 << 20], b"v"]), nil());
     }
-    let reply = run(&mut c, &[b"keys"]);
-    assert_eq!(&reply[..5], b"\x01\x02\0\0\0", "ERR 2");
-    let msg = String::from_utf8_lossy(&reply[9..]);
-    assert!(msg.starts_with("reply too big: ") && msg.ends_with(" > 33554432 bytes"), "{msg}");
+    let too_big = err(2, "reply too big: over 33554432 bytes");
+    assert_eq!(run(&mut c, &[b"keys"]), too_big);
     assert_eq!(run(&mut c, &[b"del", &vec![b'a'; 17 << 20]]), int(1));
     assert_eq!(run(&mut c, &[b"keys"]).len(), 1 + 4 + 1 + 4 + (17 << 20));
+    // The array's 5 bytes, and two strings of 5 bytes each and their keys: 32 MiB in all.
+    let b_len = (32 << 20) - 15 - (17 << 20);
+    assert_eq!(run(&mut c, &[b"set", &vec![b'c'; b_len], b"v"]), nil());
+    assert_eq!(run(&mut c, &[b"keys"]).len(), 32 << 20, "exactly the limit");
+    assert_eq!(run(&mut c, &[b"set", &vec![b'c'; b_len + 1], b"v"]), nil());
+    assert_eq!(run(&mut c, &[b"keys"]), too_big, "one byte over");
 }
+// ANCHOR_END: too_big
+
+/// A refused `keys` builds at most a frame's worth of reply: it stops before the key that
+/// would not fit, rather than after (with two keys of 30 MiB, that was 60 MiB built to send
+/// 40 bytes).
+#[test]
+fn a_refused_reply_is_not_built_past_the_limit() {
+    let server = quiet_server();
+    let mut c = server.connect();
+    for name in [b'a', b'b'] {
+        assert_eq!(run(&mut c, &[b"set", &vec![name; 30 << 20], b"v"]), nil());
+    }
+    let before = common::peak_rss_kib(server.pid());
+    assert_eq!(run(&mut c, &[b"keys"]), err(2, "reply too big: over 33554432 bytes"));
+    let grown = common::peak_rss_kib(server.pid()) - before;
+    assert!(grown < 16 * 1024, "the peak grew by {grown} KiB to refuse a reply");
+}
+
+// ANCHOR: yields
+/// A client that sends 300 costly `keys` in one write (each refused after copying 17 MiB)
+/// does not hold the other clients until all 300 are done: the loop serves the others after
+/// each one. The server's log shows the order in which requests were answered.
+#[test]
+fn costly_requests_take_turns() {
+    let server = Server::start(Stage::V1_2);
+    let mut a = server.connect();
+    for name in [b'a', b'b'] {
+        assert_eq!(run(&mut a, &[b"set", &vec![name; 17 << 20], b"v"]), nil());
+        assert!(server.next_stdout().starts_with("client says: set"));
+    }
+    a.write_all(&command(&[b"keys"]).repeat(300)).unwrap();
+    assert_eq!(server.next_stdout(), "client says: keys", "the first is being answered");
+    let mut b = server.connect();
+    assert_eq!(run(&mut b, &[b"get", b"other"]), nil());
+    let mut before = 1;
+    while server.next_stdout() != "client says: get other" {
+        before += 1;
+    }
+    assert!(before < 100, "{before} of the 300 keys were answered before the other client");
+    for _ in 0..300 {
+        assert_eq!(
+            read_reply_frame(&mut a),
+            Reply::Got(err(2, "reply too big: over 33554432 bytes"))
+        );
+    }
+}
+// ANCHOR_END: yields
 // ANCHOR_END: too_big
 
 /// A server that answers one request with `reply`, whatever it was, and returns its address.
@@ -203,6 +255,27 @@ fn the_client_refuses_a_reply_it_cannot_decode() {
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
         assert_eq!(stderr, format!("v1_2 client: {why}\n"));
     }
+}
+
+/// A reply that claims more than it holds costs the client what arrived, not what the claim
+/// would print: a 32 MiB reply of nils inside an array that promises more is refused by a
+/// client whose address space is capped at 200 MB (printing first, it needed 230 MB).
+#[test]
+fn the_client_checks_a_reply_before_printing_it() {
+    let mut reply = b"\x05\xff\xff\xff\xff".to_vec();
+    reply.resize(32 << 20, 0);
+    let addr = stand_in(reply);
+    let out = Command::new("prlimit")
+        .args(["--as=200000000", "--", Stage::V1_2.bin(), "client", "--addr", &addr.to_string()])
+        .args(["get", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let want =
+        format!("v1_2 client: bad reply at byte {}: the reply ends inside a value\n", 32 << 20);
+    assert_eq!(stderr, want);
 }
 
 /// `(dbl)` prints as C's `printf("%g")` does: checked against the system's `printf`, given

@@ -22,7 +22,7 @@ pub fn run(opts: &ClientOpts) -> io::Result<()> {
 }
 
 // ANCHOR: command
-/// Sends one command and prints its reply, all of it or, if it does not decode, none of it.
+/// Sends one command and prints its reply: all of it or, if it does not decode, none of it.
 fn command(stream: &mut TcpStream, words: &[Vec<u8>]) -> io::Result<()> {
     let mut request = Vec::new();
     append_request(&mut request, words, K_MAX_MSG)?;
@@ -32,27 +32,30 @@ fn command(stream: &mut TcpStream, words: &[Vec<u8>]) -> io::Result<()> {
         let msg = "server closed the connection without replying";
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, msg));
     }
-    io::stdout().write_all(&printed(&reply)?)
+    // The whole reply is checked before any of it is printed: a broken reply prints nothing
+    // of itself, not half an array followed by an error.
+    tlv::items(&reply).try_for_each(|item| item.map(drop))?;
+    print(&reply, &mut io::BufWriter::new(io::stdout().lock()))
 }
 // ANCHOR_END: command
 
 // ANCHOR: printed
-/// A reply as the original's client prints it. Bytes that are not text are escaped (`\xNN`),
-/// where the original prints them raw: a terminal is no place for arbitrary bytes.
-fn printed(reply: &[u8]) -> io::Result<Vec<u8>> {
-    let mut text = Vec::new();
+/// Prints a reply, already checked, as the original's client prints it. Bytes that are not
+/// text are escaped (`\xNN`), where the original prints them raw: a terminal is no place for
+/// arbitrary bytes.
+fn print(reply: &[u8], out: &mut impl Write) -> io::Result<()> {
     for item in tlv::items(reply) {
         match item? {
-            Item::Nil => writeln!(text, "(nil)"),
+            Item::Nil => writeln!(out, "(nil)"),
             // The original prints the code as a C `int`.
-            Item::Err(code, msg) => writeln!(text, "(err) {} {}", code as i32, Escaped(msg)),
-            Item::Str(bytes) => writeln!(text, "(str) {}", Escaped(bytes)),
-            Item::Int(n) => writeln!(text, "(int) {n}"),
-            Item::Dbl(x) => writeln!(text, "(dbl) {}", PrintfG(x)),
-            Item::Arr(count) => writeln!(text, "(arr) len={count}"),
-            Item::End => writeln!(text, "(arr) end"),
+            Item::Err(code, msg) => writeln!(out, "(err) {} {}", code as i32, Escaped(msg)),
+            Item::Str(bytes) => writeln!(out, "(str) {}", Escaped(bytes)),
+            Item::Int(n) => writeln!(out, "(int) {n}"),
+            Item::Dbl(x) => writeln!(out, "(dbl) {}", PrintfG(x)),
+            Item::Arr(count) => writeln!(out, "(arr) len={count}"),
+            Item::End => writeln!(out, "(arr) end"),
         }?;
     }
-    Ok(text)
+    out.flush()
 }
 // ANCHOR_END: printed

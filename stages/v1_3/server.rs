@@ -40,10 +40,12 @@ pub enum Value {
 pub struct Store {
     pub keys: HashTable<Value>,
     quiet: bool,
+    /// Set by a command that walked the whole table, for `should_yield`.
+    walked: bool,
 }
 
 pub fn serve(opts: &ServerOpts) -> io::Result<()> {
-    let mut store = Store { keys: HashTable::new(), quiet: opts.quiet };
+    let mut store = Store { keys: HashTable::new(), quiet: opts.quiet, walked: false };
     event_loop::serve(opts, &mut store)
 }
 
@@ -61,6 +63,11 @@ impl Service for Store {
         self.run(request, out);
         tlv::end_reply(out, reply, K_MAX_MSG);
         Ok(())
+    }
+
+    /// After a `keys`, the other clients come first: see `event_loop::Service`.
+    fn should_yield(&mut self) -> bool {
+        std::mem::take(&mut self.walked)
     }
 }
 
@@ -104,15 +111,18 @@ impl Store {
     // ANCHOR_END: run
 
     /// Every key, as an array of strings, in the table's order. The count is patched in at the
-    /// end. Past the frame limit there is no point going on: the reply will be refused
-    /// (`ERR 2`), and building the rest would only cost memory.
-    fn keys(&self, out: &mut Vec<u8>) {
+    /// end. A key that would take the reply past the frame limit makes it `ERR 2` at once:
+    /// building the rest would only cost memory. Walking the table takes a while when it is
+    /// big, so the loop is asked to serve the other clients before this one's next request.
+    fn keys(&mut self, out: &mut Vec<u8>) {
+        self.walked = true;
         let start = out.len();
         let array = tlv::out_begin_arr(out);
         let mut count = 0;
         for (key, _) in self.keys.iter() {
-            if out.len() - start > K_MAX_MSG {
-                break;
+            // The reply so far, and this key as a string value: 1 byte of tag, 4 of length.
+            if out.len() - start + 5 + key.len() > K_MAX_MSG {
+                return tlv::out_too_big(out, start, K_MAX_MSG);
             }
             tlv::out_str(out, key);
             count += 1;

@@ -82,15 +82,19 @@ pub fn zquery(store: &mut Store, key: &[u8], args: [&[u8]; 4], out: &mut Vec<u8>
     let (start, array) = (out.len(), tlv::out_begin_arr(out));
     let mut items = 0;
     for (score, name) in first.map(|id| zset.iter_from(id)).into_iter().flatten() {
-        // Past the frame limit the reply will be refused (ERR 2): stop building it.
-        if items >= limit || out.len() - start > K_MAX_MSG {
+        if items >= limit {
             break;
+        }
+        // A name as a string value (5 bytes more) and a score as a double (9): past the
+        // frame limit, the reply is ERR 2 at once.
+        if out.len() - start + 5 + name.len() + 9 > K_MAX_MSG {
+            return tlv::out_too_big(out, start, K_MAX_MSG);
         }
         tlv::out_str(out, name);
         tlv::out_dbl(out, score);
         items += 2;
     }
-    // At most 2 items per member listed, and at most K_MAX_MSG / 14 members fit: a u32.
+    // Two items per member listed, and at most K_MAX_MSG / 14 members fit: a u32.
     tlv::out_end_arr(out, array, items as u32);
 }
 // ANCHOR_END: zquery

@@ -22,10 +22,11 @@
 //! hostile reply (nested a million deep, or promising more than it holds) is an error, never
 //! a crash or an allocation it asked for.
 //!
-//! What it cannot do: stream. A reply is built whole in memory before any of it is sent, so
-//! the largest reply is the frame limit (a reply over it becomes `ERR 2` instead). Redis
-//! writes big replies out in pieces while building them; RESP (v3.0) is also a TLV format,
-//! with the lengths written as text.
+//! What it cannot do: send a reply bigger than a frame. A reply is built whole, in one buffer,
+//! before any of it is sent, and its length comes first, so the largest reply is the frame
+//! limit (a reply over it becomes `ERR 2` instead). Redis builds a reply whole too, but as a
+//! list of 16 KiB blocks with no limit on their number, and RESP (v3.0), also a TLV format
+//! with the lengths written as text, has no frame around a reply to limit it.
 
 use std::fmt;
 use std::io;

@@ -293,6 +293,7 @@ fn stage_command(command: &str) -> Option<(&'static str, Vec<String>)> {
         "v0_3" => env!("CARGO_BIN_EXE_v0_3"),
         "v1_0" => env!("CARGO_BIN_EXE_v1_0"),
         "v1_2" => env!("CARGO_BIN_EXE_v1_2"),
+        "v1_3" => env!("CARGO_BIN_EXE_v1_3"),
         other => panic!("a transcript runs unknown stage {other}"),
     };
     let args = match rest {

@@ -358,13 +358,25 @@ impl<T> Avl<T> {
     // ANCHOR_END: rotate
 
     // ANCHOR: fix_up
-    /// Walks from `at` up to the root, recomputing each node's height and size and rotating
-    /// where its subtrees' heights differ by two. A plain AVL tree may stop once a height no
-    /// longer changes; this one cannot, as every ancestor's size has changed.
-    fn fix_up(&mut self, mut at: u32) {
+    /// Walks from `at` up to the root after a node below it came (`grown` = 1) or went (-1),
+    /// recomputing each node's height and size and rotating where its subtrees' heights differ
+    /// by two. Once a subtree's height is what it was, no height above changes, so a plain AVL
+    /// tree stops there. This one cannot, as every ancestor's size has changed, but from there
+    /// it only adds `grown` to each size: no rotations, and no reading the children, which
+    /// are off the path and often not in the cache.
+    fn fix_up(&mut self, mut at: u32, grown: i32) {
         while at != NIL {
+            let height = self.node(at).height;
             at = self.rebalance(at);
+            if self.node(at).height == height {
+                break;
+            }
             at = self.node(at).parent;
+        }
+        while at != NIL && self.node(at).parent != NIL {
+            at = self.node(at).parent;
+            let size = &mut self.node_mut(at).size;
+            *size = size.checked_add_signed(grown).expect("a size in 1..2^32");
         }
     }
 
@@ -402,7 +414,7 @@ impl<T> Avl<T> {
     /// root. With two children, `z`'s place goes to its successor `s`: `s` is relinked there,
     /// with its value, so that no value changes node and no id changes meaning.
     fn unlink(&mut self, z: u32) {
-        let [left, right] = self.node(z).child;
+        let Node { child: [left, right], height, size, .. } = *self.node(z);
         let changed = if left == NIL || right == NIL {
             let parent = self.node(z).parent;
             self.transplant(z, if left == NIL { right } else { left });
@@ -421,9 +433,12 @@ impl<T> Avl<T> {
             };
             self.transplant(z, s);
             self.set_child(s, LEFT, left);
+            // `s` counts as `z` did, so that above where the heights settle, `fix_up` need
+            // only take the one node away from each size.
+            (self.node_mut(s).height, self.node_mut(s).size) = (height, size);
             changed
         };
-        self.fix_up(changed);
+        self.fix_up(changed, -1);
     }
     // ANCHOR_END: remove
 }
@@ -460,7 +475,7 @@ impl<T: Ord> Avl<T> {
         let node = self.node_mut(z);
         (node.child, node.size, node.height) = ([NIL; 2], 1, 1);
         self.set_child(parent, side, z);
-        self.fix_up(parent);
+        self.fix_up(parent, 1);
     }
     // ANCHOR_END: insert
 
@@ -602,7 +617,12 @@ mod tests {
             }),
             ("neither in the tree nor free", |t| t.free.clear()),
             ("out of balance", |t| {
-                // Cut off the root's left subtree, and make the root's numbers agree.
+                // The least imbalance the checker must see, two: the root of a tree of four
+                // loses its one-node left subtree, and its height and size are made to agree.
+                *t = Avl::new();
+                for v in [1, 0, 2, 3] {
+                    t.insert(v);
+                }
                 let root = t.root;
                 t.nodes[root as usize].child[LEFT] = NIL;
                 t.recompute(root);

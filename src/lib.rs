@@ -19,8 +19,8 @@
 //! | [`request`] | commands as lists of strings, parsed without copying         | v1.0          |
 //! | [`hashtable`] | a chained hash table that resizes a little at a time       | v1.1          |
 //! | [`tlv`]     | typed replies: tag-length-value, encoder and decoder         | v1.2          |
-//! | [`avl`]     | an AVL tree in an arena that counts: rank and offset in O(log n) | v1.3      |
-//! | [`zset`]    | the sorted set: a hash table and a tree over the same members | v1.3         |
+//! | [`avl`]     | an ordered tree in an arena: stable ids, rank and offset in O(log n) | v1.3 |
+//! | [`zset`]    | the sorted set: a hash table and that tree, over the same members | v1.3 |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
 //! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are

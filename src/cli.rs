@@ -1,12 +1,13 @@
 //! The command line every stage shares, parsed by hand because the runtime uses std only.
 //!
 //! ```text
-//! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]
+//! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N] [--idle-timeout MS]
 //! vX_Y client [--addr HOST:PORT] [--pipeline] [MESSAGE...]
 //! ```
 //!
-//! `--nagle`, `--max-conns` and `--pipeline` are *extras*: a stage names the ones it has
-//! (v0.1 none, v0.2 `--nagle`, v0.3 all three), and to the others they are unknown options.
+//! `--nagle`, `--max-conns`, `--pipeline` and `--idle-timeout` are *extras*: a stage names the
+//! ones it has (v0.1 none, v0.2 `--nagle`, v0.3 the first three, v2.0 all four), and to the
+//! others they are unknown options.
 //!
 //! A stage's `main` hands [`run`] its server and client functions; `run` parses the
 //! arguments, calls one of them, and turns what comes back into one line on stderr and an exit
@@ -25,6 +26,10 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:1234";
 /// under the usual limit of 1024 open files per process.
 pub const DEFAULT_MAX_CONNS: usize = 1000;
 
+/// How long a client may stay silent before it is closed (v2.0), unless told otherwise: the
+/// original's 5 seconds.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(5000);
+
 /// What the server side of a stage is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerOpts {
@@ -35,6 +40,8 @@ pub struct ServerOpts {
     pub nagle: bool,
     /// Connections served at once; more are accepted and closed at once (v0.3).
     pub max_conns: usize,
+    /// How long a client may stay silent before it is closed: from v2.0 on; before, never.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// What the client side of a stage is told.
@@ -65,6 +72,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result
 
     let mut addr = parse_addr(DEFAULT_ADDR)?;
     let (mut quiet, mut nagle, mut max_conns) = (false, false, DEFAULT_MAX_CONNS);
+    let mut idle_timeout = has("--idle-timeout").then_some(DEFAULT_IDLE_TIMEOUT);
     let (mut messages, mut pipeline, mut only_messages) = (Vec::new(), false, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -82,6 +90,13 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result
                     format!("--max-conns needs a whole number above 0, not '{value}'")
                 })?;
             }
+            "--idle-timeout" if !is_client && has("--idle-timeout") => {
+                let value = args.next().unwrap_or_default();
+                let ms = value.parse().ok().filter(|&ms| ms > 0).ok_or_else(|| {
+                    format!("--idle-timeout needs a number of milliseconds above 0, not '{value}'")
+                })?;
+                idle_timeout = Some(Duration::from_millis(ms));
+            }
             "--pipeline" if is_client && has("--pipeline") => pipeline = true,
             // `--` ends the options, so a message may start with '-'.
             "--" if is_client => only_messages = true,
@@ -96,7 +111,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result
     Ok(if is_client {
         Command::Client(ClientOpts { addr, messages, pipeline })
     } else {
-        Command::Server(ServerOpts { addr, quiet, nagle, max_conns })
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns, idle_timeout })
     })
 }
 
@@ -136,7 +151,7 @@ pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
     let flag =
         |option: &str, shown: &str| if has(option) { shown.to_string() } else { String::new() };
     let mut text = format!(
-        "usage: {stage} [server] [--addr HOST:PORT] [--quiet]{}{}
+        "usage: {stage} [server] [--addr HOST:PORT] [--quiet]{}{}{}
        {stage} client [--addr HOST:PORT]{} {}
 
   server        (the default) {}
@@ -145,6 +160,7 @@ pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
   --quiet       server: don't print a line per request",
         flag("--nagle", " [--nagle]"),
         flag("--max-conns", " [--max-conns N]"),
+        flag("--idle-timeout", " [--idle-timeout MS]"),
         flag("--pipeline", " [--pipeline]"),
         help.client_args,
         help.serves,
@@ -157,6 +173,13 @@ pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
     text += &flag(
         "--max-conns",
         &format!("\n  --max-conns   server: clients served at once (default {DEFAULT_MAX_CONNS})"),
+    );
+    text += &flag(
+        "--idle-timeout",
+        &format!(
+            "\n  --idle-timeout server: close a client silent this many ms (default {})",
+            DEFAULT_IDLE_TIMEOUT.as_millis()
+        ),
     );
     text += &flag(
         "--pipeline",
@@ -344,7 +367,8 @@ mod tests {
 
     fn server(addr: &str, quiet: bool, nagle: bool) -> Command {
         let addr = addr.parse().unwrap();
-        Command::Server(ServerOpts { addr, quiet, nagle, max_conns: DEFAULT_MAX_CONNS })
+        let max_conns = DEFAULT_MAX_CONNS;
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns, idle_timeout: None })
     }
 
     /// No arguments: a server on the default loopback address.
@@ -365,6 +389,14 @@ mod tests {
         assert_eq!(parse_str("--nagle"), Ok(server("127.0.0.1:1234", false, true)));
         let Ok(Command::Server(opts)) = parse_str("--max-conns 3") else { panic!() };
         assert_eq!(opts.max_conns, 3);
+        let with =
+            |line: &str| parse(line.split_whitespace().map(String::from), &["--idle-timeout"]);
+        let Ok(Command::Server(opts)) = with("") else { panic!() };
+        assert_eq!(opts.idle_timeout, Some(DEFAULT_IDLE_TIMEOUT), "a stage with timeouts");
+        let Ok(Command::Server(opts)) = with("--idle-timeout 200") else { panic!() };
+        assert_eq!(opts.idle_timeout, Some(Duration::from_millis(200)));
+        let err = "--idle-timeout needs a number of milliseconds above 0, not '0'";
+        assert_eq!(with("--idle-timeout 0"), Err(err.to_string()));
     }
 
     /// The client takes messages, and `--` lets one start with a dash.

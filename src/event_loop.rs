@@ -24,7 +24,7 @@ use std::iter;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::cli::ServerOpts;
 use crate::errln;
@@ -52,6 +52,17 @@ pub trait Service {
     fn should_yield(&mut self) -> bool {
         false
     }
+
+    /// The next moment the service has work of its own to do (the earliest deadline of a key,
+    /// from v2.0 on), so that `poll` wakes for it. The default: never.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        None
+    }
+
+    /// Does a bounded part of the service's own work that is due at `now` (expiring keys). The
+    /// loop calls it once per turn; if more is due, `next_deadline` is still in the past and
+    /// the next `poll` returns at once, after every ready client has been served.
+    fn on_timers(&mut self, _now: Instant) {}
 }
 // ANCHOR_END: service
 
@@ -90,6 +101,12 @@ struct Conn {
     /// Set when the service asked to yield with whole frames still buffered: the moment from
     /// which they wait, so that `poll` returns at once and they are answered next turn.
     resume_at: Option<Instant>,
+    /// When the client last did anything: sent bytes, or took some of its replies.
+    last_active: Instant,
+    /// The connections either side of this one in order of last activity (indices in
+    /// [`Conns`], `NONE` at either end): see [`Conns`].
+    older: u32,
+    newer: u32,
 }
 
 /// Where a connection is in its life. It only ever moves down this list.
@@ -115,18 +132,21 @@ enum Phase {
 pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
     let listener = listen(opts.addr)?;
     listener.set_nonblocking(true)?;
-    let mut conns: Vec<Conn> = Vec::new();
+    let mut conns = Conns::new();
     let mut poller = Poller::new();
     // Set after `accept` failed for a reason of the server's: not before then, try again.
     let mut accept_paused_until: Option<Instant> = None;
     loop {
-        let deadlines =
-            accept_paused_until.into_iter().chain(conns.iter().filter_map(Conn::deadline));
+        let deadlines = accept_paused_until
+            .into_iter()
+            .chain(conns.list.iter().filter_map(Conn::deadline))
+            .chain(conns.idle_deadline(opts.idle_timeout))
+            .chain(service.next_deadline());
         let timeout = timeout_ms(Instant::now(), deadlines.min());
         // Which events each socket should wake us for, worked out every turn from its state.
         let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
         let interests =
-            iter::once((listener.as_fd(), listen_for)).chain(conns.iter().map(Conn::interest));
+            iter::once((listener.as_fd(), listen_for)).chain(conns.list.iter().map(Conn::interest));
         let ready = match poller.poll(interests, timeout) {
             Ok(ready) => ready,
             Err(e) => {
@@ -135,11 +155,16 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
             }
         };
         let now = Instant::now();
-        for (conn, fd) in conns.iter_mut().zip(&ready[1..]) {
-            conn.on_events(fd.revents(), now, service);
+        for (i, fd) in ready[1..].iter().enumerate() {
+            conns.list[i].on_events(fd.revents(), now, service);
+            if fd.revents() != 0 {
+                conns.touch(i, now);
+            }
         }
+        service.on_timers(now);
+        conns.close_idle(opts.idle_timeout, now);
         // Dropping a `Conn` closes its socket.
-        conns.retain(|conn| conn.phase != Phase::Closed);
+        conns.remove_closed();
         if ready[0].revents() & POLLIN != 0 {
             accept_paused_until = accept_all(&listener, &mut conns, opts);
         } else if accept_paused_until.is_some_and(|until| until <= now) {
@@ -176,7 +201,7 @@ fn poll_failed(e: io::Error) {
 /// descriptors, say): the listener stays readable meanwhile, so asking `poll` about it would
 /// wake the loop at once, forever. The pause is a `poll` timeout, never a sleep: the clients
 /// already connected go on being served.
-fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, opts: &ServerOpts) -> Option<Instant> {
+fn accept_all(listener: &TcpListener, conns: &mut Conns, opts: &ServerOpts) -> Option<Instant> {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -188,8 +213,8 @@ fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, opts: &ServerOpts) 
                 return Some(Instant::now() + ACCEPT_BACKOFF);
             }
         };
-        if conns.len() >= opts.max_conns {
-            errln!("{peer}: refused: already serving {} clients", conns.len());
+        if conns.list.len() >= opts.max_conns {
+            errln!("{peer}: refused: already serving {} clients", conns.list.len());
             continue;
         }
         match Conn::new(stream, peer.to_string(), opts.nagle) {
@@ -199,6 +224,114 @@ fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, opts: &ServerOpts) 
     }
 }
 // ANCHOR_END: accept_all
+
+// ANCHOR: conns
+/// No connection: the end of the list either way.
+const NONE: u32 = u32::MAX;
+
+/// Every connection, and their order of last activity: a doubly-linked list threaded through
+/// the connections themselves by index, oldest first, as the C++ original threads its idle
+/// list through its `Conn`s with pointers. Moving a connection to the newest end when it
+/// does something, and finding the oldest, are both O(1), however many clients there are.
+///
+/// Why indices: safe Rust cannot have two pointers into one `Vec` element that both may
+/// write, but it can hold numbers. The connections stay packed in `list` (which `poll` wants
+/// in order, every turn), and removing one moves the last into its place (`swap_remove`), so
+/// only that one's neighbours need their links fixed.
+struct Conns {
+    list: Vec<Conn>,
+    oldest: u32,
+    newest: u32,
+}
+
+impl Conns {
+    fn new() -> Conns {
+        Conns { list: Vec::new(), oldest: NONE, newest: NONE }
+    }
+
+    fn push(&mut self, conn: Conn) {
+        self.list.push(conn);
+        self.link_newest(self.list.len() - 1);
+    }
+
+    /// Connection `i` did something at `now`: it becomes the newest.
+    fn touch(&mut self, i: usize, now: Instant) {
+        self.list[i].last_active = now;
+        if self.newest as usize != i {
+            self.unlink(i);
+            self.link_newest(i);
+        }
+    }
+
+    /// When the oldest connection will have been silent for `timeout`: the only idle deadline
+    /// the loop needs, as every other connection was active more recently.
+    fn idle_deadline(&self, timeout: Option<Duration>) -> Option<Instant> {
+        let oldest = self.list.get(self.oldest as usize)?;
+        Some(oldest.last_active + timeout?)
+    }
+
+    /// Closes every connection silent for `timeout`: the oldest ones, until one is not.
+    fn close_idle(&mut self, timeout: Option<Duration>, now: Instant) {
+        let mut at = self.oldest;
+        while let Some(conn) = self.list.get_mut(at as usize)
+            && timeout.is_some_and(|timeout| conn.last_active + timeout <= now)
+        {
+            let silent = now.duration_since(conn.last_active).as_millis();
+            conn.abort(format_args!("idle for {silent} ms"));
+            at = conn.newer;
+        }
+    }
+
+    /// Drops the connections that are done, closing their sockets.
+    fn remove_closed(&mut self) {
+        for i in (0..self.list.len()).rev() {
+            if self.list[i].phase == Phase::Closed {
+                self.unlink(i);
+                self.list.swap_remove(i);
+                if i < self.list.len() {
+                    self.relink_moved(i);
+                }
+            }
+        }
+    }
+
+    fn link_newest(&mut self, i: usize) {
+        (self.list[i].older, self.list[i].newer) = (self.newest, NONE);
+        match self.newest {
+            NONE => self.oldest = i as u32,
+            newest => self.list[newest as usize].newer = i as u32,
+        }
+        self.newest = i as u32;
+    }
+
+    fn unlink(&mut self, i: usize) {
+        let (older, newer) = (self.list[i].older, self.list[i].newer);
+        match older {
+            NONE => self.oldest = newer,
+            older => self.list[older as usize].newer = newer,
+        }
+        match newer {
+            NONE => self.newest = older,
+            newer => self.list[newer as usize].older = older,
+        }
+    }
+
+    /// The connection now at `i` was moved there from the end: its neighbours' links, and the
+    /// ends', still name its old index.
+    fn relink_moved(&mut self, i: usize) {
+        let (old, older, newer) = (self.list.len() as u32, self.list[i].older, self.list[i].newer);
+        match older {
+            NONE => self.oldest = i as u32,
+            older => self.list[older as usize].newer = i as u32,
+        }
+        match newer {
+            NONE => self.newest = i as u32,
+            newer => self.list[newer as usize].older = i as u32,
+        }
+        debug_assert!(self.oldest != old && self.newest != old);
+    }
+}
+// ANCHOR_END: conns
 
 impl Conn {
     fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn> {
@@ -216,6 +349,9 @@ impl Conn {
             peer_closed: false,
             discarded: 0,
             resume_at: None,
+            last_active: Instant::now(),
+            older: NONE,
+            newer: NONE,
         })
     }
 

@@ -21,6 +21,8 @@
 //! | [`tlv`]     | typed replies: tag-length-value, encoder and decoder         | v1.2          |
 //! | [`avl`]     | an ordered tree in an arena: stable ids, rank and offset in O(log n) | v1.3 |
 //! | [`zset`]    | the sorted set: a hash table and that tree, over the same members | v1.3 |
+//! | [`ttl`]     | key expiry: a heap of deadlines, each one movable in O(log n) | v2.0 |
+//! | [`lazyfree`] | a thread that drops big values, so that the loop need not wait | v2.0 |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
 //! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are
@@ -34,6 +36,7 @@ pub mod event_loop;
 pub mod frame;
 pub mod hashtable;
 pub mod io_util;
+pub mod lazyfree;
 pub mod log;
 pub mod net;
 pub mod request;
@@ -44,4 +47,5 @@ compile_error!("redis-lite declares Linux's system calls by hand (src/sys.rs): L
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod tlv;
+pub mod ttl;
 pub mod zset;

@@ -99,7 +99,7 @@ fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
     let (set, answer) = match stage {
         Stage::V1_0 | Stage::V1_1 => (vec![0; 4], b"\0\0\0\0a value".to_vec()),
         // Typed: nil for the set; for the get, a string of 7 bytes.
-        Stage::V1_2 | Stage::V1_3 => (vec![0], b"\x02\x07\0\0\0a value".to_vec()),
+        Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => (vec![0], b"\x02\x07\0\0\0a value".to_vec()),
         _ => (vec![], b"world".to_vec()),
     };
     if !set.is_empty() {
@@ -130,7 +130,7 @@ fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
 
 // ANCHOR: server_allocations
 /// The servers themselves: with `--quiet`, v0.2 and v0.3 allocate nothing per request, nor
-/// do v1.0 to v1.3 per `get`; with their log on, one allocation each, the `client says: ...` line.
+/// do v1.0 to v2.0 per `get`; with their log on, one allocation each, the `client says: ...` line.
 #[test]
 fn the_servers_allocate_nothing_per_request() {
     let valgrind = Command::new("valgrind").arg("--version").output();
@@ -139,7 +139,9 @@ fn the_servers_allocate_nothing_per_request() {
         eprintln!("skipped: valgrind is not installed (Debian: apt-get install valgrind)");
         return;
     }
-    for stage in [Stage::V0_2, Stage::V0_3, Stage::V1_0, Stage::V1_1, Stage::V1_2, Stage::V1_3] {
+    for stage in
+        [Stage::V0_2, Stage::V0_3, Stage::V1_0, Stage::V1_1, Stage::V1_2, Stage::V1_3, Stage::V2_0]
+    {
         let quiet_100 = allocations_serving(stage, &["--quiet"], 100);
         let quiet_1100 = allocations_serving(stage, &["--quiet"], 1100);
         assert_eq!(quiet_1100 - quiet_100, 0, "{}: allocations for 1,000 requests", stage.name());

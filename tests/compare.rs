@@ -27,6 +27,8 @@ struct Expected {
     /// The reply to `zscore board ada` after `zadd board 10 ada`: the first command that
     /// needs an order.
     zscore_after_zadd: &'static [u8],
+    /// A client that connects and then says nothing is closed after a while.
+    closes_an_idle_client: bool,
 }
 
 /// v1.0's row, named, because v1.1's is the same, and v1.2's and v1.3's differ only in the
@@ -43,6 +45,7 @@ const V1_0: Expected = Expected {
     serves_a_second_client_while_the_first_idles: true,
     get_after_set: b"\0\0\0\0hello",
     zscore_after_zadd: b"\x01\0\0\0unknown command",
+    closes_an_idle_client: false,
 };
 
 /// v1.2's row: typed replies, nil for no such key, a string for a value.
@@ -54,7 +57,11 @@ const V1_2: Expected = Expected {
     ..V1_0
 };
 
-const EXPECTED: [Expected; 7] = [
+/// v1.3's row: v1.2's, and a score for `zscore`, a double (10.0).
+const V1_3: Expected =
+    Expected { stage: Stage::V1_3, zscore_after_zadd: b"\x04\0\0\0\0\0\0\x24\x40", ..V1_2 };
+
+const EXPECTED: [Expected; 8] = [
     Expected {
         stage: Stage::V0_1,
         hello_on_the_wire: (b"hello", b"world"),
@@ -63,6 +70,7 @@ const EXPECTED: [Expected; 7] = [
         serves_a_second_client_while_the_first_idles: false,
         get_after_set: b"world",
         zscore_after_zadd: b"world",
+        closes_an_idle_client: false,
     },
     Expected {
         stage: Stage::V0_2,
@@ -72,6 +80,7 @@ const EXPECTED: [Expected; 7] = [
         serves_a_second_client_while_the_first_idles: false,
         get_after_set: b"world",
         zscore_after_zadd: b"world",
+        closes_an_idle_client: false,
     },
     Expected {
         stage: Stage::V0_3,
@@ -81,14 +90,17 @@ const EXPECTED: [Expected; 7] = [
         serves_a_second_client_while_the_first_idles: true,
         get_after_set: b"world",
         zscore_after_zadd: b"world",
+        closes_an_idle_client: false,
     },
     V1_0,
     // v1.0's protocol and answers: only where the keys live has changed.
     Expected { stage: Stage::V1_1, ..V1_0 },
     // Typed replies: nil for no such key, a string for a value.
     V1_2,
-    // Sorted sets: the score, a double (10.0).
-    Expected { stage: Stage::V1_3, zscore_after_zadd: b"\x04\0\0\0\0\0\0\x24\x40", ..V1_2 },
+    // Sorted sets.
+    V1_3,
+    // Time: an idle client is closed.
+    Expected { stage: Stage::V2_0, closes_an_idle_client: true, ..V1_3 },
 ];
 // ANCHOR_END: expected
 
@@ -304,3 +316,30 @@ fn a_closed_stdout_does_not_stop_the_server() {
         assert!(server.is_running(), "{stage:?}: the server exited");
     }
 }
+
+// ANCHOR: idle_closed
+/// A client that connects and says nothing. From v2.0 on it is closed once it has been silent
+/// for the idle timeout (300 ms here); every stage before holds it for ever (here: for the
+/// whole of a second).
+#[test]
+fn an_idle_client_is_eventually_closed() {
+    for expected in &EXPECTED {
+        let options: &[&str] = match expected.closes_an_idle_client {
+            true => &["--idle-timeout", "300"],
+            false => &[],
+        };
+        let server = Server::start_with(expected.stage, options);
+        let mut idle = server.connect();
+        idle.set_read_timeout(Some(std::time::Duration::from_secs(1))).unwrap();
+        let closed = match std::io::Read::read(&mut idle, &mut [0u8; 1]) {
+            Ok(0) => true,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
+            other => panic!("{:?}: {other:?}", expected.stage),
+        };
+        assert_eq!(closed, expected.closes_an_idle_client, "{:?}", expected.stage);
+        if closed {
+            server.expect_log("closing the connection: idle for");
+        }
+    }
+}
+// ANCHOR_END: idle_closed

@@ -1,8 +1,8 @@
 //! Stage v1.0's commands: the store's semantics, the request protocol's edges, what a hostile
 //! header can cost, and the client, run against every stage that speaks them: v1.0; v1.1,
 //! which keeps them and changes only the table underneath; and, where only the encoding of the
-//! replies differs, v1.2 and v1.3 (whose own commands and client are in `tests/v1_2.rs` and
-//! `tests/v1_3.rs`). (The
+//! replies differs, v1.2 to v2.0 (whose own commands and client are in `tests/v1_2.rs`,
+//! `tests/v1_3.rs` and `tests/v2_0.rs`). (The
 //! scenarios every stage shares are in `tests/compare.rs`, where v1.0 is the first row that
 //! stores a value.)
 
@@ -27,7 +27,7 @@ fn ok(data: &[u8]) -> Reply {
 /// What a `set` gets back: status 0; from v1.2 on, nil.
 fn stored(stage: Stage) -> Reply {
     match stage {
-        Stage::V1_2 | Stage::V1_3 => Reply::Got(vec![0]),
+        Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => Reply::Got(vec![0]),
         _ => ok(b""),
     }
 }
@@ -36,7 +36,7 @@ fn stored(stage: Stage) -> Reply {
 /// string.
 fn found(stage: Stage, data: &[u8]) -> Reply {
     match stage {
-        Stage::V1_2 | Stage::V1_3 => {
+        Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => {
             let mut body = vec![2];
             body.extend_from_slice(&(data.len() as u32).to_le_bytes());
             body.extend_from_slice(data);
@@ -49,7 +49,7 @@ fn found(stage: Stage, data: &[u8]) -> Reply {
 /// What a `get` of a missing key gets back: status 2; from v1.2 on, nil.
 fn nx(stage: Stage) -> Reply {
     match stage {
-        Stage::V1_2 | Stage::V1_3 => Reply::Got(vec![0]),
+        Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => Reply::Got(vec![0]),
         _ => reply(2, b""),
     }
 }
@@ -61,7 +61,7 @@ fn run(stream: &mut TcpStream, words: &[&[u8]]) -> Reply {
 }
 
 /// The stages that take v1.0's requests.
-const KV: [Stage; 4] = [Stage::V1_0, Stage::V1_1, Stage::V1_2, Stage::V1_3];
+const KV: [Stage; 5] = [Stage::V1_0, Stage::V1_1, Stage::V1_2, Stage::V1_3, Stage::V2_0];
 
 /// The stages that also answer as v1.0 does, with a status and a blob (v1.2 and v1.3 answer
 /// with typed values: `tests/v1_2.rs`).

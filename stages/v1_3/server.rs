@@ -38,7 +38,7 @@ pub enum Value {
 
 /// The store: keys are bytes, values strings or sorted sets, in v1.1's table.
 pub struct Store {
-    pub keys: HashTable<Value>,
+    keys: HashTable<Value>,
     quiet: bool,
     /// Set by a command that walked the whole table, for `should_yield`.
     walked: bool,
@@ -81,7 +81,7 @@ impl Store {
     fn run(&mut self, request: Request<'_>, out: &mut Vec<u8>) {
         let mut slots = [&[][..]; 6];
         match request.args_in(&mut slots) {
-            Some([name, key]) if is(name, "get") => match self.keys.get(key) {
+            Some([name, key]) if is(name, "get") => match self.value_mut(key) {
                 Some(Value::Str(value)) => tlv::out_str(out, value),
                 Some(Value::ZSet(_)) => tlv::out_err(out, ERR_TYPE, "not a string value"),
                 None => tlv::out_nil(out),
@@ -91,7 +91,7 @@ impl Store {
                 tlv::out_nil(out);
             }
             Some([name, key]) if is(name, "del") => {
-                let deleted = self.keys.remove(key).is_some();
+                let deleted = self.remove(key);
                 tlv::out_int(out, i64::from(deleted));
             }
             Some([name]) if is(name, "keys") => self.keys(out),
@@ -144,6 +144,24 @@ impl Store {
         }
     }
     // ANCHOR_END: set
+
+    // ANCHOR: access
+    /// The value of `key`, to read or change in place. The sorted-set commands reach the keys
+    /// through these three alone.
+    pub fn value_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.keys.get_mut(key)
+    }
+
+    /// Gives `key` the value `value`, replacing any it had.
+    pub fn insert(&mut self, key: &[u8], value: Value) {
+        self.keys.insert(key, value);
+    }
+
+    /// Deletes `key`: true if it was there.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        self.keys.remove(key).is_some()
+    }
+    // ANCHOR_END: access
 }
 
 /// Command names are ASCII, in any case.

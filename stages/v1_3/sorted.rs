@@ -1,6 +1,8 @@
 //! v1.3's sorted-set commands, as the C++ original has them: `zadd`, `zrem`, `zscore` and
 //! `zquery`. Each finds the key's value, checks that it is a sorted set (`ERR 3` if it is
-//! a string), and works on `src/zset.rs`.
+//! a string), and works on `src/zset.rs`. They reach the keys only through the store's
+//! `value_mut`, `insert` and `remove`, so that v2.0, whose keys can expire, uses this file
+//! unchanged.
 //!
 //! Scores are parsed strictly: the whole argument must be a number, and NaN is refused
 //! (`ERR 4`), because a score that compares unequal to itself has no place in an order.
@@ -17,13 +19,13 @@ pub fn zadd(store: &mut Store, key: &[u8], score: &[u8], member: &[u8], out: &mu
     let Some(score) = parse_score(score) else {
         return tlv::out_err(out, ERR_ARG, "expect float");
     };
-    let added = match store.keys.get_mut(key) {
+    let added = match store.value_mut(key) {
         Some(Value::ZSet(zset)) => zset.add(member, score),
         Some(Value::Str(_)) => return tlv::out_err(out, ERR_TYPE, "expect zset"),
         None => {
             let mut zset = Box::new(ZSet::new());
             zset.add(member, score);
-            store.keys.insert(key, Value::ZSet(zset));
+            store.insert(key, Value::ZSet(zset));
             true
         }
     };
@@ -35,20 +37,20 @@ pub fn zadd(store: &mut Store, key: &[u8], score: &[u8], member: &[u8], out: &mu
 /// Redis deletes it (the original keeps it), so that an empty set and no set look the same
 /// to every command, `keys` included.
 pub fn zrem(store: &mut Store, key: &[u8], member: &[u8], out: &mut Vec<u8>) {
-    let (removed, now_empty) = match store.keys.get_mut(key) {
+    let (removed, now_empty) = match store.value_mut(key) {
         Some(Value::ZSet(zset)) => (zset.remove(member), zset.is_empty()),
         Some(Value::Str(_)) => return tlv::out_err(out, ERR_TYPE, "expect zset"),
         None => (false, false),
     };
     if now_empty {
-        store.keys.remove(key);
+        store.remove(key);
     }
     tlv::out_int(out, i64::from(removed));
 }
 
 /// `zscore key member`: `(dbl) SCORE`, or `(nil)` if there is no such member (or set).
 pub fn zscore(store: &mut Store, key: &[u8], member: &[u8], out: &mut Vec<u8>) {
-    match store.keys.get_mut(key) {
+    match store.value_mut(key) {
         Some(Value::ZSet(zset)) => match zset.score(member) {
             Some(score) => tlv::out_dbl(out, score),
             None => tlv::out_nil(out),
@@ -72,7 +74,7 @@ pub fn zquery(store: &mut Store, key: &[u8], args: [&[u8]; 4], out: &mut Vec<u8>
     let (Some(offset), Some(limit)) = (parse_int(offset), parse_int(limit)) else {
         return tlv::out_err(out, ERR_ARG, "expect int");
     };
-    let zset = match store.keys.get_mut(key) {
+    let zset = match store.value_mut(key) {
         Some(Value::ZSet(zset)) => zset,
         Some(Value::Str(_)) => return tlv::out_err(out, ERR_TYPE, "expect zset"),
         None => return tlv::out_arr(out, 0),

@@ -35,6 +35,7 @@ pub enum Stage {
     V1_1,
     V1_2,
     V1_3,
+    V2_0,
 }
 
 impl Stage {
@@ -47,6 +48,7 @@ impl Stage {
             Stage::V1_1 => "v1_1",
             Stage::V1_2 => "v1_2",
             Stage::V1_3 => "v1_3",
+            Stage::V2_0 => "v2_0",
         }
     }
 
@@ -59,6 +61,7 @@ impl Stage {
             Stage::V1_1 => env!("CARGO_BIN_EXE_v1_1"),
             Stage::V1_2 => env!("CARGO_BIN_EXE_v1_2"),
             Stage::V1_3 => env!("CARGO_BIN_EXE_v1_3"),
+            Stage::V2_0 => env!("CARGO_BIN_EXE_v2_0"),
         }
     }
 
@@ -67,10 +70,12 @@ impl Stage {
     pub fn says(self, msg: &str) -> String {
         match self {
             Stage::V0_1 | Stage::V0_2 | Stage::V0_3 => format!("client says: {msg}"),
-            Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 if msg.len() > 64 => {
+            Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 | Stage::V2_0
+                if msg.len() > 64 =>
+            {
                 format!("client says: get {}...({} bytes)", &msg[..64], msg.len())
             }
-            Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 => {
+            Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => {
                 format!("client says: get {msg}")
             }
         }
@@ -431,7 +436,9 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
     match stage {
         Stage::V0_1 => msg.to_vec(),
         Stage::V0_2 | Stage::V0_3 => frame(msg),
-        Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 => command(&[b"get", msg]),
+        Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => {
+            command(&[b"get", msg])
+        }
     }
 }
 
@@ -439,7 +446,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
 /// words joined by spaces, as one message (which those stages answer `world`).
 pub fn encode_command(stage: Stage, words: &[&[u8]]) -> Vec<u8> {
     match stage {
-        Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 => command(words),
+        Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => command(words),
         _ => encode_request(stage, &words.join(&b' ')),
     }
 }
@@ -459,7 +466,7 @@ pub fn command(words: &[&[u8]]) -> Vec<u8> {
 pub fn answer(stage: Stage) -> Reply {
     match stage {
         Stage::V1_0 | Stage::V1_1 => Reply::Got(2u32.to_le_bytes().to_vec()),
-        Stage::V1_2 | Stage::V1_3 => Reply::Got(vec![0]),
+        Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => Reply::Got(vec![0]),
         _ => world(),
     }
 }

@@ -1,0 +1,38 @@
+//! Stage v2.0: time. Keys can expire (`pexpire`, `pttl`), clients that stay silent are closed
+//! (`--idle-timeout MS`, 5 seconds unless told otherwise), and big sorted sets are freed on a
+//! thread of their own, so that deleting one does not stop every other client.
+//!
+//! What this stage adds: `server.rs` keeps a deadline beside each key that has one, in a heap
+//! (`src/ttl.rs`), expires keys both when they are touched and from the loop, at most
+//! [`server::MAX_EXPIRE_PER_TURN`] per turn, and frees big values through `src/lazyfree.rs`.
+//! The loop (`src/event_loop.rs`) keeps its connections in order of last activity and wakes
+//! for the nearest deadline of any kind. The sorted-set commands are v1.3's file, unchanged,
+//! and the client is v1.2's.
+//!
+//! What it still cannot do: speak Redis's own protocol, so that `redis-cli` and
+//! `redis-benchmark` could talk to it (v3.0); persist anything.
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run --bin v2_0                                  # terminal 1: the server
+//! cargo run --bin v2_0 -- client set session abc        # terminal 2: a command
+//! cargo run --bin v2_0 -- client pexpire session 10000
+//! cargo run --bin v2_0 -- client pttl session
+//! ```
+
+#![deny(unsafe_code)]
+
+// ANCHOR: reuse
+// v1.2's client and v1.3's sorted-set commands, unchanged.
+#[path = "../v1_2/client.rs"]
+mod client;
+mod server;
+#[path = "../v1_3/sorted.rs"]
+mod sorted;
+// ANCHOR_END: reuse
+
+fn main() -> std::process::ExitCode {
+    let extras = ["--nagle", "--max-conns", "--idle-timeout"];
+    redis_lite::cli::run("v2_0", &extras, &server::HELP, server::serve, client::run)
+}

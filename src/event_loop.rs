@@ -14,8 +14,13 @@
 //! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
 //! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
 //! closes only that client, and only after the replies it was already owed have been
-//! delivered. What it cannot do yet: time out idle clients (v2.0), or use epoll instead of
-//! poll, as a real server would.
+//! delivered; a costly request (a `keys`, v1.2) lets the other clients go first.
+//!
+//! From v2.0 on the loop also keeps time: it closes clients silent for longer than
+//! `--idle-timeout` (the stages before have no such option, and close no one for being idle),
+//! and wakes for the service's own deadlines (keys that expire). `poll`'s timeout is the
+//! nearest deadline of any kind, so an idle server sleeps until something is due. What it
+//! cannot do: use epoll instead of poll, as a real server would.
 
 use std::ffi::{c_int, c_short};
 use std::fmt::Display;

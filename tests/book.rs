@@ -294,6 +294,7 @@ fn stage_command(command: &str) -> Option<(&'static str, Vec<String>)> {
         "v1_0" => env!("CARGO_BIN_EXE_v1_0"),
         "v1_2" => env!("CARGO_BIN_EXE_v1_2"),
         "v1_3" => env!("CARGO_BIN_EXE_v1_3"),
+        "v2_0" => env!("CARGO_BIN_EXE_v2_0"),
         other => panic!("a transcript runs unknown stage {other}"),
     };
     let args = match rest {

@@ -65,12 +65,21 @@ pub enum Command {
 /// Parses the arguments after the program name, for a stage that has the options in
 /// `extras`. The error is one line saying what is wrong.
 pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result<Command, String> {
+    parse_with(args, extras, DEFAULT_ADDR)
+}
+
+/// [`parse`], for a stage whose default address is `default_addr` (v3.0: Redis's port).
+pub fn parse_with<I: IntoIterator<Item = String>>(
+    args: I,
+    extras: &[&str],
+    default_addr: &str,
+) -> Result<Command, String> {
     let mut args = args.into_iter().peekable();
     let role = args.next_if(|arg| arg == "client" || arg == "server");
     let is_client = role.is_some_and(|role| role == "client");
     let has = |option: &str| extras.contains(&option);
 
-    let mut addr = parse_addr(DEFAULT_ADDR)?;
+    let mut addr = parse_addr(default_addr)?;
     let (mut quiet, mut nagle, mut max_conns) = (false, false, DEFAULT_MAX_CONNS);
     let mut idle_timeout = has("--idle-timeout").then_some(DEFAULT_IDLE_TIMEOUT);
     let (mut messages, mut pipeline, mut only_messages) = (Vec::new(), false, false);
@@ -135,6 +144,8 @@ pub struct Help {
     pub client_args: &'static str,
     /// What the client does with them.
     pub client_does: &'static str,
+    /// Where the server listens and the client connects unless told otherwise.
+    pub addr: &'static str,
 }
 
 /// The help of the stages whose server answers `world` (v0.1 to v0.3).
@@ -142,6 +153,7 @@ pub const WORLD: Help = Help {
     serves: "listen and answer every request with \"world\"",
     client_args: "[MESSAGE...]",
     client_does: "connect, send each MESSAGE (or the stage's default ones), print each reply",
+    addr: DEFAULT_ADDR,
 };
 // ANCHOR_END: help
 
@@ -156,7 +168,7 @@ pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
 
   server        (the default) {}
   client        {}
-  --addr        where to listen or connect (default {DEFAULT_ADDR}; port 0 picks a free port)
+  --addr        where to listen or connect (default {}; port 0 picks a free port)
   --quiet       server: don't print a line per request",
         flag("--nagle", " [--nagle]"),
         flag("--max-conns", " [--max-conns N]"),
@@ -165,6 +177,7 @@ pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
         help.client_args,
         help.serves,
         help.client_does,
+        help.addr,
     );
     text += &flag(
         "--nagle",
@@ -201,7 +214,7 @@ pub fn run(
 ) -> ExitCode {
     let command = std::env::args_os().skip(1).map(OsString::into_string).collect();
     let command = match command {
-        Ok(args) => parse::<Vec<String>>(args, extras),
+        Ok(args) => parse_with::<Vec<String>>(args, extras, help.addr),
         Err(bad) => Err(format!("argument {bad:?} is not valid UTF-8")),
     };
     // `let _ = writeln!`, not `println!`: with stdout or stderr closed there is nobody to tell,

@@ -49,6 +49,18 @@ pub trait Service {
     /// closes once the replies before it are delivered.
     fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
 
+    /// Cuts the first request from the front of `buf`, the bytes received and not yet
+    /// answered, and answers it: `Some(bytes used)`, or `None` while `buf` does not hold a
+    /// whole one yet. The default reads v0.2's length-prefixed frames and hands each body to
+    /// [`Service::answer`]; a protocol without frames (Redis's own, v3.0) replaces it.
+    fn answer_next(&mut self, buf: &[u8], out: &mut Vec<u8>) -> io::Result<Option<usize>> {
+        let Some((body, used)) = parse_frame_up_to(buf, Self::MAX_MSG)? else {
+            return Ok(None);
+        };
+        self.answer(body, out)?;
+        Ok(Some(used))
+    }
+
     /// Whether the request just answered was costly enough (a `keys` that walked a big table)
     /// that the loop should serve the other clients before answering another request from the
     /// same one. Without it, one write of a thousand such requests would hold every other
@@ -496,14 +508,10 @@ impl Conn {
     fn answer_buffered<S: Service>(&mut self, service: &mut S) -> usize {
         let mut answered = 0;
         while self.phase == Phase::Serving && self.unsent() <= PAUSE_READING_ABOVE {
-            let frame = parse_frame_up_to(&self.incoming[self.start..self.end], S::MAX_MSG);
-            let reply = match frame {
-                Ok(Some((body, used))) => service.answer(body, &mut self.outgoing).map(|()| used),
+            let buffered = &self.incoming[self.start..self.end];
+            match service.answer_next(buffered, &mut self.outgoing) {
+                Ok(Some(used)) => (self.start, answered) = (self.start + used, answered + 1),
                 Ok(None) => break,
-                Err(e) => Err(e),
-            };
-            match reply {
-                Ok(used) => (self.start, answered) = (self.start + used, answered + 1),
                 // The frames before the bad one were answered: those replies go out first.
                 Err(e) => self.stop_serving(e),
             }

@@ -15,6 +15,7 @@ pub const HELP: Help = Help {
     serves: "listen and answer get, set and del",
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
+    addr: redis_lite::cli::DEFAULT_ADDR,
 };
 
 // ANCHOR: limits

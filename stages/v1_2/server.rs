@@ -18,6 +18,7 @@ pub const HELP: Help = Help {
     serves: "listen and answer get, set, del and keys",
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
+    addr: redis_lite::cli::DEFAULT_ADDR,
 };
 
 /// The largest request or reply body, as in v1.0: 32 MiB.

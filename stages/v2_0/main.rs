@@ -2,9 +2,10 @@
 //! (`--idle-timeout MS`, 5 seconds unless told otherwise), and big sorted sets are freed on a
 //! thread of their own, so that deleting one does not stop every other client.
 //!
-//! What this stage adds: `server.rs` keeps a deadline beside each key that has one, in a heap
+//! What this stage adds: `store.rs` keeps a deadline beside each key that has one, in a heap
 //! (`src/ttl.rs`), expires keys both when they are touched and from the loop, at most
-//! [`server::MAX_EXPIRE_PER_TURN`] per turn, and frees big values through `src/lazyfree.rs`.
+//! [`store::MAX_EXPIRE_PER_TURN`] per turn, and frees big values through `src/lazyfree.rs`;
+//! `server.rs` has the commands, `pexpire` and `pttl` among them.
 //! The loop (`src/event_loop.rs`) keeps its connections in order of last activity and wakes
 //! for the nearest deadline of any kind. The sorted-set commands are v1.3's file, unchanged,
 //! and the client is v1.2's.
@@ -30,6 +31,7 @@ mod client;
 mod server;
 #[path = "../v1_3/sorted.rs"]
 mod sorted;
+mod store;
 // ANCHOR_END: reuse
 
 fn main() -> std::process::ExitCode {

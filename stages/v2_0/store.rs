@@ -1,0 +1,205 @@
+//! The v2.0 store: keys, their values and their deadlines, and everything that must happen
+//! when a key goes (its deadline out of the heap, its value freed, off the loop if it is big).
+//! v2.0's commands (`server.rs`) and v3.0's, in Redis's protocol, both work on it.
+//!
+//! Every way in to a key checks its deadline first (`value_mut`, `insert`, `remove`, and
+//! what is built on them), so that no command can see an expired key, however far behind
+//! the loop's own sweep is.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use redis_lite::hashtable::HashTable;
+use redis_lite::lazyfree::LazyFree;
+use redis_lite::ttl::{TimerId, TtlHeap};
+use redis_lite::zset::ZSet;
+
+// ANCHOR: limits
+/// The most keys the loop expires in one turn (the original's `k_max_works`): a million keys
+/// that expire together are deleted over 500 turns, with every ready client served between
+/// two of them, not in one pause.
+pub const MAX_EXPIRE_PER_TURN: usize = 2000;
+
+/// Sorted sets with more members than this are freed on the `lazyfree` thread; smaller values
+/// are freed inline, where it costs less than handing them over. (Redis's threshold is 64
+/// allocations; a member here costs four.)
+pub const LAZYFREE_ABOVE: usize = 64;
+// ANCHOR_END: limits
+
+/// What a key holds.
+pub enum Value {
+    Str(Vec<u8>),
+    /// Boxed: a sorted set is two structures (about 200 bytes), a string's `Vec` 24 bytes,
+    /// and every value in the table is as big as the biggest kind.
+    ZSet(Box<ZSet>),
+}
+
+// ANCHOR: store
+/// A key's value and, if it has one, its deadline's place in the heap.
+pub struct Entry {
+    value: Value,
+    timer: Option<TimerId>,
+}
+
+/// The store: keys are bytes, values strings or sorted sets, each with a deadline or none.
+pub struct Store {
+    keys: HashTable<Entry>,
+    /// Every deadline, earliest first; each names its key.
+    ttls: TtlHeap,
+    lazyfree: LazyFree<Box<ZSet>>,
+    /// Leave out the log line per request.
+    pub quiet: bool,
+    /// Set by a command that walked the whole table, for `should_yield`.
+    pub walked: bool,
+}
+// ANCHOR_END: store
+
+impl Store {
+    pub fn new(quiet: bool) -> io::Result<Store> {
+        let (keys, ttls, lazyfree) = (HashTable::new(), TtlHeap::new(), LazyFree::start()?);
+        Ok(Store { keys, ttls, lazyfree, quiet, walked: false })
+    }
+
+    // ANCHOR: set
+    /// Overwrites a string in place, as v1.0 does, and forgets its deadline, as Redis's `SET`
+    /// does. Whatever else the key held, a sorted set included, is replaced.
+    pub fn set(&mut self, key: &[u8], value: &[u8]) {
+        self.expire_if_due(key);
+        match self.keys.get_mut(key) {
+            Some(Entry { value: Value::Str(old), timer }) => {
+                old.clear();
+                old.extend_from_slice(value);
+                old.shrink_to(2 * value.len());
+                if let Some(timer) = timer.take() {
+                    self.ttls.remove(timer);
+                }
+            }
+            _ => self.insert(key, Value::Str(value.to_vec())),
+        }
+    }
+    // ANCHOR_END: set
+
+    // ANCHOR: deadlines
+    /// Gives `key` a deadline, or takes its deadline away (`None`): false if there is no key.
+    pub fn set_deadline(&mut self, key: &[u8], deadline: Option<Instant>) -> bool {
+        self.expire_if_due(key);
+        let Some(entry) = self.keys.get_mut(key) else { return false };
+        match (entry.timer, deadline) {
+            (Some(timer), Some(deadline)) => self.ttls.set(timer, deadline),
+            (None, Some(deadline)) => entry.timer = Some(self.ttls.insert(deadline, key)),
+            (Some(timer), None) => {
+                entry.timer = None;
+                self.ttls.remove(timer);
+            }
+            (None, None) => {}
+        }
+        true
+    }
+
+    /// How long `key` has left: `None` if there is no such key, `Some(None)` if it has no
+    /// deadline.
+    pub fn time_left(&mut self, key: &[u8]) -> Option<Option<Duration>> {
+        self.expire_if_due(key);
+        let timer = self.keys.get_mut(key)?.timer;
+        Some(timer.map(|timer| self.ttls.deadline(timer).saturating_duration_since(Instant::now())))
+    }
+
+    /// Every key not past its deadline, in the table's order. The caller is walking the whole
+    /// table, so the loop is asked to serve the other clients before its next request.
+    pub fn live_keys(&mut self) -> impl Iterator<Item = &[u8]> {
+        self.walked = true;
+        let now = Instant::now();
+        let (keys, ttls) = (&self.keys, &self.ttls);
+        keys.iter()
+            .filter(move |(_, entry)| !entry.timer.is_some_and(|t| ttls.deadline(t) <= now))
+            .map(|(key, _)| key)
+    }
+
+    /// How many keys there are, counting those past their deadline that the loop has not
+    /// deleted yet (as Redis's `DBSIZE` does).
+    #[allow(dead_code)] // v3.0's DBSIZE; v2.0 has no command that counts
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+    // ANCHOR_END: deadlines
+
+    // ANCHOR: timers
+    /// The earliest deadline of any key: the loop's `poll` wakes for it.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.ttls.peek().map(|(deadline, _)| deadline)
+    }
+
+    /// Deletes the keys whose deadlines have passed, at most `MAX_EXPIRE_PER_TURN` of them.
+    pub fn expire_due(&mut self, now: Instant) {
+        for _ in 0..MAX_EXPIRE_PER_TURN {
+            let Some(key) = self.ttls.pop_due(now) else { break };
+            // The heap has let go of the timer already: only the entry is left to delete.
+            if let Some(entry) = self.keys.remove(&key) {
+                self.free(entry.value);
+            }
+        }
+    }
+    // ANCHOR_END: timers
+
+    // ANCHOR: access
+    /// The value of `key`, to read or change in place, unless its deadline has passed. The
+    /// sorted-set commands reach the keys through these three alone.
+    pub fn value_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.expire_if_due(key);
+        self.keys.get_mut(key).map(|entry| &mut entry.value)
+    }
+
+    /// Gives `key` the value `value`, replacing any it had, and with no deadline.
+    pub fn insert(&mut self, key: &[u8], value: Value) {
+        if let Some(old) = self.keys.insert(key, Entry { value, timer: None }) {
+            self.forget(old);
+        }
+    }
+
+    /// Deletes `key`, and its deadline: true if it was there (and not past its deadline).
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        self.expire_if_due(key);
+        let entry = self.keys.remove(key);
+        let found = entry.is_some();
+        if let Some(entry) = entry {
+            self.forget(entry);
+        }
+        found
+    }
+    // ANCHOR_END: access
+
+    // ANCHOR: expire
+    /// Deletes `key` if its deadline has passed, so that no command ever sees an expired key,
+    /// whether or not the loop has got round to it. When no key has a deadline at all, this
+    /// costs one comparison: the plain path does not pay for TTLs it does not use.
+    fn expire_if_due(&mut self, key: &[u8]) {
+        if self.ttls.is_empty() {
+            return;
+        }
+        let due = match self.keys.get(key) {
+            Some(Entry { timer: Some(timer), .. }) => self.ttls.deadline(*timer) <= Instant::now(),
+            _ => false,
+        };
+        if due && let Some(entry) = self.keys.remove(key) {
+            self.forget(entry);
+        }
+    }
+
+    /// An entry that has left the table: its deadline leaves the heap, its value is freed.
+    fn forget(&mut self, entry: Entry) {
+        if let Some(timer) = entry.timer {
+            self.ttls.remove(timer);
+        }
+        self.free(entry.value);
+    }
+
+    /// Frees a value that no key holds any more: a big sorted set on the `lazyfree` thread,
+    /// anything else here and now.
+    fn free(&self, value: Value) {
+        match value {
+            Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => self.lazyfree.free(zset),
+            value => drop(value),
+        }
+    }
+    // ANCHOR_END: expire
+}

@@ -111,7 +111,7 @@ impl Store {
         let now = Instant::now();
         let (keys, ttls) = (&self.keys, &self.ttls);
         keys.iter()
-            .filter(move |(_, entry)| !entry.timer.is_some_and(|t| ttls.deadline(t) <= now))
+            .filter(move |(_, entry)| entry.timer.is_none_or(|t| ttls.deadline(t) > now))
             .map(|(key, _)| key)
     }
 

@@ -35,7 +35,7 @@ use crate::cli::ServerOpts;
 use crate::errln;
 use crate::frame::{HEADER_LEN, ended_inside, parse_frame_up_to};
 use crate::net::{ACCEPT_BACKOFF, Delivery, LINGER_BYTES, accept_should_back_off, listen};
-use crate::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
+use crate::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, unacknowledged};
 
 // ANCHOR: service
 /// What a stage plugs into the loop: the largest request it accepts, and how it answers one.
@@ -120,6 +120,8 @@ struct Conn {
     resume_at: Option<Instant>,
     /// When the client last did anything: sent bytes, or took some of its replies.
     last_active: Instant,
+    /// Reply bytes not yet delivered when the idle check last looked (`usize::MAX`: never).
+    undelivered_seen: usize,
     /// The connections either side of this one in order of last activity (indices in
     /// [`Conns`], `NONE` at either end): see [`Conns`].
     older: u32,
@@ -243,6 +245,14 @@ fn accept_all(listener: &TcpListener, conns: &mut Conns, opts: &ServerOpts) -> O
 // ANCHOR_END: accept_all
 
 // ANCHOR: conns
+/// What an idle check found of a connection's replies.
+enum Undelivered {
+    /// Some were delivered since the last look: the client is reading, slowly.
+    Moving,
+    /// None moved (or none are left): this many bytes wait.
+    Stuck(usize),
+}
+
 /// No connection: the end of the list either way.
 const NONE: u32 = u32::MAX;
 
@@ -287,15 +297,34 @@ impl Conns {
         Some(oldest.last_active + timeout?)
     }
 
-    /// Closes every connection silent for `timeout`: the oldest ones, until one is not.
+    /// Closes every connection silent for `timeout`: the oldest ones, until one is not. A
+    /// connection still taking delivery of its replies is not silent, even if `poll` had
+    /// nothing to say about it (the kernel reports room to write only once a big send buffer
+    /// has half drained, which a slow reader can take seconds to do): it is touched instead,
+    /// and closed only after a whole timeout in which none of its replies moved. Connections
+    /// already closing are left to their own deadlines.
     fn close_idle(&mut self, timeout: Option<Duration>, now: Instant) {
+        let Some(timeout) = timeout else { return };
         let mut at = self.oldest;
         while let Some(conn) = self.list.get_mut(at as usize)
-            && timeout.is_some_and(|timeout| conn.last_active + timeout <= now)
+            && conn.last_active + timeout <= now
         {
-            let silent = now.duration_since(conn.last_active).as_millis();
-            conn.abort(format_args!("idle for {silent} ms"));
-            at = conn.newer;
+            let next = conn.newer;
+            if conn.phase == Phase::Serving {
+                match conn.undelivered() {
+                    Undelivered::Moving => self.touch(at as usize, now),
+                    Undelivered::Stuck(bytes) => {
+                        let silent = now.duration_since(conn.last_active).as_millis();
+                        let lost = if bytes > 0 {
+                            format!(", {bytes} bytes undelivered")
+                        } else {
+                            String::new()
+                        };
+                        conn.abort(format_args!("idle for {silent} ms{lost}"));
+                    }
+                }
+            }
+            at = next;
         }
     }
 
@@ -367,6 +396,7 @@ impl Conn {
             discarded: 0,
             resume_at: None,
             last_active: Instant::now(),
+            undelivered_seen: usize::MAX,
             older: NONE,
             newer: NONE,
         })
@@ -374,6 +404,18 @@ impl Conn {
 
     fn unsent(&self) -> usize {
         self.outgoing.len() - self.sent
+    }
+
+    /// Whether this connection's replies are still on their way to the client: what is queued
+    /// here or unacknowledged in the kernel, compared with the last look.
+    fn undelivered(&mut self) -> Undelivered {
+        let unacked = unacknowledged(self.stream.as_fd()).unwrap_or(0);
+        let now = self.unsent() + unacked;
+        let before = std::mem::replace(&mut self.undelivered_seen, now);
+        match now > 0 && now < before {
+            true => Undelivered::Moving,
+            false => Undelivered::Stuck(now),
+        }
     }
 
     // ANCHOR: interest

@@ -23,6 +23,8 @@
 //! | [`zset`]    | the sorted set: a hash table and that tree, over the same members | v1.3 |
 //! | [`ttl`]     | key expiry: a heap of deadlines, each one movable in O(log n) | v2.0 |
 //! | [`lazyfree`] | a thread that drops big values, so that the loop need not wait | v2.0 |
+//! | [`resp`]    | Redis's protocol, RESP2: requests parsed in place, replies, a reader | v3.0 |
+//! | [`glob`]    | `KEYS` patterns, matched as Redis matches them, in bounded time | v3.0 |
 //!
 //! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
 //! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are
@@ -34,12 +36,14 @@ pub mod avl;
 pub mod cli;
 pub mod event_loop;
 pub mod frame;
+pub mod glob;
 pub mod hashtable;
 pub mod io_util;
 pub mod lazyfree;
 pub mod log;
 pub mod net;
 pub mod request;
+pub mod resp;
 // `sys` declares Linux's system calls, checked against Linux's headers by hand and by nothing
 // else: on another system they could be subtly wrong, so nothing is built there.
 #[cfg(not(target_os = "linux"))]

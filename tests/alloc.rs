@@ -100,11 +100,13 @@ fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
         Stage::V1_0 | Stage::V1_1 => (vec![0; 4], b"\0\0\0\0a value".to_vec()),
         // Typed: nil for the set; for the get, a string of 7 bytes.
         Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => (vec![0], b"\x02\x07\0\0\0a value".to_vec()),
+        Stage::V3_0 => (b"+OK\r\n".to_vec(), b"$7\r\na value\r\n".to_vec()),
         _ => (vec![], b"world".to_vec()),
     };
     if !set.is_empty() {
-        stream.write_all(&common::command(&[b"set", b"hello", b"a value"])).unwrap();
-        assert_eq!(common::read_reply_frame(&mut stream), Reply::Got(set));
+        let words: &[&[u8]] = &[b"set", b"hello", b"a value"];
+        stream.write_all(&common::encode_command(stage, words)).unwrap();
+        assert_eq!(common::read_reply(stage, &mut stream), Reply::Got(set));
     }
     let answer = Reply::Got(answer);
     for _ in 0..requests {
@@ -130,7 +132,7 @@ fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
 
 // ANCHOR: server_allocations
 /// The servers themselves: with `--quiet`, v0.2 and v0.3 allocate nothing per request, nor
-/// do v1.0 to v2.0 per `get`; with their log on, one allocation each, the `client says: ...` line.
+/// do v1.0 to v3.0 per `get`; with their log on, one allocation each, the `client says: ...` line.
 #[test]
 fn the_servers_allocate_nothing_per_request() {
     let valgrind = Command::new("valgrind").arg("--version").output();
@@ -139,9 +141,8 @@ fn the_servers_allocate_nothing_per_request() {
         eprintln!("skipped: valgrind is not installed (Debian: apt-get install valgrind)");
         return;
     }
-    for stage in
-        [Stage::V0_2, Stage::V0_3, Stage::V1_0, Stage::V1_1, Stage::V1_2, Stage::V1_3, Stage::V2_0]
-    {
+    let stages = [Stage::V0_2, Stage::V0_3, Stage::V1_0, Stage::V1_1, Stage::V1_2, Stage::V1_3];
+    for stage in stages.into_iter().chain([Stage::V2_0, Stage::V3_0]) {
         let quiet_100 = allocations_serving(stage, &["--quiet"], 100);
         let quiet_1100 = allocations_serving(stage, &["--quiet"], 1100);
         assert_eq!(quiet_1100 - quiet_100, 0, "{}: allocations for 1,000 requests", stage.name());

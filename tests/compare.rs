@@ -61,7 +61,7 @@ const V1_2: Expected = Expected {
 const V1_3: Expected =
     Expected { stage: Stage::V1_3, zscore_after_zadd: b"\x04\0\0\0\0\0\0\x24\x40", ..V1_2 };
 
-const EXPECTED: [Expected; 8] = [
+const EXPECTED: [Expected; 9] = [
     Expected {
         stage: Stage::V0_1,
         hello_on_the_wire: (b"hello", b"world"),
@@ -101,6 +101,15 @@ const EXPECTED: [Expected; 8] = [
     V1_3,
     // Time: an idle client is closed.
     Expected { stage: Stage::V2_0, closes_an_idle_client: true, ..V1_3 },
+    // Redis's own protocol: a null bulk string, a bulk string, a score as text.
+    Expected {
+        stage: Stage::V3_0,
+        hello_on_the_wire: (b"*2\r\n$3\r\nget\r\n$5\r\nhello\r\n", b"$-1\r\n"),
+        get_after_set: b"$5\r\nhello\r\n",
+        zscore_after_zadd: b"$2\r\n10\r\n",
+        closes_an_idle_client: true,
+        ..V1_3
+    },
 ];
 // ANCHOR_END: expected
 

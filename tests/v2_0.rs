@@ -149,7 +149,7 @@ fn an_expired_key_is_never_returned() {
 
 // ANCHOR: idle
 /// With `--idle-timeout 200`: a silent client is closed, with a line in the log; a client that
-/// sends a request every 50 ms for a second is not; nor is one that takes its replies slowly.
+/// sends a request every 50 ms for a second is not.
 #[test]
 fn idle_clients_are_closed_and_active_ones_kept() {
     let server = Server::start_with(Stage::V2_0, &["--quiet", "--idle-timeout", "200"]);
@@ -166,6 +166,47 @@ fn idle_clients_are_closed_and_active_ones_kept() {
     assert_eq!(run(&mut active, &[b"get", b"k"]), NIL, "the active one was not");
 }
 // ANCHOR_END: idle
+
+// ANCHOR: slow_reader
+/// A client that takes a 20 MiB reply slowly, 256 KiB every 50 ms, is not idle while it reads,
+/// even though for a second at a time `poll` has nothing to say about it (the kernel reports
+/// room to write only when a big send buffer is half empty): it gets the whole reply.
+#[test]
+fn a_slow_reader_is_not_idle() {
+    let server = Server::start_with(Stage::V2_0, &["--quiet", "--idle-timeout", "200"]);
+    let mut c = server.connect();
+    let value = vec![b'v'; 20 << 20];
+    assert_eq!(run(&mut c, &[b"set", b"big", &value]), NIL);
+    c.write_all(&command(&[b"get", b"big"])).unwrap();
+    let (want, mut got) = (common::frame(&str(&value)), 0);
+    let mut chunk = vec![0u8; 256 << 10];
+    while got < want.len() {
+        thread::sleep(Duration::from_millis(50));
+        match c.read(&mut chunk).unwrap() {
+            0 => panic!("closed after {got} of {} bytes", want.len()),
+            n => got += n,
+        }
+    }
+}
+// ANCHOR_END: slow_reader
+
+/// A connection already closing (here after a malformed request, kept open by its client) is
+/// left to its own deadlines: one line in the log for it, not a second one saying it was idle.
+#[test]
+fn a_closing_connection_is_not_closed_again_as_idle() {
+    let server = Server::start_with(Stage::V2_0, &["--idle-timeout", "100"]);
+    let mut bad = server.connect();
+    let mut wire = command(&[b"get", b"k"]);
+    wire.extend(common::frame(&5u32.to_le_bytes()));
+    bad.write_all(&wire).unwrap();
+    assert_eq!(read_reply_frame(&mut bad), Reply::Got(NIL.to_vec()));
+    server.expect_says("k");
+    server.expect_log("closing the connection: bad request");
+    thread::sleep(Duration::from_millis(300));
+    drop(server.connect());
+    server.expect_log("EOF, client closed the connection");
+    drop(bad);
+}
 
 /// A client that sends half a frame and stops is closed at the idle timeout, like any silent
 /// one; the server goes on serving.

@@ -121,6 +121,12 @@ impl Store {
     pub fn len(&self) -> usize {
         self.keys.len()
     }
+    /// Deletes every key (v3.0's `FLUSHALL`). The old table is dropped here, all at once:
+    /// Redis does the same unless told `ASYNC`.
+    #[allow(dead_code)] // v2.0 has no command that deletes everything
+    pub fn clear(&mut self) {
+        (self.keys, self.ttls) = (HashTable::new(), TtlHeap::new());
+    }
     // ANCHOR_END: deadlines
 
     // ANCHOR: timers

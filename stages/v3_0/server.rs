@@ -1,0 +1,180 @@
+//! The v3.0 server: v2.0's store behind Redis's own protocol. The service cuts RESP requests
+//! from a connection's buffer itself (RESP has no frames around a request), looks the command
+//! up in a table, checks its number of arguments, and runs it.
+//!
+//! Compared with v2.0: the store is the same file (`stages/v2_0/store.rs`); the commands are
+//! Redis's, with Redis's reply types and error texts; and the command table carries each
+//! command's arity, as Redis's `redisCommandTable` does, so that no command checks its own.
+
+use std::io;
+use std::time::Instant;
+
+use redis_lite::cli::{Help, ServerOpts};
+use redis_lite::event_loop::{self, Service};
+use redis_lite::outln;
+use redis_lite::resp::{self, Request};
+
+use crate::store::Store;
+use crate::{connection, strings, zsets};
+
+pub const HELP: Help = Help {
+    serves: "listen and answer Redis's protocol (RESP2): strings, sorted sets, expiry",
+    client_args: "[COMMAND...]",
+    client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
+    addr: "127.0.0.1:6379",
+};
+
+// ANCHOR: limits
+/// The largest request: one bulk string of Redis's limit (512 MiB), and room for its command
+/// and key. The loop's buffer grows only with the bytes that arrive, never with what a
+/// header promises, so this bounds what one client can make the server hold, not what it
+/// costs to announce it.
+pub const MAX_REQUEST: usize = (512 << 20) + (64 << 10);
+// ANCHOR_END: limits
+
+pub fn serve(opts: &ServerOpts) -> io::Result<()> {
+    event_loop::serve(opts, &mut Store::new(opts.quiet)?)
+}
+
+// ANCHOR: service
+impl Service for Store {
+    const MAX_MSG: usize = MAX_REQUEST;
+
+    /// Never called: `answer_next` below cuts RESP requests itself.
+    fn answer(&mut self, _body: &[u8], _out: &mut Vec<u8>) -> io::Result<()> {
+        Err(io::Error::other("v3.0 has no frames"))
+    }
+
+    /// Cuts one RESP request from the front of `buf` and answers it. A protocol error is
+    /// answered `-ERR Protocol error: ...` and then closes the connection, as Redis does: once
+    /// the stream is out of step, nothing after it can be trusted to be a request.
+    fn answer_next(&mut self, buf: &[u8], out: &mut Vec<u8>) -> io::Result<Option<usize>> {
+        match resp::parse_request(buf) {
+            Ok(None) => Ok(None),
+            Ok(Some((request, used))) => {
+                if !self.quiet && !request.is_empty() {
+                    outln!("client says: {request}");
+                }
+                match run(self, &request, out) {
+                    Flow::Go => Ok(Some(used)),
+                    Flow::Quit => Err(io::Error::other("the client sent QUIT")),
+                }
+            }
+            Err(e) => {
+                resp::out_error(out, &format!("ERR {e}"));
+                Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+            }
+        }
+    }
+
+    /// After a command that walked every key, the other clients come first.
+    fn should_yield(&mut self) -> bool {
+        std::mem::take(&mut self.walked)
+    }
+
+    fn next_deadline(&mut self) -> Option<Instant> {
+        Store::next_deadline(self)
+    }
+
+    fn on_timers(&mut self, now: Instant) {
+        self.expire_due(now);
+    }
+}
+// ANCHOR_END: service
+
+/// Whether the connection goes on after a command.
+pub enum Flow {
+    Go,
+    /// `QUIT`: the reply goes out, then the connection closes.
+    Quit,
+}
+
+// ANCHOR: table
+/// A command: its name, its arity as Redis counts it (the name included; negative for "at
+/// least that many"), and the function that runs it with every argument, the name first.
+pub struct Command {
+    pub name: &'static str,
+    pub arity: i32,
+    pub run: fn(&mut Store, &[&[u8]], &mut Vec<u8>) -> Flow,
+}
+
+/// Every command v3.0 knows, with Redis's arities.
+const COMMANDS: &[Command] = &[
+    Command { name: "ping", arity: -1, run: connection::ping },
+    Command { name: "echo", arity: 2, run: connection::echo },
+    Command { name: "quit", arity: -1, run: connection::quit },
+    Command { name: "select", arity: 2, run: connection::select },
+    Command { name: "hello", arity: -1, run: connection::hello },
+    Command { name: "client", arity: -2, run: connection::client },
+    Command { name: "command", arity: -1, run: connection::command },
+    Command { name: "config", arity: -2, run: connection::config },
+    Command { name: "info", arity: -1, run: connection::info },
+    Command { name: "get", arity: 2, run: strings::get },
+    Command { name: "set", arity: -3, run: strings::set },
+    Command { name: "del", arity: -2, run: strings::del },
+    Command { name: "unlink", arity: -2, run: strings::del },
+    Command { name: "exists", arity: -2, run: strings::exists },
+    Command { name: "incr", arity: 2, run: strings::incr },
+    Command { name: "decr", arity: 2, run: strings::decr },
+    Command { name: "incrby", arity: 3, run: strings::incrby },
+    Command { name: "keys", arity: 2, run: strings::keys },
+    Command { name: "dbsize", arity: 1, run: strings::dbsize },
+    Command { name: "flushall", arity: -1, run: strings::flushall },
+    Command { name: "expire", arity: 3, run: strings::expire },
+    Command { name: "pexpire", arity: 3, run: strings::pexpire },
+    Command { name: "ttl", arity: 2, run: strings::ttl },
+    Command { name: "pttl", arity: 2, run: strings::pttl },
+    Command { name: "persist", arity: 2, run: strings::persist },
+    Command { name: "zadd", arity: -4, run: zsets::zadd },
+    Command { name: "zrem", arity: -3, run: zsets::zrem },
+    Command { name: "zscore", arity: 3, run: zsets::zscore },
+    Command { name: "zcard", arity: 2, run: zsets::zcard },
+    Command { name: "zrank", arity: 3, run: zsets::zrank },
+    Command { name: "zrange", arity: -4, run: zsets::zrange },
+    Command { name: "zrangebyscore", arity: -4, run: zsets::zrangebyscore },
+];
+// ANCHOR_END: table
+
+// ANCHOR: run
+/// Looks the command up and runs it. The arguments are laid out in an array on the stack;
+/// only a request of more than 16 strings (a `DEL` of many keys) needs a `Vec` for them.
+fn run(store: &mut Store, request: &Request<'_>, out: &mut Vec<u8>) -> Flow {
+    let mut slots = [&[][..]; 16];
+    let spilled: Vec<&[u8]>;
+    let argv = match request.args_in(&mut slots) {
+        Some(argv) => argv,
+        None => {
+            spilled = request.args().collect();
+            &spilled
+        }
+    };
+    let Some(&name) = argv.first() else { return Flow::Go };
+    let Some(command) = COMMANDS.iter().find(|c| name.eq_ignore_ascii_case(c.name.as_bytes()))
+    else {
+        unknown_command(argv, out);
+        return Flow::Go;
+    };
+    let argc = argv.len() as i64;
+    let arity = i64::from(command.arity);
+    if (arity >= 0 && argc != arity) || (arity < 0 && argc < -arity) {
+        let msg = format!("ERR wrong number of arguments for '{}' command", command.name);
+        resp::out_error(out, &msg);
+        return Flow::Go;
+    }
+    (command.run)(store, argv, out)
+}
+// ANCHOR_END: run
+
+/// Redis's words for a command it does not know, with the first arguments shown.
+fn unknown_command(argv: &[&[u8]], out: &mut Vec<u8>) {
+    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", shown(argv[0]));
+    for arg in argv.iter().skip(1).take(8) {
+        msg += &format!("'{}' ", shown(arg));
+    }
+    resp::out_error(out, &msg);
+}
+
+/// An argument as an error message may show it: text, cut at 128 bytes.
+pub fn shown(arg: &[u8]) -> String {
+    String::from_utf8_lossy(&arg[..arg.len().min(128)]).into_owned()
+}

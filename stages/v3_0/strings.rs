@@ -1,0 +1,230 @@
+//! v3.0's string and key commands, with Redis's replies and error texts: `GET`, `SET` (with
+//! `EX`/`PX` and `NX`/`XX`), `DEL` and `UNLINK`, `EXISTS`, `INCR`/`DECR`/`INCRBY`, `KEYS`
+//! (with a glob pattern), `DBSIZE`, `FLUSHALL`, and the deadlines: `EXPIRE`, `PEXPIRE`,
+//! `TTL`, `PTTL`, `PERSIST`. Each runs on v2.0's store.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use redis_lite::{glob, resp};
+
+use crate::server::Flow;
+use crate::store::{Store, Value};
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
+const SYNTAX: &str = "ERR syntax error";
+
+/// An integer argument, as Redis reads one: the whole argument, decimal, in range.
+pub fn integer(arg: &[u8]) -> Option<i64> {
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+/// `GET key`: the string, or a null bulk string.
+pub fn get(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    match store.value_mut(argv[1]) {
+        Some(Value::Str(value)) => resp::out_bulk(out, value),
+        Some(Value::ZSet(_)) => resp::out_error(out, WRONGTYPE),
+        None => resp::out_null(out),
+    }
+    Flow::Go
+}
+
+// ANCHOR: set
+/// `SET key value [EX seconds | PX milliseconds] [NX | XX]`: `+OK`, or a null reply when `NX`
+/// or `XX` says not to. Options are checked before anything changes.
+pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let (key, value) = (argv[1], argv[2]);
+    let (mut ttl, mut nx, mut xx) = (None, false, false);
+    let mut options = argv[3..].iter();
+    while let Some(option) = options.next() {
+        let is = |name: &str| option.eq_ignore_ascii_case(name.as_bytes());
+        match () {
+            _ if is("nx") && !xx => nx = true,
+            _ if is("xx") && !nx => xx = true,
+            _ if (is("ex") || is("px")) && ttl.is_none() => {
+                let Some(n) = options.next() else { return error(out, SYNTAX) };
+                let Some(n) = integer(n) else { return error(out, NOT_AN_INTEGER) };
+                let ms = if is("ex") { n.checked_mul(1000) } else { Some(n) };
+                match ms.and_then(|ms| u64::try_from(ms).ok()).filter(|&ms| ms > 0) {
+                    Some(ms) => ttl = Some(Duration::from_millis(ms)),
+                    None => return error(out, "ERR invalid expire time in 'set' command"),
+                }
+            }
+            _ => return error(out, SYNTAX),
+        }
+    }
+    let exists = store.value_mut(key).is_some();
+    if (nx && exists) || (xx && !exists) {
+        resp::out_null(out);
+        return Flow::Go;
+    }
+    store.set(key, value);
+    if let Some(ttl) = ttl {
+        store.set_deadline(key, Instant::now().checked_add(ttl));
+    }
+    resp::out_simple(out, "OK");
+    Flow::Go
+}
+// ANCHOR_END: set
+
+/// `DEL key [key ...]` and `UNLINK key [key ...]`: how many were there. Both free a big
+/// value off the loop, as Redis's `UNLINK` does (and its `DEL` with `lazyfree-lazy-user-del`).
+pub fn del(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let deleted = argv[1..].iter().filter(|key| store.remove(key)).count();
+    resp::out_int(out, deleted as i64);
+    Flow::Go
+}
+
+/// `EXISTS key [key ...]`: how many of them exist (a key named twice counts twice).
+pub fn exists(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let found = argv[1..].iter().filter(|key| store.value_mut(key).is_some()).count();
+    resp::out_int(out, found as i64);
+    Flow::Go
+}
+
+pub fn incr(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    incr_by(store, argv[1], 1, out)
+}
+
+pub fn decr(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    incr_by(store, argv[1], -1, out)
+}
+
+pub fn incrby(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    match integer(argv[2]) {
+        Some(delta) => incr_by(store, argv[1], delta, out),
+        None => error(out, NOT_AN_INTEGER),
+    }
+}
+
+// ANCHOR: incr
+/// Adds `delta` to the number a string holds, in place (its deadline, if any, stays), or
+/// makes the key with `delta` if it is missing. The number is kept as its digits, as the
+/// client sent them: Redis keeps small integers as integers (`OBJ_ENCODING_INT`), a saving
+/// this stage leaves out.
+fn incr_by(store: &mut Store, key: &[u8], delta: i64, out: &mut Vec<u8>) -> Flow {
+    match store.value_mut(key) {
+        Some(Value::Str(digits)) => {
+            let Some(n) = integer(digits) else { return error(out, NOT_AN_INTEGER) };
+            let Some(n) = n.checked_add(delta) else {
+                return error(out, "ERR increment or decrement would overflow");
+            };
+            digits.clear();
+            let _ = write!(digits, "{n}"); // writing to a Vec cannot fail
+            resp::out_int(out, n);
+        }
+        Some(Value::ZSet(_)) => resp::out_error(out, WRONGTYPE),
+        None => {
+            store.insert(key, Value::Str(delta.to_string().into_bytes()));
+            resp::out_int(out, delta);
+        }
+    }
+    Flow::Go
+}
+// ANCHOR_END: incr
+
+/// `KEYS pattern`: every key that matches the glob pattern (`*`, `?`, `[a-z]`, `\`).
+pub fn keys(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let pattern = argv[1];
+    let array = resp::begin_array(out);
+    let mut count = 0;
+    for key in store.live_keys().filter(|key| glob::glob_match(pattern, key)) {
+        resp::out_bulk(out, key);
+        count += 1;
+    }
+    resp::end_array(out, array, count);
+    Flow::Go
+}
+
+/// `DBSIZE`: how many keys (counting expired ones not yet deleted, as Redis does).
+pub fn dbsize(store: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    resp::out_int(out, store.len() as i64);
+    Flow::Go
+}
+
+/// `FLUSHALL [ASYNC | SYNC]`: deletes every key.
+pub fn flushall(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let mode_ok =
+        |arg: &&[u8]| arg.eq_ignore_ascii_case(b"async") || arg.eq_ignore_ascii_case(b"sync");
+    match argv {
+        [_] | [_, _] if argv[1..].iter().all(mode_ok) => {
+            store.clear();
+            resp::out_simple(out, "OK");
+        }
+        _ => resp::out_error(out, SYNTAX),
+    }
+    Flow::Go
+}
+
+// ANCHOR: expire
+/// `EXPIRE key seconds`: see [`expire_in`].
+pub fn expire(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    expire_in(store, argv, 1000, out)
+}
+
+/// `PEXPIRE key milliseconds`: see [`expire_in`].
+pub fn pexpire(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    expire_in(store, argv, 1, out)
+}
+
+/// Gives a key a deadline `argv[2]` units of `unit_ms` from now: `(integer) 1` if the key
+/// exists, 0 if not. A deadline that is not in the future deletes the key at once, as in
+/// Redis (v2.0, following the original, took a negative time to mean "no deadline"; Redis
+/// has `PERSIST` for that).
+fn expire_in(store: &mut Store, argv: &[&[u8]], unit_ms: i64, out: &mut Vec<u8>) -> Flow {
+    let (key, name) = (argv[1], if unit_ms == 1 { "pexpire" } else { "expire" });
+    let Some(n) = integer(argv[2]) else { return error(out, NOT_AN_INTEGER) };
+    let Some(ms) = n.checked_mul(unit_ms) else {
+        return error(out, &format!("ERR invalid expire time in '{name}' command"));
+    };
+    let found = match u64::try_from(ms) {
+        Ok(ms) if ms > 0 => match Instant::now().checked_add(Duration::from_millis(ms)) {
+            Some(deadline) => store.set_deadline(key, Some(deadline)),
+            None => return error(out, &format!("ERR invalid expire time in '{name}' command")),
+        },
+        _ => store.remove(key),
+    };
+    resp::out_int(out, i64::from(found));
+    Flow::Go
+}
+// ANCHOR_END: expire
+
+/// `TTL key`: seconds left, rounded to the nearest, as Redis does; -1 without a deadline, -2
+/// without a key.
+pub fn ttl(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let left = time_left_ms(store, argv[1]);
+    resp::out_int(out, if left < 0 { left } else { (left + 500) / 1000 });
+    Flow::Go
+}
+
+/// `PTTL key`: milliseconds left; -1 without a deadline, -2 without a key.
+pub fn pttl(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let left = time_left_ms(store, argv[1]);
+    resp::out_int(out, left);
+    Flow::Go
+}
+
+fn time_left_ms(store: &mut Store, key: &[u8]) -> i64 {
+    match store.time_left(key) {
+        None => -2,
+        Some(None) => -1,
+        Some(Some(left)) => i64::try_from(left.as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// `PERSIST key`: removes its deadline: `(integer) 1` if it had one.
+pub fn persist(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let had = matches!(store.time_left(argv[1]), Some(Some(_)));
+    if had {
+        store.set_deadline(argv[1], None);
+    }
+    resp::out_int(out, i64::from(had));
+    Flow::Go
+}
+
+/// Writes an error reply; for `return error(out, ...)` in the middle of a command.
+pub fn error(out: &mut Vec<u8>, msg: &str) -> Flow {
+    resp::out_error(out, msg);
+    Flow::Go
+}

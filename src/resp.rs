@@ -3,12 +3,15 @@
 //! tag-length-value, but the tags are characters and the lengths are decimal text:
 //!
 //! ```text
-//! request   *3\r\n$3\r\nset\r\n$8\r\ngreeting\r\n$5\r\nhello\r\n   an array of bulk strings
-//! replies   +OK\r\n                  a simple string (a status)
-//!           -ERR unknown command\r\n an error: its first word is its code
-//!           :42\r\n                  an integer
-//!           $5\r\nhello\r\n          a bulk string: any bytes      $-1\r\n  no value (nil)
-//!           *2\r\n:1\r\n:2\r\n         an array of any of these       *-1\r\n  no array
+//! request  *3\r\n$3\r\nset\r\n$8\r\ngreeting\r\n$5\r\nhello\r\n   an array of bulk strings
+//!
+//! replies  +OK\r\n                    a simple string: a status
+//!          -ERR unknown command\r\n   an error; its first word is its code
+//!          :42\r\n                    an integer
+//!          $5\r\nhello\r\n            a bulk string: any bytes
+//!          $-1\r\n                    no value (nil)
+//!          *2\r\n:1\r\n$1\r\na\r\n      an array of any of these
+//!          *-1\r\n                    no array
 //! ```
 //!
 //! A request may also be *inline*: one line of words, as a person types it into `telnet`
@@ -21,7 +24,8 @@
 //!   read, and a length that promises more bytes than have arrived means only "wait for more":
 //!   nothing is ever allocated because a client *said* it would send something.
 //! - **Walking a tree without recursion.** The reply decoder keeps its own stack, so a hostile
-//!   reply cannot exhaust the thread's.
+//!   reply cannot exhaust the thread's, and refuses nesting deeper than [`K_MAX_DEPTH`], so
+//!   that the tree it builds can be dropped and printed by ordinary recursive code.
 //!
 //! The limits are Redis's, and refuse with Redis's words (its `networking.c`):
 //!
@@ -32,9 +36,10 @@
 //! | [`K_MAX_LINE`] | 64 KiB a line     | `too big mbulk count string`, `too big bulk count string`, `too big inline request` |
 //!
 //! What it cannot do: RESP3 (`HELLO 3`: maps, doubles and booleans as types of their own);
-//! Redis 7 speaks RESP2 unless a client asks, and every client falls back to it. And a request
-//! that arrives in many pieces is parsed again from its start each time a piece arrives (see
-//! [`parse_request`] for what that costs and what Redis does instead).
+//! Redis speaks RESP2 unless a client asks, and every client falls back to it. And it keeps no
+//! state between calls: a request that arrives in pieces is parsed again from its start each
+//! time a piece arrives, and a line still arriving is searched again (up to 64 KiB) each time;
+//! see [`parse_request`] for what that costs and what Redis does instead.
 
 use std::fmt;
 use std::io;
@@ -43,9 +48,9 @@ use crate::cli::split_words;
 use crate::request::Escaped;
 
 // ANCHOR: limits
-/// The most strings one request may carry. Redis's limit until 6.2 (7.0 raised it to
-/// `INT_MAX`): a million arguments is more than any real command needs, and it bounds the
-/// work one request can ask for.
+/// The most strings one request may carry: Redis's limit for most of its life (recent versions
+/// allow `INT_MAX`). A million arguments is more than any real command needs, and the limit
+/// bounds the work one request can ask for.
 pub const K_MAX_ARGS: usize = 1024 * 1024;
 
 /// The longest string a request may carry: Redis's default `proto-max-bulk-len`, 512 MiB.
@@ -56,8 +61,8 @@ pub const K_MAX_BULK: usize = 512 * 1024 * 1024;
 /// The longest line: an inline request, or a `*count` / `$len` header still waiting for its
 /// CRLF (Redis's `PROTO_INLINE_MAX_SIZE`). Without it, a client sending bytes that never end
 /// a line would make the server buffer them forever; with it, memory grows only with bytes
-/// that could still be a request. A count or length needs 11 bytes at most; 64 KiB is for
-/// inline lines typed (or pasted) by people.
+/// that could still be a request. A valid header is 21 bytes at most (`*-9223372036854775808`);
+/// 64 KiB is for inline lines, typed or pasted by people.
 pub const K_MAX_LINE: usize = 64 * 1024;
 // ANCHOR_END: limits
 
@@ -76,11 +81,14 @@ pub enum ProtocolError {
     /// A bulk string not followed by CRLF. Redis skips the two bytes unchecked; we refuse them,
     /// since a client that got the length wrong has lost track of where its strings end.
     NoCrlfAfterBulk,
-    /// A `*count` line longer than [`K_MAX_LINE`] with no CR yet.
+    /// A `*count` line with no CR in its first [`K_MAX_LINE`] bytes.
     TooBigMbulkCount,
-    /// A `$len` line longer than [`K_MAX_LINE`] with no CR yet.
+    /// A `$len` line with no CR in its first [`K_MAX_LINE`] bytes.
     TooBigBulkCount,
-    /// An inline request longer than [`K_MAX_LINE`] with no newline yet.
+    /// An inline request with no LF in its first [`K_MAX_LINE`] bytes. Redis looks for the
+    /// end of a line in whatever has arrived, so it takes a longer line that came in one read;
+    /// we look no further than the limit, so what is refused does not depend on how the bytes
+    /// were cut into reads, and a search costs at most 64 KiB.
     TooBigInline,
     /// An inline request that does not split into words: a quote not closed (or a stray `\`).
     UnbalancedQuotes,
@@ -207,13 +215,14 @@ impl<'r> Iterator for Args<'r> {
 ///   (`len() == 0`): skip it, with no reply.
 /// - `Err`: not a request, ever. Reply `-ERR {e}` and close.
 ///
-/// A request that arrives in pieces is parsed from its start on every call: each call walks
-/// the headers of the strings already complete (bulk data is stepped over by its length, not
-/// read), so it costs O(strings), not O(bytes) (plus up to [`K_MAX_LINE`] bytes of searching
-/// for the end of a line still arriving). A request of a million small strings read 16 KiB at
-/// a time is walked again some hundreds of times; Redis instead keeps the parse state in the
-/// client (`multibulklen`, `bulklen`, the `argv` built so far) and never looks at a byte
-/// twice, at the cost of a state machine and of copying each string out of the buffer.
+/// The caller keeps no state between calls, so a request that arrives in pieces is parsed
+/// from its start on every call: each walks the headers of the strings already complete
+/// (bulk data is stepped over by its length, never read), so it costs O(strings), not
+/// O(bytes), plus up to [`K_MAX_LINE`] bytes of searching for the end of a line still
+/// arriving. A 32 MiB value costs a few steps per piece; a million one-byte strings (7 MB),
+/// read 16 KiB at a time, cost some 10^8 header steps in all. Redis instead keeps the parse
+/// state in the client (`multibulklen`, `bulklen`, the `argv` built so far) and never walks
+/// a finished string again, at the price of a state machine and of copying each string out.
 pub fn parse_request(buf: &[u8]) -> Result<Option<(Request<'_>, usize)>, ProtocolError> {
     match buf.first() {
         None => Ok(None),
@@ -461,7 +470,7 @@ pub fn end_array(out: &mut Vec<u8>, start: Placeholder, count: usize) {
 ///
 /// The digits are the shortest that read back as the same double (Rust's `{:e}`), laid out as
 /// Redis 7.2 and later lay them out (`fpconv_dtoa`: Grisu2, whose digits are the shortest in
-/// all but rare cases; either way they read back exactly). With `k` zeros or decimals:
+/// all but rare cases; either way they read back exactly):
 ///
 /// | value       | sent          | rule                                                     |
 /// |-------------|---------------|----------------------------------------------------------|
@@ -884,6 +893,9 @@ mod tests {
             let line_of = |len: usize| [before, line, &b"1".repeat(len - line.len())].concat();
             assert!(need_more(&line_of(K_MAX_LINE - 1)), "{error}");
             assert_eq!(parse_request(&line_of(K_MAX_LINE)).map(|r| r.is_some()), Err(error));
+            // Over the limit is over it even when the line's end came in the same read.
+            let ended = [line_of(K_MAX_LINE + 1), b"\r\n".to_vec()].concat();
+            assert_eq!(parse_request(&ended).map(|r| r.is_some()), Err(error));
         }
         let longest = [&b"echo "[..], &b"x".repeat(K_MAX_LINE - 7), b"\r\n"].concat();
         assert_eq!(parse_request(&longest).unwrap().unwrap().0.len(), 2);

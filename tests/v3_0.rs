@@ -57,6 +57,8 @@ fn strings_and_keys() {
     check(&["SET", "k", "v"], "+OK\r\n");
     check(&["FLUSHALL"], "+OK\r\n");
     check(&["DBSIZE"], ":0\r\n");
+    check(&["SET", "", "empty key"], "+OK\r\n");
+    check(&["KEYS", "*"], "*1\r\n$0\r\n\r\n");
 }
 // ANCHOR_END: strings
 

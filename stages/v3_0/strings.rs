@@ -129,7 +129,10 @@ pub fn keys(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     let pattern = argv[1];
     let array = resp::begin_array(out);
     let mut count = 0;
-    for key in store.live_keys().filter(|key| glob::glob_match(pattern, key)) {
+    // `*` is every key, the empty one included, which the matcher (as Redis's) does not
+    // match: Redis lists every key for `*` without asking it, and so does this.
+    let every = pattern == b"*";
+    for key in store.live_keys().filter(|key| every || glob::glob_match(pattern, key)) {
         resp::out_bulk(out, key);
         count += 1;
     }

@@ -214,6 +214,34 @@ fn wrong_numbers_of_arguments() {
     }
 }
 
+/// A client that sends 300 costly `zquery`s in one write (each refused as ERR 2 after copying
+/// 17 MiB) does not hold the other clients until all 300 are done, as v1.2's `keys` does not.
+#[test]
+fn costly_queries_take_turns() {
+    let server = Server::start(Stage::V1_3);
+    let mut a = server.connect();
+    for (score, name) in [(b"1", b'a'), (b"2", b'b')] {
+        assert_eq!(run(&mut a, &[b"zadd", b"wide", score, &vec![name; 17 << 20]]), int(1));
+        assert!(server.next_stdout().starts_with("client says: zadd"));
+    }
+    let zquery = command(&[b"zquery", b"wide", b"-inf", b"", b"0", b"100"]);
+    a.write_all(&zquery.repeat(300)).unwrap();
+    assert!(server.next_stdout().starts_with("client says: zquery"), "the first is answered");
+    let mut b = server.connect();
+    assert_eq!(run(&mut b, &[b"get", b"other"]), [0]);
+    let mut before = 1;
+    while server.next_stdout() != "client says: get other" {
+        before += 1;
+    }
+    assert!(before < 100, "{before} of the 300 zqueries were answered before the other client");
+    for _ in 0..300 {
+        assert_eq!(
+            read_reply_frame(&mut a),
+            Reply::Got(err(2, "reply too big: over 33554432 bytes"))
+        );
+    }
+}
+
 // ANCHOR: model
 /// 3,000 random `zadd`, `zrem`, `zscore` and `zquery` commands through the server, each reply
 /// compared with a model: a `Vec` of (score, name), sorted after every change.

@@ -41,8 +41,9 @@ pub enum Value {
 pub struct Store {
     keys: HashTable<Value>,
     quiet: bool,
-    /// Set by a command that walked the whole table, for `should_yield`.
-    walked: bool,
+    /// Set by a command that took long (walked the whole table, or listed many members), for
+    /// `should_yield`.
+    pub walked: bool,
 }
 
 pub fn serve(opts: &ServerOpts) -> io::Result<()> {

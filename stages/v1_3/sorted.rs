@@ -7,6 +7,7 @@
 //! Scores are parsed strictly: the whole argument must be a number, and NaN is refused
 //! (`ERR 4`), because a score that compares unequal to itself has no place in an order.
 
+use redis_lite::avl::NodeId;
 use redis_lite::tlv::{self, ERR_ARG, ERR_TYPE};
 use redis_lite::zset::ZSet;
 
@@ -81,6 +82,18 @@ pub fn zquery(store: &mut Store, key: &[u8], args: [&[u8]; 4], out: &mut Vec<u8>
     };
     // O(log n) twice: down the tree to the seek, then up and down again to the offset.
     let first = zset.seek_ge(score, member).and_then(|id| zset.offset(id, offset));
+    let listed = list(zset, first, limit, out);
+    // A long listing, or one refused after building a frame's worth, took a while, and its
+    // reply may be small: the other clients come before this one's next request.
+    store.walked |= listed.is_none_or(|members| members > YIELD_AFTER);
+}
+
+/// Members past which a `zquery` counts as costly.
+const YIELD_AFTER: usize = 1000;
+
+/// Lists members from `first` on, name and score each, while fewer than `limit` items are
+/// listed: how many members, or `None` if the reply passed the frame limit (it is `ERR 2`).
+fn list(zset: &ZSet, first: Option<NodeId>, limit: i64, out: &mut Vec<u8>) -> Option<usize> {
     let (start, array) = (out.len(), tlv::out_begin_arr(out));
     let mut items = 0;
     for (score, name) in first.map(|id| zset.iter_from(id)).into_iter().flatten() {
@@ -90,7 +103,8 @@ pub fn zquery(store: &mut Store, key: &[u8], args: [&[u8]; 4], out: &mut Vec<u8>
         // A name as a string value (5 bytes more) and a score as a double (9): past the
         // frame limit, the reply is ERR 2 at once.
         if out.len() - start + 5 + name.len() + 9 > K_MAX_MSG {
-            return tlv::out_too_big(out, start, K_MAX_MSG);
+            tlv::out_too_big(out, start, K_MAX_MSG);
+            return None;
         }
         tlv::out_str(out, name);
         tlv::out_dbl(out, score);
@@ -98,6 +112,7 @@ pub fn zquery(store: &mut Store, key: &[u8], args: [&[u8]; 4], out: &mut Vec<u8>
     }
     // Two items per member listed, and at most K_MAX_MSG / 14 members fit: a u32.
     tlv::out_end_arr(out, array, items as u32);
+    Some(items as usize / 2)
 }
 // ANCHOR_END: zquery
 

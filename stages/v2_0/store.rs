@@ -49,7 +49,8 @@ pub struct Store {
     lazyfree: LazyFree<Box<ZSet>>,
     /// Leave out the log line per request.
     pub quiet: bool,
-    /// Set by a command that walked the whole table, for `should_yield`.
+    /// Set by a command that took long (walked the whole table, or listed many members), for
+    /// `should_yield`.
     pub walked: bool,
 }
 // ANCHOR_END: store

@@ -65,23 +65,24 @@ pub enum Command {
 /// Parses the arguments after the program name, for a stage that has the options in
 /// `extras`. The error is one line saying what is wrong.
 pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result<Command, String> {
-    parse_with(args, extras, DEFAULT_ADDR)
+    parse_with(args, extras, &WORLD)
 }
 
-/// [`parse`], for a stage whose default address is `default_addr` (v3.0: Redis's port).
+/// [`parse`], for a stage whose defaults are in `help`: its address (v3.0: Redis's port), and
+/// its idle timeout if it has `--idle-timeout`.
 pub fn parse_with<I: IntoIterator<Item = String>>(
     args: I,
     extras: &[&str],
-    default_addr: &str,
+    help: &Help,
 ) -> Result<Command, String> {
     let mut args = args.into_iter().peekable();
     let role = args.next_if(|arg| arg == "client" || arg == "server");
     let is_client = role.is_some_and(|role| role == "client");
     let has = |option: &str| extras.contains(&option);
 
-    let mut addr = parse_addr(default_addr)?;
+    let mut addr = parse_addr(help.addr)?;
     let (mut quiet, mut nagle, mut max_conns) = (false, false, DEFAULT_MAX_CONNS);
-    let mut idle_timeout = has("--idle-timeout").then_some(DEFAULT_IDLE_TIMEOUT);
+    let mut idle_timeout = if has("--idle-timeout") { help.idle_timeout } else { None };
     let (mut messages, mut pipeline, mut only_messages) = (Vec::new(), false, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -101,10 +102,12 @@ pub fn parse_with<I: IntoIterator<Item = String>>(
             }
             "--idle-timeout" if !is_client && has("--idle-timeout") => {
                 let value = args.next().unwrap_or_default();
-                let ms = value.parse().ok().filter(|&ms| ms > 0).ok_or_else(|| {
-                    format!("--idle-timeout needs a number of milliseconds above 0, not '{value}'")
+                let ms: u64 = value.parse().map_err(|_| {
+                    format!(
+                        "--idle-timeout needs a number of milliseconds (0: never), not '{value}'"
+                    )
                 })?;
-                idle_timeout = Some(Duration::from_millis(ms));
+                idle_timeout = (ms > 0).then(|| Duration::from_millis(ms));
             }
             "--pipeline" if is_client && has("--pipeline") => pipeline = true,
             // `--` ends the options, so a message may start with '-'.
@@ -146,6 +149,9 @@ pub struct Help {
     pub client_does: &'static str,
     /// Where the server listens and the client connects unless told otherwise.
     pub addr: &'static str,
+    /// How long a client may stay silent, unless told otherwise, in a stage with
+    /// `--idle-timeout` (v2.0: 5 s, the original's; v3.0: never, Redis's).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// The help of the stages whose server answers `world` (v0.1 to v0.3).
@@ -154,6 +160,7 @@ pub const WORLD: Help = Help {
     client_args: "[MESSAGE...]",
     client_does: "connect, send each MESSAGE (or the stage's default ones), print each reply",
     addr: DEFAULT_ADDR,
+    idle_timeout: None,
 };
 // ANCHOR_END: help
 
@@ -190,8 +197,8 @@ pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
     text += &flag(
         "--idle-timeout",
         &format!(
-            "\n  --idle-timeout server: close a client silent this many ms (default {})",
-            DEFAULT_IDLE_TIMEOUT.as_millis()
+            "\n  --idle-timeout server: close a client silent this many ms, 0 for never (default {})",
+            help.idle_timeout.map_or(0, |timeout| timeout.as_millis())
         ),
     );
     text += &flag(
@@ -214,7 +221,7 @@ pub fn run(
 ) -> ExitCode {
     let command = std::env::args_os().skip(1).map(OsString::into_string).collect();
     let command = match command {
-        Ok(args) => parse_with::<Vec<String>>(args, extras, help.addr),
+        Ok(args) => parse_with::<Vec<String>>(args, extras, help),
         Err(bad) => Err(format!("argument {bad:?} is not valid UTF-8")),
     };
     // `let _ = writeln!`, not `println!`: with stdout or stderr closed there is nobody to tell,
@@ -402,14 +409,18 @@ mod tests {
         assert_eq!(parse_str("--nagle"), Ok(server("127.0.0.1:1234", false, true)));
         let Ok(Command::Server(opts)) = parse_str("--max-conns 3") else { panic!() };
         assert_eq!(opts.max_conns, 3);
-        let with =
-            |line: &str| parse(line.split_whitespace().map(String::from), &["--idle-timeout"]);
+        let v2_0 = Help { idle_timeout: Some(DEFAULT_IDLE_TIMEOUT), ..WORLD };
+        let with = |line: &str| {
+            parse_with(line.split_whitespace().map(String::from), &["--idle-timeout"], &v2_0)
+        };
         let Ok(Command::Server(opts)) = with("") else { panic!() };
         assert_eq!(opts.idle_timeout, Some(DEFAULT_IDLE_TIMEOUT), "a stage with timeouts");
         let Ok(Command::Server(opts)) = with("--idle-timeout 200") else { panic!() };
         assert_eq!(opts.idle_timeout, Some(Duration::from_millis(200)));
-        let err = "--idle-timeout needs a number of milliseconds above 0, not '0'";
-        assert_eq!(with("--idle-timeout 0"), Err(err.to_string()));
+        let Ok(Command::Server(opts)) = with("--idle-timeout 0") else { panic!() };
+        assert_eq!(opts.idle_timeout, None, "0: never");
+        let err = "--idle-timeout needs a number of milliseconds (0: never), not '-1'";
+        assert_eq!(with("--idle-timeout -1"), Err(err.to_string()));
     }
 
     /// The client takes messages, and `--` lets one start with a dash.

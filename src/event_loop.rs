@@ -61,6 +61,12 @@ pub trait Service {
         Ok(Some(used))
     }
 
+    /// What to say when a client's stream ends in the middle of a request, `partial` being
+    /// what arrived of it. The default reads it as a frame: how much of how many bytes.
+    fn ended_inside(&self, partial: &[u8]) -> io::Error {
+        ended_inside(partial)
+    }
+
     /// Whether the request just answered was costly enough (a `keys` that walked a big table)
     /// that the loop should serve the other clients before answering another request from the
     /// same one. Without it, one write of a thousand such requests would hold every other
@@ -493,9 +499,15 @@ impl Conn {
         if self.end == self.incoming.len() {
             self.make_room(S::MAX_MSG);
         }
+        if self.end == self.incoming.len() {
+            // As big as a request may be, and still not a whole one: a frame's header would have
+            // said so already; a request without one (v3.0's) only shows it here.
+            let msg = format!("a request larger than {} bytes", S::MAX_MSG);
+            return self.stop_serving(msg);
+        }
         match self.stream.read(&mut self.incoming[self.end..]) {
             Ok(0) => {
-                self.on_end_of_input();
+                self.on_end_of_input(service);
                 self.on_writable();
             }
             Ok(n) => {
@@ -614,13 +626,13 @@ impl Conn {
     // ANCHOR: closing
     /// The client closed its side: cleanly between frames, or in the middle of one. Either
     /// way, the replies it is owed still go out.
-    fn on_end_of_input(&mut self) {
+    fn on_end_of_input<S: Service>(&mut self, service: &S) {
         self.peer_closed = true;
         if self.start == self.end {
             errln!("{}: EOF, client closed the connection", self.peer);
             self.phase = Phase::Draining;
         } else {
-            self.stop_serving(ended_inside(&self.incoming[self.start..self.end]));
+            self.stop_serving(service.ended_inside(&self.incoming[self.start..self.end]));
         }
     }
 

@@ -286,7 +286,10 @@ fn length_line(
 
 /// A decimal number as Redis's `string2ll` reads one: an optional `-`, then `0` alone or
 /// digits without a leading zero, within an i64. No `+`, no spaces, no `-0`.
-fn decimal(text: &[u8]) -> Option<i64> {
+/// An integer as Redis reads one (`string2ll`): decimal digits, a `-` allowed, nothing else:
+/// no `+`, no leading zeros, no `-0`, no spaces, and within `i64`. Lengths in requests are
+/// read with it, and so are v3.0's integer arguments.
+pub fn decimal(text: &[u8]) -> Option<i64> {
     let (negative, digits) = match text {
         [b'-', digits @ ..] => (true, digits),
         digits => (false, digits),

@@ -161,8 +161,21 @@ fn link_targets(line: &str) -> Vec<&str> {
     found
 }
 
+/// The ids mdBook gives a chapter's headings: lower case, spaces as `-`, and only letters,
+/// digits, `-` and `_` kept (`## v1.2: typed replies` is `v12-typed-replies`).
+fn heading_ids(text: &str) -> Vec<String> {
+    let (prose, _) = split_fences(text);
+    let headings = prose.iter().filter_map(|line| line.strip_prefix('#'));
+    let titles = headings.map(|rest| rest.trim_start_matches('#').trim());
+    let id = |title: &str| -> String {
+        let kept = title.chars().filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'));
+        kept.map(|c| if c == ' ' { '-' } else { c.to_ascii_lowercase() }).collect()
+    };
+    titles.map(id).collect()
+}
+
 /// Every fence names its language (mdBook treats an untagged fence as Rust), and every local
-/// link or image points at a file that exists.
+/// link or image points at a file that exists, and at a heading in it when it names one.
 #[test]
 fn fences_are_tagged_and_links_resolve() {
     let mut problems = Vec::new();
@@ -177,8 +190,14 @@ fn fences_are_tagged_and_links_resolve() {
             if local.is_empty() || target.contains("://") || target.starts_with("mailto:") {
                 continue;
             }
-            if !chapter.parent().unwrap().join(local).exists() {
+            let path = chapter.parent().unwrap().join(local);
+            if !path.exists() {
                 problems.push(format!("{}: broken link {target}", chapter.display()));
+            } else if let Some((_, fragment)) = target.split_once('#')
+                && local.ends_with(".md")
+                && !heading_ids(&read(&path)).iter().any(|id| id == fragment)
+            {
+                problems.push(format!("{}: no heading for {target}", chapter.display()));
             }
         }
     }
@@ -295,6 +314,7 @@ fn stage_command(command: &str) -> Option<(&'static str, Vec<String>)> {
         "v1_2" => env!("CARGO_BIN_EXE_v1_2"),
         "v1_3" => env!("CARGO_BIN_EXE_v1_3"),
         "v2_0" => env!("CARGO_BIN_EXE_v2_0"),
+        "v3_0" => env!("CARGO_BIN_EXE_v3_0"),
         other => panic!("a transcript runs unknown stage {other}"),
     };
     let args = match rest {

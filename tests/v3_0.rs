@@ -86,6 +86,32 @@ fn deadlines() {
     check(&["SET", "k", "v", "PX", "0"], "-ERR invalid expire time in 'set' command\r\n");
     check(&["SET", "k", "v", "EX"], "-ERR syntax error\r\n");
     check(&["SET", "k", "v", "EX", "x"], "-ERR value is not an integer or out of range\r\n");
+    check(&["SET", "p", "v", "PX", "1500"], "+OK\r\n");
+    check(&["PTTL", "p"], ":1500\r\n");
+    // A deadline Redis cannot store (now, in Unix milliseconds, plus this overflows an i64):
+    // refused, as Redis refuses it, and no reply can overflow either.
+    let huge = "9223372036854775807";
+    check(&["SET", "k", "v", "PX", huge], "-ERR invalid expire time in 'set' command\r\n");
+    check(&["PEXPIRE", "p", huge], "-ERR invalid expire time in 'pexpire' command\r\n");
+    check(&["EXPIRE", "p", "9223372036854775"], "-ERR invalid expire time in 'expire' command\r\n");
+    check(&["TTL", "p"], ":2\r\n");
+}
+
+/// Integers as Redis reads them: no `+`, no leading zeros, no `-0`.
+#[test]
+fn integers_are_strict() {
+    let server = server();
+    let mut c = server.connect();
+    let mut check = |words: &[&str], want: &str| assert_eq!(run(&mut c, words), want, "{words:?}");
+    let not_an_integer = "-ERR value is not an integer or out of range\r\n";
+    for bad in ["+5", "007", "-0", " 5", "5 "] {
+        check(&["SET", "n", bad], "+OK\r\n");
+        check(&["INCR", "n"], not_an_integer);
+        check(&["INCRBY", "m", bad], not_an_integer);
+        check(&["EXPIRE", "n", bad], not_an_integer);
+    }
+    check(&["SET", "n", "-5"], "+OK\r\n");
+    check(&["INCRBY", "n", "-9223372036854775803"], ":-9223372036854775808\r\n");
 }
 
 // ANCHOR: zsets
@@ -222,12 +248,25 @@ fn inline_commands() {
     assert!(error.starts_with(b"-ERR Protocol error: unbalanced quotes"), "{error:?}");
 }
 
-/// The default address is Redis's: 127.0.0.1:6379.
+/// The defaults are Redis's: 127.0.0.1:6379, and no idle timeout (a `redis-cli` session left
+/// alone is not cut off).
 #[test]
-fn listens_on_redis_port_by_default() {
+fn redis_defaults() {
     let out = Stage::V3_0.command().arg("--help").assert().success();
     let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(help.contains("(default 127.0.0.1:6379;"), "{help}");
+    assert!(help.contains("0 for never (default 0)"), "{help}");
+}
+
+/// A stream that ends in the middle of a request is logged as such, in RESP's terms (not as
+/// a frame of 168,637,226 bytes, which is what `*3\r\n` reads as when taken for a length).
+#[test]
+fn a_request_cut_short() {
+    let server = Server::start(Stage::V3_0);
+    let mut c = server.connect();
+    c.write_all(b"*3\r\n$3\r\nSET\r\n").unwrap();
+    drop(c);
+    server.expect_log("the stream ended inside a request, after 13 bytes of it");
 }
 
 // ANCHOR: redis_cli

@@ -16,6 +16,7 @@ pub const HELP: Help = Help {
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
     addr: redis_lite::cli::DEFAULT_ADDR,
+    idle_timeout: None,
 };
 
 // ANCHOR: limits

@@ -25,6 +25,7 @@ pub const HELP: Help = Help {
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
     addr: redis_lite::cli::DEFAULT_ADDR,
+    idle_timeout: Some(redis_lite::cli::DEFAULT_IDLE_TIMEOUT),
 };
 
 /// The largest request or reply body, as in v1.0: 32 MiB.

@@ -57,6 +57,9 @@ pub struct Store {
 
 impl Store {
     pub fn new(quiet: bool) -> io::Result<Store> {
+        // Freeing millions of small blocks at once must not leave the allocator a pass of
+        // merging them all to make later, in the loop's thread: see `sys`.
+        redis_lite::sys::malloc_without_fastbins();
         let (keys, ttls, lazyfree) = (HashTable::new(), TtlHeap::new(), LazyFree::start()?);
         Ok(Store { keys, ttls, lazyfree, quiet, walked: false })
     }

@@ -22,6 +22,7 @@ pub const HELP: Help = Help {
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
     addr: "127.0.0.1:6379",
+    idle_timeout: None,
 };
 
 // ANCHOR: limits
@@ -65,6 +66,12 @@ impl Service for Store {
                 Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
             }
         }
+    }
+
+    /// RESP has no length in front of a request, so all there is to say is how much came.
+    fn ended_inside(&self, partial: &[u8]) -> io::Error {
+        let msg = format!("the stream ended inside a request, after {} bytes of it", partial.len());
+        io::Error::new(io::ErrorKind::UnexpectedEof, msg)
     }
 
     /// After a command that walked every key, the other clients come first.

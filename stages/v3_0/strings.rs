@@ -4,7 +4,7 @@
 //! `TTL`, `PTTL`, `PERSIST`. Each runs on v2.0's store.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis_lite::{glob, resp};
 
@@ -15,10 +15,23 @@ pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong
 pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 const SYNTAX: &str = "ERR syntax error";
 
-/// An integer argument, as Redis reads one: the whole argument, decimal, in range.
+/// An integer argument, as Redis reads one: the whole argument, decimal, in range, with no `+`
+/// and no leading zeros.
 pub fn integer(arg: &[u8]) -> Option<i64> {
-    std::str::from_utf8(arg).ok()?.parse().ok()
+    resp::decimal(arg)
 }
+
+// ANCHOR: deadline
+/// The deadline `ms` milliseconds from now, or `None` where Redis refuses it as an invalid
+/// expire time: when now, as Unix milliseconds, plus `ms` would not fit an `i64` (the form
+/// Redis stores a deadline in). Anything closer fits an `Instant` too.
+fn deadline_in(ms: i64) -> Option<Instant> {
+    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let unix_ms = i64::try_from(unix_ms).ok()?;
+    unix_ms.checked_add(ms)?;
+    Instant::now().checked_add(Duration::from_millis(u64::try_from(ms).ok()?))
+}
+// ANCHOR_END: deadline
 
 /// `GET key`: the string, or a null bulk string.
 pub fn get(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
@@ -32,7 +45,8 @@ pub fn get(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 
 // ANCHOR: set
 /// `SET key value [EX seconds | PX milliseconds] [NX | XX]`: `+OK`, or a null reply when `NX`
-/// or `XX` says not to. Options are checked before anything changes.
+/// or `XX` says not to. Options are checked before anything changes. (`KEEPTTL`, `GET` and the
+/// rest of Redis's options are syntax errors here.)
 pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     let (key, value) = (argv[1], argv[2]);
     let (mut ttl, mut nx, mut xx) = (None, false, false);
@@ -46,8 +60,8 @@ pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
                 let Some(n) = options.next() else { return error(out, SYNTAX) };
                 let Some(n) = integer(n) else { return error(out, NOT_AN_INTEGER) };
                 let ms = if is("ex") { n.checked_mul(1000) } else { Some(n) };
-                match ms.and_then(|ms| u64::try_from(ms).ok()).filter(|&ms| ms > 0) {
-                    Some(ms) => ttl = Some(Duration::from_millis(ms)),
+                match ms.filter(|&ms| ms > 0).and_then(deadline_in) {
+                    Some(deadline) => ttl = Some(deadline),
                     None => return error(out, "ERR invalid expire time in 'set' command"),
                 }
             }
@@ -60,8 +74,8 @@ pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
         return Flow::Go;
     }
     store.set(key, value);
-    if let Some(ttl) = ttl {
-        store.set_deadline(key, Instant::now().checked_add(ttl));
+    if ttl.is_some() {
+        store.set_deadline(key, ttl);
     }
     resp::out_simple(out, "OK");
     Flow::Go
@@ -181,8 +195,8 @@ fn expire_in(store: &mut Store, argv: &[&[u8]], unit_ms: i64, out: &mut Vec<u8>)
     let Some(ms) = n.checked_mul(unit_ms) else {
         return error(out, &format!("ERR invalid expire time in '{name}' command"));
     };
-    let found = match u64::try_from(ms) {
-        Ok(ms) if ms > 0 => match Instant::now().checked_add(Duration::from_millis(ms)) {
+    let found = match ms {
+        ms if ms > 0 => match deadline_in(ms) {
             Some(deadline) => store.set_deadline(key, Some(deadline)),
             None => return error(out, &format!("ERR invalid expire time in '{name}' command")),
         },
@@ -197,7 +211,7 @@ fn expire_in(store: &mut Store, argv: &[&[u8]], unit_ms: i64, out: &mut Vec<u8>)
 /// without a key.
 pub fn ttl(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     let left = time_left_ms(store, argv[1]);
-    resp::out_int(out, if left < 0 { left } else { (left + 500) / 1000 });
+    resp::out_int(out, if left < 0 { left } else { left.saturating_add(500) / 1000 });
     Flow::Go
 }
 
@@ -212,7 +226,9 @@ fn time_left_ms(store: &mut Store, key: &[u8]) -> i64 {
     match store.time_left(key) {
         None => -2,
         Some(None) => -1,
-        Some(Some(left)) => i64::try_from(left.as_millis()).unwrap_or(i64::MAX),
+        // Rounded up, as Redis's whole-millisecond clock would count it: `PTTL` straight after
+        // `PX 1500` is 1500, not 1499.
+        Some(Some(left)) => i64::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i64::MAX),
     }
 }
 

@@ -1,8 +1,6 @@
-//! The things the servers need from Linux that std does not have, declared by hand: poll(2),
-//! to wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of
-//! what we sent the client has not yet acknowledged (closing without loss); and, from v2.0 on,
-//! one setting of the C library's allocator, `mallopt(M_MXFAST, 0)` (see
-//! [`malloc_without_fastbins`]).
+//! The two things the servers need from Linux that std does not have, declared by hand:
+//! poll(2), to wait for whichever socket is ready (v0.3), and the `SIOCOUTQ` ioctl, to learn
+//! how much of what we sent the client has not yet acknowledged (closing without loss).
 //!
 //! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
 //! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a
@@ -200,26 +198,3 @@ mod tests {
         assert!(started.elapsed() >= std::time::Duration::from_millis(50));
     }
 }
-
-// ANCHOR: mallopt
-/// `M_MXFAST` from glibc's `<malloc.h>`: the largest block size kept on a "fastbin".
-const M_MXFAST: c_int = 1;
-
-unsafe extern "C" {
-    fn mallopt(param: c_int, value: c_int) -> c_int;
-}
-
-/// Turns glibc's fastbins off, for a server that frees millions of small blocks at once (a
-/// mass expiry, a big sorted set freed on another thread). glibc keeps freed small blocks on
-/// fastbins without merging them, which is quick; but the next allocation of a kilobyte or
-/// more first merges *every* block on them, all at once: measured here, 0.4 to 0.8 s after a
-/// million keys expired, in the one thread that serves every client, when the next client
-/// connected. Without fastbins each free merges as it goes, a little slower each, never all at
-/// once. (Redis, on jemalloc, has no such pass.) Returns whether the allocator agreed; another
-/// allocator (musl's, valgrind's) may ignore it, which is harmless.
-pub fn malloc_without_fastbins() -> bool {
-    // SAFETY: mallopt takes two integers by value and changes only the allocator's own
-    // settings, under the allocator's lock; M_MXFAST with 0 is a documented setting.
-    unsafe { mallopt(M_MXFAST, 0) == 1 }
-}
-// ANCHOR_END: mallopt

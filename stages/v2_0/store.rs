@@ -10,7 +10,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use redis_lite::hashtable::HashTable;
-use redis_lite::lazyfree::LazyFree;
+use redis_lite::lazyfree::{self, LazyFree};
 use redis_lite::ttl::{TimerId, TtlHeap};
 use redis_lite::zset::ZSet;
 
@@ -57,9 +57,6 @@ pub struct Store {
 
 impl Store {
     pub fn new(quiet: bool) -> io::Result<Store> {
-        // Freeing millions of small blocks at once must not leave the allocator a pass of
-        // merging them all to make later, in the loop's thread: see `sys`.
-        redis_lite::sys::malloc_without_fastbins();
         let (keys, ttls, lazyfree) = (HashTable::new(), TtlHeap::new(), LazyFree::start()?);
         Ok(Store { keys, ttls, lazyfree, quiet, walked: false })
     }
@@ -141,12 +138,17 @@ impl Store {
 
     /// Deletes the keys whose deadlines have passed, at most `MAX_EXPIRE_PER_TURN` of them.
     pub fn expire_due(&mut self, now: Instant) {
+        let mut freed_any = false;
         for _ in 0..MAX_EXPIRE_PER_TURN {
             let Some(key) = self.ttls.pop_due(now) else { break };
+            freed_any = true;
             // The heap has let go of the timer already: only the entry is left to delete.
             if let Some(entry) = self.keys.remove(&key) {
                 self.free(entry.value);
             }
+        }
+        if freed_any {
+            lazyfree::merge_freed_blocks();
         }
     }
     // ANCHOR_END: timers

@@ -186,6 +186,11 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
                 conns.touch(i, now);
             }
         }
+        // Every reply of the turn goes out now, back to back, after every ready client has been
+        // answered: a client is woken once for all its replies, not once per read we answered.
+        for conn in &mut conns.list {
+            conn.flush(service);
+        }
         service.on_timers(now);
         conns.close_idle(opts.idle_timeout, now);
         // Dropping a `Conn` closes its socket.
@@ -459,7 +464,7 @@ impl Conn {
     fn on_events<S: Service>(&mut self, revents: c_short, now: Instant, service: &mut S) {
         if self.resume_at.take().is_some() && self.phase == Phase::Serving {
             // This connection's turn again, after it yielded: its waiting frames come first.
-            self.answer_and_send(service);
+            self.answer_buffered(service);
         }
         if revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL) != 0 {
             match self.phase {
@@ -467,11 +472,8 @@ impl Conn {
                 _ => self.discard_input(),
             }
         }
-        if revents & POLLOUT != 0 && self.phase != Phase::Closed {
-            self.on_writable();
-            // Room again: the frames that backpressure held back come next.
-            self.answer_and_send(service);
-        }
+        // Room to write (POLLOUT) needs nothing here: the loop's `flush` pass sends, and
+        // answers what backpressure held back, once the replies drain.
         if let Phase::Lingering(mut delivery) = self.phase
             && now >= delivery.deadline
         {
@@ -486,12 +488,12 @@ impl Conn {
     // ANCHOR_END: on_events
 
     // ANCHOR: on_readable
-    /// One `read` of whatever has arrived, then the complete frames in the buffer answered and
-    /// the replies sent at once, as far as the socket takes them.
+    /// One `read` of whatever has arrived, then the complete frames in the buffer answered. The
+    /// replies are sent at the end of the turn, with every other client's (`flush`).
     fn on_readable<S: Service>(&mut self, service: &mut S) {
         // Frames that backpressure held back come before new bytes; while replies still pile
         // up, nothing more is read (poll can report an error or hang-up unasked).
-        self.answer_and_send(service);
+        self.answer_buffered(service);
         let waiting = self.resume_at.is_some();
         if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE || waiting {
             return;
@@ -512,23 +514,29 @@ impl Conn {
             }
             Ok(n) => {
                 self.end += n;
-                self.answer_and_send(service);
+                self.answer_buffered(service);
             }
             Err(e) if is_transient(&e) => {}
             Err(e) => self.abort(e),
         }
     }
 
-    /// Answers the frames in the buffer and sends the replies, again and again while the
-    /// socket takes them all: a frame held back by backpressure must not wait for a `poll`
-    /// event that only new bytes from the client would bring. Stops when replies pile up
-    /// (the `POLLOUT` that follows resumes it) or no whole frame is left.
-    fn answer_and_send<S: Service>(&mut self, service: &mut S) {
+    /// Sends the turn's replies (the loop calls it once a turn, for every connection, after
+    /// answering every ready one). If that drains replies that backpressure was holding
+    /// requests back for, those requests are answered and sent too, again and again while the
+    /// socket takes everything: no `poll` event would come for them, as their bytes arrived
+    /// long ago.
+    fn flush<S: Service>(&mut self, service: &mut S) {
         loop {
-            let answered = self.answer_buffered(service);
-            self.on_writable();
-            let held = self.unsent() > PAUSE_READING_ABOVE || self.resume_at.is_some();
-            if answered == 0 || self.phase != Phase::Serving || held {
+            let held = self.unsent() > PAUSE_READING_ABOVE;
+            if self.unsent() > 0 || self.phase == Phase::Draining {
+                self.on_writable();
+            }
+            let released = held && self.unsent() <= PAUSE_READING_ABOVE;
+            if !released || self.phase != Phase::Serving || self.resume_at.is_some() {
+                return;
+            }
+            if self.answer_buffered(service) == 0 {
                 return;
             }
         }

@@ -33,14 +33,12 @@ impl<T: Send + 'static> LazyFree<T> {
     /// freeing what it was sent.
     pub fn start() -> io::Result<LazyFree<T>> {
         let (to_free, freeing) = mpsc::channel::<T>();
-        thread::Builder::new()
-            .name("lazyfree".into())
-            .spawn(move || {
-                for value in freeing {
-                    drop(value);
-                    merge_freed_blocks();
-                }
-            })?;
+        thread::Builder::new().name("lazyfree".into()).spawn(move || {
+            for value in freeing {
+                drop(value);
+                merge_freed_blocks();
+            }
+        })?;
         Ok(LazyFree { to_free })
     }
 

@@ -62,7 +62,7 @@ use bench_util::{
     Client, Redis, Series, criterion_dir, key16, nanos_u32, percentile, show_nanos, thousands,
     verdict,
 };
-use common::{Server, Stage, command};
+use common::{Server, Stage, command, resp_command};
 use criterion::{Criterion, Throughput};
 
 /// Every value: 16 bytes, as in `kv.rs`.
@@ -83,17 +83,6 @@ const SAMPLES: usize = 1000;
 /// The chart's resolution: the worst round trip per this much time.
 const CHART_BUCKET: Duration = Duration::from_millis(10);
 
-/// A Redis command in Redis's own protocol (RESP): an array of bulk strings.
-fn resp(words: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for word in words {
-        out.extend(format!("${}\r\n", word.len()).into_bytes());
-        out.extend_from_slice(word);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
 /// Which protocol a server speaks: v1.3's and v2.0's, or Redis's.
 #[derive(Clone, Copy, PartialEq)]
 enum Proto {
@@ -112,7 +101,7 @@ impl Proto {
         let words: Vec<&[u8]> = std::iter::once(name).chain(args.iter().copied()).collect();
         match self {
             Proto::Ours => command(&words),
-            Proto::Redis => resp(&words),
+            Proto::Redis => resp_command(&words),
         }
     }
 
@@ -192,7 +181,7 @@ fn load_keys(stream: &mut TcpStream, proto: Proto, keys: usize) {
 /// A field of Redis's `INFO section`, as text.
 fn redis_info(addr: SocketAddr, section: &str, field: &str) -> String {
     let mut stream = bench_util::connect(addr);
-    stream.write_all(&resp(&[b"INFO", section.as_bytes()])).expect("send INFO");
+    stream.write_all(&resp_command(&[b"INFO", section.as_bytes()])).expect("send INFO");
     let mut reader = BufReader::new(stream);
     let mut header = String::new();
     reader.read_line(&mut header).expect("a bulk string header");
@@ -207,7 +196,7 @@ fn redis_info(addr: SocketAddr, section: &str, field: &str) -> String {
 
 /// Redis's `DBSIZE`: the keys it holds, those past their deadlines but not yet deleted too.
 fn redis_dbsize(reader: &mut BufReader<TcpStream>) -> usize {
-    reader.get_mut().write_all(&resp(&[b"DBSIZE"])).expect("send DBSIZE");
+    reader.get_mut().write_all(&resp_command(&[b"DBSIZE"])).expect("send DBSIZE");
     let mut line = String::new();
     reader.read_line(&mut line).expect("DBSIZE's reply");
     line.trim_start_matches(':').trim().parse().expect("an integer reply")

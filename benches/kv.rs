@@ -17,7 +17,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use bench_util::{Client, Redis, criterion_dir, row};
-use common::{Server, Stage, command};
+use common::{Server, Stage, command, resp_command};
 use criterion::{Criterion, Throughput};
 
 /// Every value is this long, so every reply to a batch has a length known in advance.
@@ -26,17 +26,6 @@ const VALUE: &[u8; 16] = b"0123456789abcdef";
 /// Key `i`: 16 bytes, as in the memory measurement.
 fn key(i: usize) -> Vec<u8> {
     format!("key:{i:012}").into_bytes()
-}
-
-/// A Redis command in Redis's own protocol (RESP): an array of bulk strings.
-fn resp(words: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for word in words {
-        out.extend(format!("${}\r\n", word.len()).into_bytes());
-        out.extend_from_slice(word);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -57,7 +46,7 @@ fn client(addr: std::net::SocketAddr, op: Op, depth: usize, redis: bool) -> Clie
             Op::Set => vec![b"set", &k, VALUE],
             Op::Get => vec![b"get", &k],
         };
-        batch.extend(if redis { resp(&words) } else { command(&words) });
+        batch.extend(if redis { resp_command(&words) } else { command(&words) });
     }
     // v1.0: length, status (and the value); Redis: "+OK\r\n", or "$16\r\n" value "\r\n".
     let reply_len = match (op, redis) {
@@ -175,7 +164,7 @@ fn load(addr: std::net::SocketAddr, keys: usize, redis: bool) {
         for i in start..end {
             let k = key(i);
             batch.extend(if redis {
-                resp(&[b"SET", &k, VALUE])
+                resp_command(&[b"SET", &k, VALUE])
             } else {
                 command(&[b"set", &k, VALUE])
             });
@@ -188,7 +177,7 @@ fn load(addr: std::net::SocketAddr, keys: usize, redis: bool) {
 /// Redis's `used_memory`, in bytes, from `INFO memory`.
 fn redis_used_memory(addr: std::net::SocketAddr) -> u64 {
     let mut stream: TcpStream = bench_util::connect(addr);
-    stream.write_all(&resp(&[b"INFO", b"memory"])).expect("send INFO");
+    stream.write_all(&resp_command(&[b"INFO", b"memory"])).expect("send INFO");
     let mut reader = BufReader::new(stream);
     let mut header = String::new();
     reader.read_line(&mut header).expect("a bulk string header");

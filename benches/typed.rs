@@ -19,7 +19,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use bench_util::{Client, Redis, criterion_dir, key16, row, thousands};
-use common::{Server, Stage, command};
+use common::{Server, Stage, command, resp_command};
 use criterion::{Criterion, Throughput};
 
 /// Every value is this long, so every reply to a batch has a length known in advance.
@@ -27,17 +27,6 @@ const VALUE: &[u8; 16] = b"0123456789abcdef";
 
 /// How many times `keys` is timed on the same keys: enough for a median and a worst.
 const KEYS_RUNS: usize = 5;
-
-/// A Redis command in Redis's own protocol (RESP): an array of bulk strings.
-fn resp(words: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for word in words {
-        out.extend(format!("${}\r\n", word.len()).into_bytes());
-        out.extend_from_slice(word);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Op {
@@ -179,7 +168,7 @@ fn redis_keys(keys: usize) -> Option<KeysCost> {
     let mut want = format!("*{keys}\r\n").into_bytes();
     let reply_len = want.len() + keys * (5 + 16 + 2);
     want.extend_from_slice(b"$16\r\n");
-    let request = resp(&[b"KEYS", b"*"]);
+    let request = resp_command(&[b"KEYS", b"*"]);
     Some(time_keys(redis.child.id(), redis.addr, &request, &want, reply_len, true))
 }
 
@@ -234,7 +223,7 @@ fn reset_peak_rss(pid: u32) -> bool {
 fn sync(stream: &mut TcpStream, redis: bool) {
     let k = key16(0);
     let (request, reply_len) = match redis {
-        true => (resp(&[b"GET", &k]), 5 + VALUE.len() + 2),
+        true => (resp_command(&[b"GET", &k]), 5 + VALUE.len() + 2),
         false => (command(&[b"get", &k]), reply(Stage::V1_2, Op::Get).len()),
     };
     stream.write_all(&request).expect("send a get");
@@ -301,7 +290,7 @@ fn load(addr: SocketAddr, keys: usize, redis: bool) {
         for i in start..end {
             let k = key16(i);
             batch.extend(if redis {
-                resp(&[b"SET", &k, VALUE])
+                resp_command(&[b"SET", &k, VALUE])
             } else {
                 command(&[b"set", &k, VALUE])
             });

@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bench_util::{Client, Redis, Series, criterion_dir, nanos_u32, percentile, thousands};
-use common::{Server, Stage, command};
+use common::{Server, Stage, command, resp_command};
 use criterion::{Criterion, SamplingMode, Throughput};
 
 /// The sorted set `zquery` reads, loaded once at the start.
@@ -50,17 +50,6 @@ const CAP: usize = 1 << 16;
 /// Members per `zquery` reply: 10, as Redis's `LIMIT offset 10`; our limit counts items, a
 /// name and a score each.
 const MEMBERS: usize = 10;
-
-/// A Redis command in Redis's own protocol (RESP): an array of bulk strings.
-fn resp(words: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for word in words {
-        out.extend(format!("${}\r\n", word.len()).into_bytes());
-        out.extend_from_slice(word);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
 
 /// Member `i`: 14 bytes.
 fn member(i: usize) -> Vec<u8> {
@@ -114,7 +103,7 @@ impl Zadd {
         let key = format!("z{id:03}:GGGGGG").into_bytes();
         let words: [&[u8]; 4] =
             [if redis { b"ZADD" } else { b"zadd" }, &key, b"SSSSSSSSSSSS", b"m:MMMMMMMMMMMM"];
-        let one = if redis { resp(&words) } else { command(&words) };
+        let one = if redis { resp_command(&words) } else { command(&words) };
         let find = |run: &[u8]| one.windows(run.len()).position(|w| w == run).expect("a field");
         let fields = [find(b"GGGGGG"), find(b"SSSSSSSSSSSS"), find(b"MMMMMMMMMMMM")];
         let at = (0..depth).map(|j| fields.map(|f| f + j * one.len())).collect();
@@ -172,7 +161,9 @@ fn zquery_reply(offset: usize, redis: bool) -> Vec<u8> {
 fn zquery(addr: SocketAddr, offset: usize, redis: bool) -> Client {
     let offset_arg = offset.to_string().into_bytes();
     let batch = match redis {
-        true => resp(&[b"ZRANGEBYSCORE", KEY, b"-inf", b"+inf", b"LIMIT", &offset_arg, b"10"]),
+        true => {
+            resp_command(&[b"ZRANGEBYSCORE", KEY, b"-inf", b"+inf", b"LIMIT", &offset_arg, b"10"])
+        }
         false => {
             let limit = (2 * MEMBERS).to_string().into_bytes();
             command(&[b"zquery", KEY, b"-inf", b"", &offset_arg, &limit])
@@ -238,7 +229,7 @@ fn load_measured(pid: u32, addr: SocketAddr, members: usize, redis: bool) -> Mem
         for i in start..end {
             let (score, name) = (i.to_string().into_bytes(), member(i));
             batch.extend(match redis {
-                true => resp(&[b"ZADD", KEY, &score, &name]),
+                true => resp_command(&[b"ZADD", KEY, &score, &name]),
                 false => command(&[b"zadd", KEY, &score, &name]),
             });
         }
@@ -257,7 +248,7 @@ fn load_measured(pid: u32, addr: SocketAddr, members: usize, redis: bool) -> Mem
 /// A field of Redis's `INFO section`, as text.
 fn redis_info(addr: SocketAddr, section: &str, field: &str) -> String {
     let mut stream: TcpStream = bench_util::connect(addr);
-    stream.write_all(&resp(&[b"INFO", section.as_bytes()])).expect("send INFO");
+    stream.write_all(&resp_command(&[b"INFO", section.as_bytes()])).expect("send INFO");
     let mut reader = BufReader::new(stream);
     let mut header = String::new();
     reader.read_line(&mut header).expect("a bulk string header");

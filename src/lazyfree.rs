@@ -33,12 +33,19 @@ impl<T: Send + 'static> LazyFree<T> {
     /// freeing what it was sent.
     pub fn start() -> io::Result<LazyFree<T>> {
         let (to_free, freeing) = mpsc::channel::<T>();
+        let (started, running) = mpsc::channel();
         thread::Builder::new().name("lazyfree".into()).spawn(move || {
+            // Its first allocation sets the thread up with the allocator (an arena of its
+            // own, 64 MiB of address space reserved): done now, before the server says it is
+            // listening, not at some later moment while it serves.
+            merge_freed_blocks();
+            let _ = started.send(());
             for value in freeing {
                 drop(value);
                 merge_freed_blocks();
             }
         })?;
+        let _ = running.recv();
         Ok(LazyFree { to_free })
     }
 

@@ -115,22 +115,32 @@ impl<'a> Request<'a> {
 /// 32 MiB line (four times that once escaped) and a long stall to build it.
 impl fmt::Display for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const STRINGS: usize = 8;
-        const BYTES: usize = 64;
-        for (i, arg) in self.args().take(STRINGS).enumerate() {
-            let space = if i == 0 { "" } else { " " };
-            match arg.get(..BYTES) {
-                Some(head) if arg.len() > BYTES => {
-                    write!(f, "{space}{}...({} bytes)", Escaped(head), arg.len())?
-                }
-                _ => write!(f, "{space}{}", Escaped(arg))?,
-            }
-        }
-        if self.nstr > STRINGS {
-            write!(f, " ...({} more)", self.nstr - STRINGS)?;
-        }
-        Ok(())
+        show_words(f, self.args(), self.nstr)
     }
+}
+
+/// `count` strings, `words`, as a log line shows them: escaped, separated by spaces, at most
+/// 8 strings of 64 bytes. (v3.0's requests are shown the same way.)
+pub fn show_words<'a>(
+    f: &mut fmt::Formatter<'_>,
+    words: impl Iterator<Item = &'a [u8]>,
+    count: usize,
+) -> fmt::Result {
+    const STRINGS: usize = 8;
+    const BYTES: usize = 64;
+    for (i, arg) in words.take(STRINGS).enumerate() {
+        let space = if i == 0 { "" } else { " " };
+        match arg.get(..BYTES) {
+            Some(head) if arg.len() > BYTES => {
+                write!(f, "{space}{}...({} bytes)", Escaped(head), arg.len())?
+            }
+            _ => write!(f, "{space}{}", Escaped(arg))?,
+        }
+    }
+    if count > STRINGS {
+        write!(f, " ...({} more)", count - STRINGS)?;
+    }
+    Ok(())
 }
 
 // ANCHOR: escaped

@@ -331,21 +331,7 @@ fn inline(buf: &[u8]) -> Result<Option<(Request<'_>, usize)>, ProtocolError> {
 /// must not cost what the request cost.
 impl fmt::Display for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const STRINGS: usize = 8;
-        const BYTES: usize = 64;
-        for (i, arg) in self.args().take(STRINGS).enumerate() {
-            let space = if i == 0 { "" } else { " " };
-            match arg.get(..BYTES) {
-                Some(head) if arg.len() > BYTES => {
-                    write!(f, "{space}{}...({} bytes)", Escaped(head), arg.len())?
-                }
-                _ => write!(f, "{space}{}", Escaped(arg))?,
-            }
-        }
-        if self.len() > STRINGS {
-            write!(f, " ...({} more)", self.len() - STRINGS)?;
-        }
-        Ok(())
+        crate::request::show_words(f, self.args(), self.len())
     }
 }
 

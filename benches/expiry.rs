@@ -178,22 +178,6 @@ fn load_keys(stream: &mut TcpStream, proto: Proto, keys: usize) {
     });
 }
 
-/// A field of Redis's `INFO section`, as text.
-fn redis_info(addr: SocketAddr, section: &str, field: &str) -> String {
-    let mut stream = bench_util::connect(addr);
-    stream.write_all(&resp_command(&[b"INFO", section.as_bytes()])).expect("send INFO");
-    let mut reader = BufReader::new(stream);
-    let mut header = String::new();
-    reader.read_line(&mut header).expect("a bulk string header");
-    let len: usize = header.trim_start_matches('$').trim().parse().expect("a bulk length");
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).expect("the INFO text");
-    let text = String::from_utf8_lossy(&body);
-    let prefix = format!("{field}:");
-    let line = text.lines().find(|l| l.starts_with(&prefix)).expect("the field in INFO");
-    line[prefix.len()..].trim().to_string()
-}
-
 /// Redis's `DBSIZE`: the keys it holds, those past their deadlines but not yet deleted too.
 fn redis_dbsize(reader: &mut BufReader<TcpStream>) -> usize {
     reader.get_mut().write_all(&resp_command(&[b"DBSIZE"])).expect("send DBSIZE");
@@ -754,7 +738,7 @@ fn main() {
     };
     let (redis, redis_version) = match Redis::start() {
         Some(redis) => {
-            let version = redis_info(redis.addr, "server", "redis_version");
+            let version = bench_util::redis_info(redis.addr, "server", "redis_version");
             let name = format!("Redis {version} (active expiry in its cron)");
             (Some(mass_expiry(name, redis.addr, Proto::Redis, n, window)), version)
         }

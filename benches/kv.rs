@@ -12,8 +12,7 @@ mod bench_util;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use bench_util::{Client, Redis, criterion_dir, row};
@@ -132,10 +131,16 @@ fn memory(keys: usize) -> Vec<String> {
     ];
     match Redis::start() {
         Some(redis) => {
-            let used_before = redis_used_memory(redis.addr);
+            let used_before = bench_util::redis_info(redis.addr, "memory", "used_memory")
+                .parse::<u64>()
+                .expect("a byte count");
             let rss_before = common::rss_kib(redis.child.id());
             load(redis.addr, keys, true);
-            let used = (redis_used_memory(redis.addr) - used_before) / 1024;
+            let used = (bench_util::redis_info(redis.addr, "memory", "used_memory")
+                .parse::<u64>()
+                .expect("a byte count")
+                - used_before)
+                / 1024;
             let rss = common::rss_kib(redis.child.id()) - rss_before;
             rows.push(format!(
                 "| Redis, resident / used_memory | {:.1} MiB | used_memory +{:.1} MiB |",
@@ -172,21 +177,6 @@ fn load(addr: std::net::SocketAddr, keys: usize, redis: bool) {
         stream.write_all(&batch).expect("send the batch");
         stream.read_exact(&mut replies[..(end - start) * reply_len]).expect("every reply");
     }
-}
-
-/// Redis's `used_memory`, in bytes, from `INFO memory`.
-fn redis_used_memory(addr: std::net::SocketAddr) -> u64 {
-    let mut stream: TcpStream = bench_util::connect(addr);
-    stream.write_all(&resp_command(&[b"INFO", b"memory"])).expect("send INFO");
-    let mut reader = BufReader::new(stream);
-    let mut header = String::new();
-    reader.read_line(&mut header).expect("a bulk string header");
-    let len: usize = header.trim_start_matches('$').trim().parse().expect("a bulk length");
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).expect("the INFO text");
-    let text = String::from_utf8_lossy(&body);
-    let line = text.lines().find(|l| l.starts_with("used_memory:")).expect("used_memory");
-    line["used_memory:".len()..].trim().parse().expect("a byte count")
 }
 
 fn main() {

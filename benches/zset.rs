@@ -32,7 +32,7 @@ mod bench_util;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -217,7 +217,7 @@ impl Servers {
 /// Loads members 0 to `members`-1 with scores 0 to `members`-1 into [`KEY`], 64 per write,
 /// checking every reply, and measures the memory around it.
 fn load_measured(pid: u32, addr: SocketAddr, members: usize, redis: bool) -> Memory {
-    let used_before = redis.then(|| redis_info(addr, "memory", "used_memory"));
+    let used_before = redis.then(|| bench_util::redis_info(addr, "memory", "used_memory"));
     let rss_before = common::rss_kib(pid);
     let mut stream = bench_util::connect(addr);
     let want = added(redis).repeat(64);
@@ -238,27 +238,11 @@ fn load_measured(pid: u32, addr: SocketAddr, members: usize, redis: bool) -> Mem
         stream.read_exact(replies).expect("every reply");
         assert!(want.starts_with(replies), "a zadd that did not add its member");
     }
-    let used_after = redis.then(|| redis_info(addr, "memory", "used_memory"));
+    let used_after = redis.then(|| bench_util::redis_info(addr, "memory", "used_memory"));
     let used = used_before
         .zip(used_after)
         .map(|(before, after)| [before, after].map(|v| v.parse().expect("used_memory in bytes")));
     Memory { rss: [rss_before, common::rss_kib(pid)], peak: common::peak_rss_kib(pid), used }
-}
-
-/// A field of Redis's `INFO section`, as text.
-fn redis_info(addr: SocketAddr, section: &str, field: &str) -> String {
-    let mut stream: TcpStream = bench_util::connect(addr);
-    stream.write_all(&resp_command(&[b"INFO", section.as_bytes()])).expect("send INFO");
-    let mut reader = BufReader::new(stream);
-    let mut header = String::new();
-    reader.read_line(&mut header).expect("a bulk string header");
-    let len: usize = header.trim_start_matches('$').trim().parse().expect("a bulk length");
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).expect("the INFO text");
-    let text = String::from_utf8_lossy(&body);
-    let prefix = format!("{field}:");
-    let line = text.lines().find(|l| l.starts_with(&prefix)).expect("the field in INFO");
-    line[prefix.len()..].trim().to_string()
 }
 
 /// Criterion's measurements: a group per `zquery` offset, then a group per `zadd` depth.
@@ -480,7 +464,7 @@ fn main() {
         [0, 1_000, 100_000, 500_000, 900_000].iter().map(|o| o / scale).collect();
     let servers = Servers::start(members);
     let redis_version =
-        servers.redis.as_ref().map(|r| redis_info(r.addr, "server", "redis_version"));
+        servers.redis.as_ref().map(|r| bench_util::redis_info(r.addr, "server", "redis_version"));
     measure(&mut c, &servers, &offsets);
     c.final_summary();
 

@@ -399,3 +399,21 @@ fn nice_step(raw: f64) -> (f64, usize) {
     (step.unwrap_or(10.0 * magnitude), (-power).max(0) as usize)
 }
 // ANCHOR_END: line_chart
+
+/// A field of Redis's `INFO section`, as text.
+pub fn redis_info(addr: SocketAddr, section: &str, field: &str) -> String {
+    let mut stream: TcpStream = connect(addr);
+    stream
+        .write_all(&crate::common::resp_command(&[b"INFO", section.as_bytes()]))
+        .expect("send INFO");
+    let mut reader = BufReader::new(stream);
+    let mut header = String::new();
+    reader.read_line(&mut header).expect("a bulk string header");
+    let len: usize = header.trim_start_matches('$').trim().parse().expect("a bulk length");
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body).expect("the INFO text");
+    let text = String::from_utf8_lossy(&body);
+    let prefix = format!("{field}:");
+    let line = text.lines().find(|l| l.starts_with(&prefix)).expect("the field in INFO");
+    line[prefix.len()..].trim().to_string()
+}

@@ -6,59 +6,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::Command;
 use std::thread;
 
+use common::tlv::{arr, dbl, err, int, nil, run, str};
 use common::{Reply, Rng, Server, Stage, command, frame, read_reply_frame};
-
-// Values built by hand, so that a bug in `src/tlv.rs` cannot hide here.
-fn nil() -> Vec<u8> {
-    vec![0]
-}
-
-fn err(code: u32, msg: &str) -> Vec<u8> {
-    let mut out = vec![1];
-    out.extend_from_slice(&code.to_le_bytes());
-    out.extend_from_slice(&(msg.len() as u32).to_le_bytes());
-    out.extend_from_slice(msg.as_bytes());
-    out
-}
-
-fn str(bytes: &[u8]) -> Vec<u8> {
-    let mut out = vec![2];
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(bytes);
-    out
-}
-
-fn int(n: i64) -> Vec<u8> {
-    let mut out = vec![3];
-    out.extend_from_slice(&n.to_le_bytes());
-    out
-}
-
-fn dbl(x: f64) -> Vec<u8> {
-    let mut out = vec![4];
-    out.extend_from_slice(&x.to_le_bytes());
-    out
-}
-
-fn arr(values: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = vec![5];
-    out.extend_from_slice(&(values.len() as u32).to_le_bytes());
-    out.extend(values.concat());
-    out
-}
-
-/// Sends one command and returns its reply body.
-fn run(stream: &mut TcpStream, words: &[&[u8]]) -> Vec<u8> {
-    stream.write_all(&command(words)).unwrap();
-    match read_reply_frame(stream) {
-        Reply::Got(body) => body,
-        Reply::Closed => panic!("closed instead of answering {words:?}"),
-    }
-}
 
 fn quiet_server() -> Server {
     Server::start_with(Stage::V1_2, &["--quiet"])

@@ -9,6 +9,7 @@ mod common;
 use std::io::Write;
 use std::net::TcpStream;
 
+use common::tlv::{dbl, err, int, run, str};
 use common::{Reply, Rng, Server, Stage, command, read_reply_frame};
 
 // ANCHOR: original
@@ -67,24 +68,6 @@ fn the_originals_transcript() {
 }
 // ANCHOR_END: original
 
-// Values built by hand, as in tests/v1_2.rs.
-fn int(n: i64) -> Vec<u8> {
-    [&[3][..], &n.to_le_bytes()].concat()
-}
-
-fn dbl(x: f64) -> Vec<u8> {
-    [&[4][..], &x.to_le_bytes()].concat()
-}
-
-fn str(bytes: &[u8]) -> Vec<u8> {
-    [&[2][..], &(bytes.len() as u32).to_le_bytes(), bytes].concat()
-}
-
-fn err(code: u32, msg: &str) -> Vec<u8> {
-    let len = (msg.len() as u32).to_le_bytes();
-    [&[1][..], &code.to_le_bytes(), &len, msg.as_bytes()].concat()
-}
-
 /// An array of members and their scores, as `zquery` lists them.
 fn pairs(members: &[(&[u8], f64)]) -> Vec<u8> {
     let mut out = [&[5][..], &(2 * members.len() as u32).to_le_bytes()].concat();
@@ -93,14 +76,6 @@ fn pairs(members: &[(&[u8], f64)]) -> Vec<u8> {
         out.extend(dbl(*score));
     }
     out
-}
-
-fn run(stream: &mut TcpStream, words: &[&[u8]]) -> Vec<u8> {
-    stream.write_all(&command(words)).unwrap();
-    match read_reply_frame(stream) {
-        Reply::Got(body) => body,
-        Reply::Closed => panic!("closed instead of answering {words:?}"),
-    }
 }
 
 fn with_board() -> (Server, TcpStream) {

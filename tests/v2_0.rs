@@ -14,25 +14,10 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::tlv::{int, run, str};
 use common::{Reply, Server, Stage, TIMEOUT, command, read_reply_frame};
 
-fn int(n: i64) -> Vec<u8> {
-    [&[3][..], &n.to_le_bytes()].concat()
-}
-
-fn str(bytes: &[u8]) -> Vec<u8> {
-    [&[2][..], &(bytes.len() as u32).to_le_bytes(), bytes].concat()
-}
-
 const NIL: [u8; 1] = [0];
-
-fn run(stream: &mut TcpStream, words: &[&[u8]]) -> Vec<u8> {
-    stream.write_all(&command(words)).unwrap();
-    match read_reply_frame(stream) {
-        Reply::Got(body) => body,
-        Reply::Closed => panic!("closed instead of answering {words:?}"),
-    }
-}
 
 /// The milliseconds `pttl` answers.
 fn pttl(stream: &mut TcpStream, key: &[u8]) -> i64 {

@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // Each test crate uses a different part of the harness.
 
+pub mod tlv;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, ChildStdout, Command, Stdio};

@@ -12,7 +12,7 @@ mod bench_util;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bench_util::{Client, Redis, criterion_dir, row};
@@ -159,24 +159,8 @@ fn mib(kib: u64) -> f64 {
 }
 
 /// Sets keys 0 to `keys`-1, 64 commands per write, reading every reply.
-fn load(addr: std::net::SocketAddr, keys: usize, redis: bool) {
-    let mut stream = bench_util::connect(addr);
-    let reply_len = if redis { 5 } else { 8 };
-    let mut replies = vec![0u8; 64 * reply_len];
-    for start in (0..keys).step_by(64) {
-        let end = (start + 64).min(keys);
-        let mut batch = Vec::new();
-        for i in start..end {
-            let k = key(i);
-            batch.extend(if redis {
-                resp_command(&[b"SET", &k, VALUE])
-            } else {
-                command(&[b"set", &k, VALUE])
-            });
-        }
-        stream.write_all(&batch).expect("send the batch");
-        stream.read_exact(&mut replies[..(end - start) * reply_len]).expect("every reply");
-    }
+fn load(addr: SocketAddr, keys: usize, redis: bool) {
+    bench_util::load_sets(addr, keys, VALUE, redis, if redis { 5 } else { 8 });
 }
 
 fn main() {

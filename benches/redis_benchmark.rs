@@ -54,7 +54,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bench_util::{Client, Redis, criterion_dir, nanos_u32, percentile, show_nanos, thousands};
+use bench_util::{Client, Redis, criterion_dir, percentile, show_nanos, thousands};
 use common::{Server, Stage, resp_command};
 
 /// Each test: what `-t` is given for it, and the name `--csv` reports it under. Together,
@@ -334,15 +334,7 @@ fn medians(clients: &mut [Client], budget: Duration, slice: Duration) -> Vec<u32
     let start = Instant::now();
     while start.elapsed() < budget {
         for (client, times) in clients.iter_mut().zip(&mut times) {
-            let began = Instant::now();
-            loop {
-                let sent = Instant::now();
-                client.round_trip();
-                times.push(nanos_u32(sent.elapsed()));
-                if began.elapsed() >= slice {
-                    break;
-                }
-            }
+            bench_util::timed_slice(client, times, slice);
         }
     }
     times

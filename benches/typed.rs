@@ -280,24 +280,13 @@ fn mib(kib: u64) -> f64 {
 
 /// Sets keys 0 to `keys`-1, 64 commands per write, reading every reply.
 fn load(addr: SocketAddr, keys: usize, redis: bool) {
-    let mut stream = bench_util::connect(addr);
-    // Redis: "+OK\r\n"; v1.2: NIL.
-    let reply_len = if redis { 5 } else { reply(Stage::V1_2, Op::Set).len() };
-    let mut replies = vec![0u8; 64 * reply_len];
-    for start in (0..keys).step_by(64) {
-        let end = (start + 64).min(keys);
-        let mut batch = Vec::new();
-        for i in start..end {
-            let k = key16(i);
-            batch.extend(if redis {
-                resp_command(&[b"SET", &k, VALUE])
-            } else {
-                command(&[b"set", &k, VALUE])
-            });
-        }
-        stream.write_all(&batch).expect("send the batch");
-        stream.read_exact(&mut replies[..(end - start) * reply_len]).expect("every reply");
-    }
+    bench_util::load_sets(
+        addr,
+        keys,
+        VALUE,
+        redis,
+        if redis { 5 } else { reply(Stage::V1_2, Op::Set).len() },
+    );
 }
 
 fn main() {

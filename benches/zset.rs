@@ -37,7 +37,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bench_util::{Client, Redis, Series, criterion_dir, nanos_u32, percentile, thousands};
+use bench_util::{Client, Redis, Series, criterion_dir, percentile, thousands};
 use common::{Server, Stage, command, resp_command};
 use criterion::{Criterion, SamplingMode, Throughput};
 
@@ -307,15 +307,7 @@ fn medians(
     slice: Duration,
 ) -> Vec<Medians> {
     let timed = |client: &mut Client, times: &mut Vec<u32>| {
-        let start = Instant::now();
-        loop {
-            let sent = Instant::now();
-            client.round_trip();
-            times.push(nanos_u32(sent.elapsed()));
-            if start.elapsed() >= slice {
-                break;
-            }
-        }
+        bench_util::timed_slice(client, times, slice);
     };
     let median = |mut times: Vec<u32>| {
         times.sort_unstable();

@@ -417,3 +417,49 @@ pub fn redis_info(addr: SocketAddr, section: &str, field: &str) -> String {
     let line = text.lines().find(|l| l.starts_with(&prefix)).expect("the field in INFO");
     line[prefix.len()..].trim().to_string()
 }
+
+/// Times `client`'s round trips, one after another, for `slice` (at least one), into `times`
+/// (nanoseconds): one client's turn when several take turns on a shared machine.
+pub fn timed_slice(client: &mut Client, times: &mut Vec<u32>, slice: Duration) {
+    let began = Instant::now();
+    loop {
+        let sent = Instant::now();
+        client.round_trip();
+        times.push(nanos_u32(sent.elapsed()));
+        if began.elapsed() >= slice {
+            break;
+        }
+    }
+}
+
+/// Sends `count` commands, `command(i)` for i in 0..count, 64 per write, reading each batch's
+/// replies (`reply_len` bytes each) before the next: a loader, not a measurement.
+pub fn load_pipelined(
+    addr: SocketAddr,
+    count: usize,
+    mut command: impl FnMut(usize) -> Vec<u8>,
+    reply_len: usize,
+) {
+    let mut stream = connect(addr);
+    let mut replies = vec![0u8; 64 * reply_len];
+    for start in (0..count).step_by(64) {
+        let end = (start + 64).min(count);
+        let batch: Vec<u8> = (start..end).flat_map(&mut command).collect();
+        stream.write_all(&batch).expect("send the batch");
+        stream.read_exact(&mut replies[..(end - start) * reply_len]).expect("every reply");
+    }
+}
+
+/// Sets keys `key16(0)` to `key16(count - 1)` to `value`, 64 per write, reading every reply
+/// (`reply_len` bytes: the server's answer to a set): in Redis's protocol when `redis`, else
+/// v1.0's request frames.
+pub fn load_sets(addr: SocketAddr, count: usize, value: &[u8], redis: bool, reply_len: usize) {
+    let set = |i: usize| {
+        let k = key16(i);
+        match redis {
+            true => common::resp_command(&[b"SET", &k, value]),
+            false => common::command(&[b"set", &k, value]),
+        }
+    };
+    load_pipelined(addr, count, set, reply_len);
+}

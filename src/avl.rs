@@ -181,6 +181,15 @@ impl<T> Avl<T> {
         Iter { tree: self, at: self.live(id) }
     }
 
+    /// The tree taken apart: every value, in the arena's order (not the tree's), each moved out
+    /// as the iterator reaches it, so that a caller can free a big tree a slice at a time.
+    pub fn into_values(self) -> impl Iterator<Item = T> + Send
+    where
+        T: Send,
+    {
+        self.nodes.into_iter().filter_map(|node| node.value)
+    }
+
     // ANCHOR: lower_bound
     /// The first node whose value is not below a probe. `cmp` says how a value compares with
     /// the probe, as for `slice::binary_search_by`, so a caller can seek with a probe that is

@@ -86,6 +86,16 @@ pub trait Service {
     /// loop calls it once per turn; if more is due, `next_deadline` is still in the past and
     /// the next `poll` returns at once, after every ready client has been served.
     fn on_timers(&mut self, _now: Instant) {}
+
+    /// A socket that a thread of the service's own writes to when it needs the loop (v2.0's
+    /// `lazyfree` thread, asking it to merge the blocks it freed): the loop polls it with the
+    /// clients' sockets and calls [`Service::on_wake`] when it is readable. The default: none.
+    fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// Does what the thread behind [`Service::wake_fd`] asked for.
+    fn on_wake(&mut self) {}
 }
 // ANCHOR_END: service
 
@@ -170,8 +180,11 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         let timeout = timeout_ms(Instant::now(), deadlines.min());
         // Which events each socket should wake us for, worked out every turn from its state.
         let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
-        let interests =
-            iter::once((listener.as_fd(), listen_for)).chain(conns.list.iter().map(Conn::interest));
+        let wake = service.wake_fd().map(|fd| (fd, POLLIN));
+        let first_conn = 1 + usize::from(wake.is_some());
+        let interests = iter::once((listener.as_fd(), listen_for))
+            .chain(wake)
+            .chain(conns.list.iter().map(Conn::interest));
         let ready = match poller.poll(interests, timeout) {
             Ok(ready) => ready,
             Err(e) => {
@@ -180,7 +193,10 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
             }
         };
         let now = Instant::now();
-        for (i, fd) in ready[1..].iter().enumerate() {
+        if first_conn == 2 && ready[1].revents() != 0 {
+            service.on_wake();
+        }
+        for (i, fd) in ready[first_conn..].iter().enumerate() {
             conns.list[i].on_events(fd.revents(), now, service);
             if fd.revents() != 0 {
                 conns.touch(i, now);

@@ -172,6 +172,19 @@ impl ZSet {
         self.by_order.iter().map(|(_, entry)| (entry.score, &*entry.name))
     }
 
+    // ANCHOR: into_members
+    /// The set taken apart: every member as (score, name), in no particular order, each one
+    /// leaving both structures as the iterator reaches it. What is not reached is freed when
+    /// the iterator is dropped. For `lazyfree`, which frees a big set a slice at a time.
+    pub fn into_members(self) -> impl Iterator<Item = (f64, Box<[u8]>)> + Send {
+        let ZSet { mut by_name, by_order } = self;
+        by_order.into_values().map(move |Entry { score, name }| {
+            by_name.remove(&name);
+            (score, name)
+        })
+    }
+    // ANCHOR_END: into_members
+
     // ANCHOR: check_invariants
     /// Checks both structures, and that they hold the same members: for tests.
     pub fn check_invariants(&self) -> Result<(), String> {

@@ -162,6 +162,27 @@ fn sorted_sets() {
 // ANCHOR: errors
 /// Unknown commands and wrong numbers of arguments, in Redis's words; what clients send when
 /// they connect; `QUIT` closes after its `+OK`.
+/// `DEL` of a big sorted set answers at once, and the `lazyfree` thread frees the set to the
+/// end with nothing else sent: the loop answers its asks (see `tests/v2_0.rs`, whose store
+/// this is).
+#[test]
+fn big_sets_are_freed_off_the_loop() {
+    let server = server();
+    let mut c = server.connect();
+    for batch in 0..100 {
+        let mut words = vec!["ZADD".to_string(), "big".to_string()];
+        for i in batch * 1000..(batch + 1) * 1000 {
+            words.extend(["1".to_string(), format!("m{i}")]);
+        }
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(run(&mut c, &words), ":1000\r\n");
+    }
+    let loaded = server.resident_kib();
+    assert_eq!(run(&mut c, &["DEL", "big"]), ":1\r\n");
+    server.wait_for_resident_below(loaded - 4096, "the set was never freed");
+    assert_eq!(run(&mut c, &["EXISTS", "big"]), ":0\r\n");
+}
+
 #[test]
 fn errors_and_connection_commands() {
     let server = server();

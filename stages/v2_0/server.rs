@@ -8,6 +8,7 @@
 //! `run` has two more arms.
 
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use redis_lite::cli::{Help, ServerOpts};
@@ -65,6 +66,15 @@ impl Service for Store {
     /// Deletes the keys whose deadlines have passed, a bounded number per turn.
     fn on_timers(&mut self, now: Instant) {
         self.expire_due(now);
+    }
+
+    /// The `lazyfree` thread asks the loop to merge what it freed: see `src/lazyfree.rs`.
+    fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
+        Store::wake_fd(self)
+    }
+
+    fn on_wake(&mut self) {
+        Store::on_wake(self);
     }
 }
 // ANCHOR_END: service

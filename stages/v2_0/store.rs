@@ -7,6 +7,7 @@
 //! the loop's own sweep is.
 
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use redis_lite::hashtable::HashTable;
@@ -22,7 +23,7 @@ pub const MAX_EXPIRE_PER_TURN: usize = 2000;
 
 /// Sorted sets with more members than this are freed on the `lazyfree` thread; smaller values
 /// are freed inline, where it costs less than handing them over. (Redis's threshold is 64
-/// allocations; a member here costs four.)
+/// allocations; a member here costs three.)
 pub const LAZYFREE_ABOVE: usize = 64;
 // ANCHOR_END: limits
 
@@ -46,7 +47,7 @@ pub struct Store {
     keys: HashTable<Entry>,
     /// Every deadline, earliest first; each names its key.
     ttls: TtlHeap,
-    lazyfree: LazyFree<Box<ZSet>>,
+    lazyfree: LazyFree,
     /// Leave out the log line per request.
     pub quiet: bool,
     /// Set by a command that took long (walked the whole table, or listed many members), for
@@ -151,6 +152,14 @@ impl Store {
             lazyfree::merge_freed_blocks();
         }
     }
+
+    /// The `lazyfree` thread's socket, for the loop to poll, and what to do when it asks.
+    pub fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.lazyfree.wake_fd()
+    }
+    pub fn on_wake(&mut self) {
+        self.lazyfree.on_wake();
+    }
     // ANCHOR_END: timers
 
     // ANCHOR: access
@@ -209,7 +218,9 @@ impl Store {
     /// anything else here and now.
     fn free(&self, value: Value) {
         match value {
-            Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => self.lazyfree.free(zset),
+            Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => {
+                self.lazyfree.free(zset.into_members());
+            }
             value => drop(value),
         }
     }

@@ -7,6 +7,7 @@
 //! command's arity, as Redis's `redisCommandTable` does, so that no command checks its own.
 
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
 use redis_lite::cli::{Help, ServerOpts};
@@ -85,6 +86,15 @@ impl Service for Store {
 
     fn on_timers(&mut self, now: Instant) {
         self.expire_due(now);
+    }
+
+    /// The `lazyfree` thread asks the loop to merge what it freed: see `src/lazyfree.rs`.
+    fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
+        Store::wake_fd(self)
+    }
+
+    fn on_wake(&mut self) {
+        Store::on_wake(self);
     }
 }
 // ANCHOR_END: service

@@ -17,7 +17,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The longest any single step may take before the test fails. Generous, because CI machines
 /// are slow and shared; a passing test never waits this long.
@@ -250,6 +250,24 @@ impl Server {
     /// The server's process id, to read its memory use from /proc.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The process's resident memory, in KiB, from /proc.
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("a VmRSS line");
+        line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmRSS in kB")
+    }
+
+    /// Waits, up to 10 s, until the process's resident memory is below `kib` KiB, checking
+    /// every 10 ms: for memory that a thread of the server's gives back in its own time.
+    pub fn wait_for_resident_below(&self, kib: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.resident_kib() >= kib {
+            let resident = self.resident_kib();
+            assert!(Instant::now() < deadline, "{}: {what}: {resident} KiB resident", self.name);
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits, within the timeout, until the process has exited (for one that was asked to).

@@ -1,0 +1,68 @@
+//! The `lazyfree` thread's side of the bargain with the loop, with this test as the loop: it
+//! frees one slice, asks, and frees nothing more until it is answered; a set taken apart
+//! leaves nothing behind.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use redis_lite::lazyfree::{LazyFree, SLICE};
+use redis_lite::sys::{POLLIN, Poller};
+use redis_lite::zset::ZSet;
+
+/// A part that counts itself freed.
+struct Part(Arc<AtomicUsize>);
+
+impl Drop for Part {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits, up to 10 s, for the thread to ask for a merge; false if it never does.
+fn asked(lazyfree: &LazyFree, poller: &mut Poller) -> bool {
+    let fd = lazyfree.wake_fd().expect("the thread's socket");
+    let ready = poller.poll([(fd, POLLIN)], 10_000).expect("poll");
+    ready[0].revents() & POLLIN != 0
+}
+
+/// Each ask comes after exactly one more slice, and the thread waits for the answer before
+/// freeing another: the loop never has more than a slice's blocks to merge.
+#[test]
+fn frees_a_slice_then_waits_for_the_loop() {
+    let mut lazyfree = LazyFree::start().expect("start the thread");
+    let mut poller = Poller::new();
+    let freed = Arc::new(AtomicUsize::new(0));
+    let total = 3 * SLICE + 10;
+    let parts: Vec<Part> = (0..total).map(|_| Part(Arc::clone(&freed))).collect();
+    lazyfree.free(parts.into_iter());
+    for slice in 1..=3 {
+        assert!(asked(&lazyfree, &mut poller), "an ask after slice {slice}");
+        assert_eq!(freed.load(Ordering::SeqCst), slice * SLICE, "freed when it asked");
+        lazyfree.on_wake();
+    }
+    // The last, short slice, then the ask after the rest is dropped.
+    assert!(asked(&lazyfree, &mut poller), "an ask after the last slice");
+    assert_eq!(freed.load(Ordering::SeqCst), total);
+    lazyfree.on_wake();
+    // Answered: the thread waits for more, and asks nothing.
+    assert_eq!(poller.poll([(lazyfree.wake_fd().unwrap(), POLLIN)], 0).unwrap()[0].revents(), 0);
+}
+
+/// A set taken apart yields each member once, whatever the order, and nothing else.
+#[test]
+fn a_set_taken_apart_yields_every_member() {
+    let mut zset = ZSet::new();
+    for i in 0..5_000u32 {
+        zset.add(format!("m{}", i.wrapping_mul(2_654_435_761)).as_bytes(), f64::from(i % 7));
+    }
+    for i in (0..5_000u32).step_by(3) {
+        zset.remove(format!("m{}", i.wrapping_mul(2_654_435_761)).as_bytes());
+    }
+    let mut want: Vec<(u64, Vec<u8>)> =
+        zset.iter().map(|(s, n)| (s.to_bits(), n.to_vec())).collect();
+    let mut got: Vec<(u64, Vec<u8>)> =
+        zset.into_members().map(|(s, n)| (s.to_bits(), n.into_vec())).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}

@@ -90,6 +90,8 @@ pub trait Service {
     /// A socket that a thread of the service's own writes to when it needs the loop (v2.0's
     /// `lazyfree` thread, asking it to merge the blocks it freed): the loop polls it with the
     /// clients' sockets and calls [`Service::on_wake`] when it is readable. The default: none.
+    /// A service that gives one must read it in `on_wake`: a socket left readable would wake
+    /// the loop at once, every turn.
     fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
         None
     }
@@ -181,7 +183,8 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         // Which events each socket should wake us for, worked out every turn from its state.
         let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
         let wake = service.wake_fd().map(|fd| (fd, POLLIN));
-        let first_conn = 1 + usize::from(wake.is_some());
+        let has_wake = wake.is_some();
+        let first_conn = 1 + usize::from(has_wake);
         let interests = iter::once((listener.as_fd(), listen_for))
             .chain(wake)
             .chain(conns.list.iter().map(Conn::interest));
@@ -193,7 +196,7 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
             }
         };
         let now = Instant::now();
-        if first_conn == 2 && ready[1].revents() != 0 {
+        if has_wake && ready[1].revents() != 0 {
             service.on_wake();
         }
         for (i, fd) in ready[first_conn..].iter().enumerate() {

@@ -7,8 +7,8 @@
 //! handed, whole, to another thread that drops it while the loop goes on serving.
 //!
 //! Why this is safe: the value is *moved* into the channel. The loop keeps no reference to it
-//! (the compiler checks that), so the two threads never share anything but the channel and a
-//! socket; and the value must be `Send`, which the compiler checks too (a value holding an
+//! (the compiler checks that), so the two threads share nothing but the channel, a socket and
+//! a counter; and the value must be `Send`, which the compiler checks too (a value holding an
 //! `Rc`, say, could not be sent). Small values are dropped inline: sending one would cost
 //! more than freeing it.
 //!
@@ -18,29 +18,39 @@
 //! pass (see [`merge_freed_blocks`]). Every block of a big value came from the loop, so the
 //! loop pays for that pass whoever did the freeing: measured, 50 ms at the first connect after
 //! a million-member set was freed, and worse when the loop merged while the thread was still
-//! freeing (each pass found more than the last). So the thread frees a value a slice at a
-//! time and, after each slice, asks the loop to merge and waits until it has: the loop's share
-//! is one slice's worth per turn, as with expiry.
+//! freeing (each pass found more than the last). So the thread frees a slice at a time,
+//! counted across values, and after each slice asks the loop to merge and waits until it has:
+//! the loop's share is one slice's worth per turn, as with expiry. With nothing more to free,
+//! it asks once more before it sleeps, so that an idle server has nothing left unmerged.
 //!
 //! The asking goes over a pair of connected Unix sockets. The loop polls its end with the
 //! clients' sockets, so it wakes exactly when asked (no timer, no tick), and the thread waits
 //! by reading its own end, which blocks until the loop answers.
 //!
-//! What it costs: one thread, mostly asleep; a send per big value; one socket pair; and memory
-//! given back later than it would have been (a million members take a few hundred turns).
-//! What it cannot do: bound the memory waiting to be freed. A client deleting big values
-//! faster than the thread frees them makes the queue grow; Redis counts the pending frees and
-//! reports them (`lazyfree_pending_objects`), and so could this.
+//! What it costs: one thread, mostly asleep; a send per big value; one socket pair; a wake of
+//! the loop per slice; and memory given back later than it would have been (a million members
+//! take 489 slices). The memory waiting to be freed is bounded: past [`MAX_WAITING`] parts,
+//! values are freed by the loop where they are, which slows down whoever makes garbage that
+//! fast. Redis has no such bound; it counts what waits (`lazyfree_pending_objects`).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread;
 
 // ANCHOR: lazyfree
-/// Parts freed between two merges: with a sorted set's member, three blocks each.
+/// Parts freed between two merges, counted across values: with a sorted set's member, three
+/// blocks each.
 pub const SLICE: usize = 2048;
+
+/// Parts handed over and not yet freed above which a value is freed where it is, by the
+/// loop: the memory waiting for the thread stays bounded (some 40 MiB of sorted-set members),
+/// and a loop that makes garbage faster than the thread frees it slows down, its clients
+/// with it.
+pub const MAX_WAITING: usize = 1 << 18;
 
 /// A value taken apart: each step frees one part (see `ZSet::into_members`).
 type Parts = Box<dyn Iterator<Item = ()> + Send>;
@@ -48,6 +58,8 @@ type Parts = Box<dyn Iterator<Item = ()> + Send>;
 /// A thread that frees what it is sent, a slice at a time, with the loop merging between.
 pub struct LazyFree {
     to_free: Sender<Parts>,
+    /// Parts sent and not yet freed: the loop adds, the thread takes away.
+    waiting: Arc<AtomicUsize>,
     /// The loop's end of the socket pair: readable when the thread asks for a merge. `None`
     /// once the thread is gone, so that its closed end does not wake the loop forever.
     asks: Option<UnixStream>,
@@ -58,40 +70,74 @@ impl LazyFree {
     /// freeing what it was sent.
     pub fn start() -> io::Result<LazyFree> {
         let (to_free, freeing) = mpsc::channel::<Parts>();
-        let (asks, mut thread_end) = UnixStream::pair()?;
+        let (asks, thread_end) = UnixStream::pair()?;
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let mut asker = Asker { end: thread_end, freed: 0, waiting: Arc::clone(&waiting) };
         thread::Builder::new().name("lazyfree".into()).spawn(move || {
             // Its first allocation sets the thread up with the allocator (an arena of its
             // own, 64 MiB of address space reserved): done now, before the server says it is
             // listening, not at some later moment while it serves.
             merge_freed_blocks();
-            let _ = thread_end.write_all(b"+");
-            for mut parts in freeing {
-                while parts.by_ref().take(SLICE).count() == SLICE {
-                    merged_by_loop(&mut thread_end);
+            let _ = asker.end.write_all(b"+");
+            loop {
+                // With nothing more sent, what was freed is merged before the thread waits:
+                // an idle server is left with nothing unmerged.
+                let parts = match freeing.try_recv() {
+                    Ok(parts) => parts,
+                    Err(_) => {
+                        asker.ask_loop_to_merge();
+                        let Ok(parts) = freeing.recv() else { break }; // the loop hung up
+                        parts
+                    }
+                };
+                for () in parts {
+                    asker.freed += 1;
+                    if asker.freed == SLICE {
+                        asker.ask_loop_to_merge();
+                    }
                 }
-                drop(parts); // what held the parts: a few big blocks
-                merged_by_loop(&mut thread_end);
             }
         })?;
         (&asks).read_exact(&mut [0])?; // the thread is set up
         asks.set_nonblocking(true)?;
-        Ok(LazyFree { to_free, asks: Some(asks) })
+        Ok(LazyFree { to_free, waiting, asks: Some(asks) })
     }
 
-    /// Hands `parts` to the thread, which advances it to the end, freeing each part as it
-    /// goes. If the thread is gone (it cannot panic, but if it did), they are freed here:
-    /// late is better than never.
-    pub fn free(&self, parts: impl Iterator + Send + 'static) {
+    /// Frees `parts`, a value taken apart into `len` parts, each freed when the iterator
+    /// reaches it: on the thread, unless [`MAX_WAITING`] parts are waiting for it already, or
+    /// it is gone (it cannot panic, but if it did); then here and now.
+    pub fn free(&self, len: usize, parts: impl Iterator + Send + 'static) {
+        if self.waiting.load(Ordering::Relaxed) > MAX_WAITING {
+            return parts.for_each(drop);
+        }
+        self.waiting.fetch_add(len, Ordering::Relaxed);
         if let Err(mpsc::SendError(parts)) = self.to_free.send(Box::new(parts.map(drop))) {
-            drop(parts);
+            parts.for_each(drop);
         }
     }
 }
 
-/// The thread's side of a merge: ask, then wait for the answer. If the loop's end is gone,
-/// the thread goes on without waiting.
-fn merged_by_loop(thread_end: &mut UnixStream) {
-    let _ = thread_end.write_all(b"?").and_then(|()| thread_end.read_exact(&mut [0]));
+/// The thread's end of the socket pair, and the parts it freed since the loop last merged.
+struct Asker {
+    end: UnixStream,
+    freed: usize,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Asker {
+    /// Asks the loop to merge what was freed, and waits for the answer. If the loop's end is
+    /// gone, the thread goes on without waiting (the write fails with `EPIPE`, not a signal:
+    /// Rust programs ignore `SIGPIPE`).
+    fn ask_loop_to_merge(&mut self) {
+        if self.freed == 0 {
+            return;
+        }
+        let _ = self.end.write_all(b"?").and_then(|()| self.end.read_exact(&mut [0]));
+        let freed = std::mem::take(&mut self.freed);
+        let _ = self.waiting.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |waiting| {
+            Some(waiting.saturating_sub(freed))
+        });
+    }
 }
 // ANCHOR_END: lazyfree
 

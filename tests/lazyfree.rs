@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use redis_lite::lazyfree::{LazyFree, SLICE};
+use redis_lite::lazyfree::{LazyFree, MAX_WAITING, SLICE};
 use redis_lite::sys::{POLLIN, Poller};
 use redis_lite::zset::ZSet;
 
@@ -34,7 +34,7 @@ fn frees_a_slice_then_waits_for_the_loop() {
     let freed = Arc::new(AtomicUsize::new(0));
     let total = 3 * SLICE + 10;
     let parts: Vec<Part> = (0..total).map(|_| Part(Arc::clone(&freed))).collect();
-    lazyfree.free(parts.into_iter());
+    lazyfree.free(total, parts.into_iter());
     for slice in 1..=3 {
         assert!(asked(&lazyfree, &mut poller), "an ask after slice {slice}");
         assert_eq!(freed.load(Ordering::SeqCst), slice * SLICE, "freed when it asked");
@@ -46,6 +46,26 @@ fn frees_a_slice_then_waits_for_the_loop() {
     lazyfree.on_wake();
     // Answered: the thread waits for more, and asks nothing.
     assert_eq!(poller.poll([(lazyfree.wake_fd().unwrap(), POLLIN)], 0).unwrap()[0].revents(), 0);
+}
+
+/// Values sent while the thread is behind by more than `MAX_WAITING` parts are freed at once,
+/// by the caller: the memory waiting to be freed is bounded.
+#[test]
+fn past_the_backlog_values_are_freed_in_place() {
+    let mut lazyfree = LazyFree::start().expect("start the thread");
+    let mut poller = Poller::new();
+    let (behind, small) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let parts = |n: usize, count: &Arc<AtomicUsize>| -> Vec<Part> {
+        (0..n).map(|_| Part(Arc::clone(count))).collect()
+    };
+    // Sent with nothing waiting: it goes to the thread, which stops after a slice and asks.
+    lazyfree.free(MAX_WAITING + 1, parts(MAX_WAITING + 1, &behind).into_iter());
+    assert!(asked(&lazyfree, &mut poller));
+    assert_eq!(behind.load(Ordering::SeqCst), SLICE);
+    // Now the thread is behind by more than the bound: the next value is freed here.
+    lazyfree.free(5, parts(5, &small).into_iter());
+    assert_eq!(small.load(Ordering::SeqCst), 5, "freed by the caller, at once");
+    lazyfree.on_wake();
 }
 
 /// A set taken apart yields each member once, whatever the order, and nothing else.

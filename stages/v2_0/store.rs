@@ -152,15 +152,17 @@ impl Store {
             lazyfree::merge_freed_blocks();
         }
     }
+    // ANCHOR_END: timers
 
-    /// The `lazyfree` thread's socket, for the loop to poll, and what to do when it asks.
+    /// The `lazyfree` thread's socket, for the loop to poll.
     pub fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
         self.lazyfree.wake_fd()
     }
+
+    /// Merges what the `lazyfree` thread freed, if it asked, and lets it go on.
     pub fn on_wake(&mut self) {
         self.lazyfree.on_wake();
     }
-    // ANCHOR_END: timers
 
     // ANCHOR: access
     /// The value of `key`, to read or change in place, unless its deadline has passed. The
@@ -219,7 +221,7 @@ impl Store {
     fn free(&self, value: Value) {
         match value {
             Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => {
-                self.lazyfree.free(zset.into_members());
+                self.lazyfree.free(zset.len(), zset.into_members());
             }
             value => drop(value),
         }

@@ -190,10 +190,24 @@ fn redis_dbsize(reader: &mut BufReader<TcpStream>) -> usize {
 /// nanoseconds since the client began, and how long it took.
 type Gets = Vec<(u64, u32)>;
 
+/// The CPUs the server's loop and the measuring client are kept on.
+const LOOP_CPU: &str = "0";
+const CLIENT_CPU: &str = "1";
+
+/// Keeps a server's loop (its process's first thread; the `lazyfree` thread and Redis's
+/// background threads go where the scheduler puts them) on one CPU, and the ping-pong client
+/// on the other: every round trip crosses CPUs, as a client on another core's would, on
+/// every run and for both servers alike (see `bench_util::pin`).
+fn pin_loop(pid: u32) {
+    bench_util::pin(pid, LOOP_CPU, false);
+}
+
 /// The ping-pong client itself: `get`s of [`PROBE`], each checked, until `done` says stop;
 /// returns when it began, and its round trips. Its buffers are made before it starts, so that
 /// nothing but the round trips is timed.
 fn ping_pong(addr: SocketAddr, proto: Proto, done: impl Fn(Instant) -> bool) -> (Instant, Gets) {
+    // On the CPU the server's loop is not on: see `pin_loop`.
+    bench_util::pin(bench_util::this_thread(), CLIENT_CPU, false);
     let mut stream = bench_util::connect(addr);
     let request = proto.encode("get", &[PROBE]);
     let want = proto.value();
@@ -240,11 +254,12 @@ struct Expiry {
 /// of another key from `pre` before it to `post` after.
 fn mass_expiry(
     name: String,
-    addr: SocketAddr,
+    (addr, pid): (SocketAddr, u32),
     proto: Proto,
     keys: usize,
     (pre, check, post): (Duration, Duration, Duration),
 ) -> Expiry {
+    pin_loop(pid);
     let mut stream = bench_util::connect(addr);
     let loading = Instant::now();
     load_keys(&mut stream, proto, keys);
@@ -470,12 +485,13 @@ struct DelPause {
 /// client sends `get`s ping-pong, deletes it with `delete` (`del` or `unlink`); `after` its
 /// reply a third client connects and sends one `get`, and the second goes on for as long again.
 fn del_pause(
-    addr: SocketAddr,
+    (addr, pid): (SocketAddr, u32),
     proto: Proto,
     members: usize,
     delete: &str,
     (before, after): (Duration, Duration),
 ) -> DelPause {
+    pin_loop(pid);
     let mut stream = bench_util::connect(addr);
     one(&mut stream, &proto.encode("set", &[PROBE, VALUE]), &proto.ok());
     pipelined(&mut stream, members, &proto.one(), |range, batch| {
@@ -733,14 +749,15 @@ fn main() {
     // 1: each server alone, one after the other.
     let ours = {
         let server = Server::start_with(Stage::V2_0, &["--quiet"]);
-        let name = "v2.0 (2,000 keys a turn)".to_string();
-        mass_expiry(name, server.addr, Proto::Ours, n, window)
+        let name = "v2.0 (500 keys a turn)".to_string();
+        mass_expiry(name, (server.addr, server.pid()), Proto::Ours, n, window)
     };
     let (redis, redis_version) = match Redis::start() {
         Some(redis) => {
             let version = bench_util::redis_info(redis.addr, "server", "redis_version");
             let name = format!("Redis {version} (active expiry in its cron)");
-            (Some(mass_expiry(name, redis.addr, Proto::Redis, n, window)), version)
+            let redis = (redis.addr, redis.pid());
+            (Some(mass_expiry(name, redis, Proto::Redis, n, window)), version)
         }
         None => (None, String::new()),
     };
@@ -748,11 +765,12 @@ fn main() {
     // 2: the same, for a big delete.
     let ours_del = {
         let server = Server::start_with(Stage::V2_0, &["--quiet"]);
-        del_pause(server.addr, Proto::Ours, n, "del", del_window)
+        del_pause((server.addr, server.pid()), Proto::Ours, n, "del", del_window)
     };
     let redis_del = Redis::start().map(|redis| {
-        let del = del_pause(redis.addr, Proto::Redis, n, "del", del_window);
-        let unlink = del_pause(redis.addr, Proto::Redis, n, "unlink", del_window);
+        let redis = (redis.addr, redis.pid());
+        let del = del_pause(redis, Proto::Redis, n, "del", del_window);
+        let unlink = del_pause(redis, Proto::Redis, n, "unlink", del_window);
         (del, unlink)
     });
 

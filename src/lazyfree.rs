@@ -29,9 +29,11 @@
 //!
 //! What it costs: one thread, mostly asleep; a send per big value; one socket pair; a wake of
 //! the loop per slice; and memory given back later than it would have been (a million members
-//! take 489 slices). The memory waiting to be freed is bounded: past [`MAX_WAITING`] parts,
-//! values are freed by the loop where they are, which slows down whoever makes garbage that
-//! fast. Redis has no such bound; it counts what waits (`lazyfree_pending_objects`).
+//! take 489 slices). A slice a turn cannot keep up with a loop that makes more garbage than
+//! that a turn, so past [`MAX_WAITING`] parts the slices grow with what waits: the thread
+//! catches up, and no turn merges more than a fraction of the backlog. (Freeing on the loop
+//! instead, past a bound, was tried: one `DEL` of two big sets then held every client for
+//! 245 ms.) Redis has no such rule; it counts what waits (`lazyfree_pending_objects`).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -41,24 +43,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread;
 
-// ANCHOR: lazyfree
-/// Parts freed between two merges, counted across values: with a sorted set's member, three
-/// blocks each.
+// ANCHOR: slice
+/// Parts freed between two merges, counted across values (with a sorted set's member, three
+/// blocks each), while at most [`MAX_WAITING`] parts wait to be freed.
 pub const SLICE: usize = 2048;
 
-/// Parts handed over and not yet freed above which a value is freed where it is, by the
-/// loop: the memory waiting for the thread stays bounded (some 40 MiB of sorted-set members),
-/// and a loop that makes garbage faster than the thread frees it slows down, its clients
-/// with it.
-pub const MAX_WAITING: usize = 1 << 18;
+/// Parts waiting to be freed above which the slices grow with them: a slice is then a
+/// 512th of what waits. The thread can free only a slice per turn of the loop, and a loop
+/// that makes garbage faster than that would leave it ever further behind, with memory to
+/// match; growing slices catch up with any loop (one that makes `C` parts of garbage a turn
+/// leaves at most `512 * C` waiting), and a turn's merge stays a fraction of the backlog,
+/// never a whole value at once. A million-member set alone is freed 2,048 members at a time.
+pub const MAX_WAITING: usize = 1 << 20;
 
+/// The parts to free before the next merge, with `waiting` parts not yet freed.
+pub fn slice_for(waiting: usize) -> usize {
+    SLICE.max(waiting / (MAX_WAITING / SLICE))
+}
+// ANCHOR_END: slice
+
+// ANCHOR: lazyfree
 /// A value taken apart: each step frees one part (see `ZSet::into_members`).
 type Parts = Box<dyn Iterator<Item = ()> + Send>;
 
 /// A thread that frees what it is sent, a slice at a time, with the loop merging between.
 pub struct LazyFree {
     to_free: Sender<Parts>,
-    /// Parts sent and not yet freed: the loop adds, the thread takes away.
+    /// Parts sent and not yet merged by the loop: the loop adds, the thread takes away.
     waiting: Arc<AtomicUsize>,
     /// The loop's end of the socket pair: readable when the thread asks for a merge. `None`
     /// once the thread is gone, so that its closed end does not wake the loop forever.
@@ -72,7 +83,8 @@ impl LazyFree {
         let (to_free, freeing) = mpsc::channel::<Parts>();
         let (asks, thread_end) = UnixStream::pair()?;
         let waiting = Arc::new(AtomicUsize::new(0));
-        let mut asker = Asker { end: thread_end, freed: 0, waiting: Arc::clone(&waiting) };
+        let mut asker =
+            Asker { end: thread_end, freed: 0, slice: SLICE, waiting: Arc::clone(&waiting) };
         thread::Builder::new().name("lazyfree".into()).spawn(move || {
             // Its first allocation sets the thread up with the allocator (an arena of its
             // own, 64 MiB of address space reserved): done now, before the server says it is
@@ -91,8 +103,11 @@ impl LazyFree {
                     }
                 };
                 for () in parts {
+                    if asker.freed == 0 {
+                        asker.slice = slice_for(asker.waiting.load(Ordering::Relaxed));
+                    }
                     asker.freed += 1;
-                    if asker.freed == SLICE {
+                    if asker.freed == asker.slice {
                         asker.ask_loop_to_merge();
                     }
                 }
@@ -104,12 +119,9 @@ impl LazyFree {
     }
 
     /// Frees `parts`, a value taken apart into `len` parts, each freed when the iterator
-    /// reaches it: on the thread, unless [`MAX_WAITING`] parts are waiting for it already, or
-    /// it is gone (it cannot panic, but if it did); then here and now.
+    /// reaches it: on the thread, or here and now if the thread is gone (it cannot panic,
+    /// but if it did).
     pub fn free(&self, len: usize, parts: impl Iterator + Send + 'static) {
-        if self.waiting.load(Ordering::Relaxed) > MAX_WAITING {
-            return parts.for_each(drop);
-        }
         self.waiting.fetch_add(len, Ordering::Relaxed);
         if let Err(mpsc::SendError(parts)) = self.to_free.send(Box::new(parts.map(drop))) {
             parts.for_each(drop);
@@ -117,10 +129,12 @@ impl LazyFree {
     }
 }
 
-/// The thread's end of the socket pair, and the parts it freed since the loop last merged.
+/// The thread's end of the socket pair; the parts it freed since the loop last merged, and
+/// how many to free before it next asks (worked out as each slice begins).
 struct Asker {
     end: UnixStream,
     freed: usize,
+    slice: usize,
     waiting: Arc<AtomicUsize>,
 }
 
@@ -134,16 +148,17 @@ impl Asker {
         }
         let _ = self.end.write_all(b"?").and_then(|()| self.end.read_exact(&mut [0]));
         let freed = std::mem::take(&mut self.freed);
-        let _ = self.waiting.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |waiting| {
-            Some(waiting.saturating_sub(freed))
-        });
+        // Saturating, though `len` is exact: a wrong count must not wrap to a huge slice.
+        let less = |waiting: usize| Some(waiting.saturating_sub(freed));
+        let _ = self.waiting.fetch_update(Ordering::Relaxed, Ordering::Relaxed, less);
     }
 }
 // ANCHOR_END: lazyfree
 
 // ANCHOR: on_wake
 impl LazyFree {
-    /// The socket for the loop to poll: readable when the thread has freed a slice.
+    /// The socket for the loop to poll: readable when the thread has freed a slice, or all
+    /// it was sent.
     pub fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
         self.asks.as_ref().map(AsFd::as_fd)
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use redis_lite::lazyfree::{LazyFree, MAX_WAITING, SLICE};
+use redis_lite::lazyfree::{LazyFree, MAX_WAITING, SLICE, slice_for};
 use redis_lite::sys::{POLLIN, Poller};
 use redis_lite::zset::ZSet;
 
@@ -48,23 +48,42 @@ fn frees_a_slice_then_waits_for_the_loop() {
     assert_eq!(poller.poll([(lazyfree.wake_fd().unwrap(), POLLIN)], 0).unwrap()[0].revents(), 0);
 }
 
-/// Values sent while the thread is behind by more than `MAX_WAITING` parts are freed at once,
-/// by the caller: the memory waiting to be freed is bounded.
+/// Parts, made as the thread reaches them (millions of them need not exist at once), each
+/// counted when freed.
+fn counted(n: usize, freed: &Arc<AtomicUsize>) -> impl Iterator<Item = Part> + Send + 'static {
+    let freed = Arc::clone(freed);
+    (0..n).map(move |_| Part(Arc::clone(&freed)))
+}
+
+/// Far behind, the thread frees bigger slices, a 512th of what waits, so that it catches up
+/// with a loop that makes garbage faster than a slice a turn; and whatever is sent meanwhile
+/// still goes to the thread: never freed on the loop, all at once, however far behind.
 #[test]
-fn past_the_backlog_values_are_freed_in_place() {
+fn far_behind_the_slices_grow_and_nothing_is_freed_in_place() {
     let mut lazyfree = LazyFree::start().expect("start the thread");
     let mut poller = Poller::new();
-    let (behind, small) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let parts = |n: usize, count: &Arc<AtomicUsize>| -> Vec<Part> {
-        (0..n).map(|_| Part(Arc::clone(count))).collect()
-    };
-    // Sent with nothing waiting: it goes to the thread, which stops after a slice and asks.
-    lazyfree.free(MAX_WAITING + 1, parts(MAX_WAITING + 1, &behind).into_iter());
+    let (big, small) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let total = 4 * MAX_WAITING;
+    lazyfree.free(total, counted(total, &big));
     assert!(asked(&lazyfree, &mut poller));
-    assert_eq!(behind.load(Ordering::SeqCst), SLICE);
-    // Now the thread is behind by more than the bound: the next value is freed here.
-    lazyfree.free(5, parts(5, &small).into_iter());
-    assert_eq!(small.load(Ordering::SeqCst), 5, "freed by the caller, at once");
+    let first = slice_for(total);
+    assert!(first > SLICE, "a bigger slice when far behind: {first}");
+    assert_eq!(big.load(Ordering::SeqCst), first);
+    // Sent while the thread waits, far behind: queued, not freed here.
+    lazyfree.free(5, counted(5, &small));
+    assert_eq!(small.load(Ordering::SeqCst), 0, "freed in place, on the loop");
+    lazyfree.on_wake();
+    assert!(asked(&lazyfree, &mut poller));
+    assert_eq!(big.load(Ordering::SeqCst), first + slice_for(total - first));
+    // Answered to the end, everything is freed, by the thread.
+    let mut asks = 0;
+    while small.load(Ordering::SeqCst) < 5 {
+        lazyfree.on_wake();
+        assert!(asked(&lazyfree, &mut poller), "an ask after {asks} answers");
+        asks += 1;
+        assert!(asks < total / SLICE, "no end in sight");
+    }
+    assert_eq!(big.load(Ordering::SeqCst), total);
     lazyfree.on_wake();
 }
 

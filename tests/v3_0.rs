@@ -183,7 +183,7 @@ fn big_sets_are_freed_off_the_loop() {
 /// Sets just big enough for the `lazyfree` thread, created and deleted as fast as a client can
 /// pipeline them: the thread keeps up, and the server's memory stays that of a few sets.
 /// (It once asked the loop after every set, and the loop answers one ask a turn: a turn read
-/// a dozen sets and freed one, and this grew the server by 200 MiB.)
+/// a dozen sets and freed one, and this grew the server by 160 MiB.)
 #[test]
 fn many_big_sets_deleted_fast_do_not_pile_up() {
     let server = server();

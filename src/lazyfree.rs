@@ -30,10 +30,12 @@
 //! What it costs: one thread, mostly asleep; a send per big value; one socket pair; a wake of
 //! the loop per slice; and memory given back later than it would have been (a million members
 //! take 489 slices). A slice a turn cannot keep up with a loop that makes more garbage than
-//! that a turn, so past [`MAX_WAITING`] parts the slices grow with what waits: the thread
-//! catches up, and no turn merges more than a fraction of the backlog. (Freeing on the loop
-//! instead, past a bound, was tried: one `DEL` of two big sets then held every client for
-//! 245 ms.) Redis has no such rule; it counts what waits (`lazyfree_pending_objects`).
+//! that a turn, so the slice doubles whenever what waits has grown since the last one began,
+//! and halves back when it has shrunk ([`next_slice`]): the thread keeps up, and a turn's merge
+//! is about what that turn made. Two other answers were tried and measured. Freeing on the
+//! loop past a bound: one `DEL` of two big sets held every client 245 ms. Slices that grow
+//! with the backlog: the thread caught up only with hundreds of megabytes waiting. Redis has
+//! no such rule; it counts what waits (`lazyfree_pending_objects`).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -45,24 +47,29 @@ use std::thread;
 
 // ANCHOR: slice
 /// Parts freed between two merges, counted across values (with a sorted set's member, three
-/// blocks each), while at most [`MAX_WAITING`] parts wait to be freed. A slice a turn is also
-/// the thread's pace: at 512, a client pipelining hundred-member sets and deleting them
-/// outran it (the server grew 78 MiB in `many_big_sets_deleted_fast_do_not_pile_up`), and
-/// around a million-member `DEL` it let through about as many round trips over 1 ms as 2,048
-/// (a few in a second; Redis's `UNLINK`, 25 to 30).
+/// blocks each), while the loop makes no garbage faster than that. A slice a turn is also the
+/// thread's pace: at 512, a client pipelining hundred-member sets and deleting them outran
+/// it, and around a million-member `DEL` it let through about as many round trips over 1 ms
+/// as 2,048 (a few in a second; Redis's `UNLINK`, 25 to 30).
 pub const SLICE: usize = 2048;
 
-/// Parts waiting to be freed above which the slices grow with them: a slice is then a
-/// 512th of what waits. The thread can free only a slice per turn of the loop, and a loop
-/// that makes garbage faster than that would leave it ever further behind, with memory to
-/// match; growing slices catch up with any loop (one that makes `C` parts of garbage a turn
-/// leaves at most `512 * C` waiting), and a turn's merge stays a fraction of the backlog,
-/// never a whole value at once. A million-member set alone is freed 2,048 members at a time.
-pub const MAX_WAITING: usize = 1 << 20;
+/// The largest slice: a cap on what one merge can cost the loop, whatever happens.
+pub const MAX_SLICE: usize = 1 << 20;
 
-/// The parts to free before the next merge, with `waiting` parts not yet freed.
-pub fn slice_for(waiting: usize) -> usize {
-    SLICE.max(waiting / (MAX_WAITING / SLICE))
+/// The next slice's size, from the last one's, and what waits to be freed now against what
+/// waited when the last slice began (`before`; 0 when the thread had caught up since). More
+/// now: the loop makes garbage faster than a slice a turn, so the slice doubles. Less: it
+/// halves, down to [`SLICE`]. So a lone big value goes [`SLICE`] parts a turn, and a loop that
+/// makes garbage as fast as it can merges about as much a turn as it made, and leaves the
+/// thread a few turns behind, not ever further.
+pub fn next_slice(slice: usize, waiting: usize, before: usize) -> usize {
+    if before == 0 || waiting == before {
+        slice
+    } else if waiting > before {
+        (2 * slice).min(MAX_SLICE)
+    } else {
+        (slice / 2).max(SLICE)
+    }
 }
 // ANCHOR_END: slice
 
@@ -87,8 +94,13 @@ impl LazyFree {
         let (to_free, freeing) = mpsc::channel::<Parts>();
         let (asks, thread_end) = UnixStream::pair()?;
         let waiting = Arc::new(AtomicUsize::new(0));
-        let mut asker =
-            Asker { end: thread_end, freed: 0, slice: SLICE, waiting: Arc::clone(&waiting) };
+        let mut asker = Asker {
+            end: thread_end,
+            freed: 0,
+            slice: SLICE,
+            began: 0,
+            waiting: Arc::clone(&waiting),
+        };
         thread::Builder::new().name("lazyfree".into()).spawn(move || {
             // Its first allocation sets the thread up with the allocator (an arena of its
             // own, 64 MiB of address space reserved): done now, before the server says it is
@@ -102,13 +114,14 @@ impl LazyFree {
                     Ok(parts) => parts,
                     Err(_) => {
                         asker.ask_loop_to_merge();
+                        asker.began = 0; // caught up
                         let Ok(parts) = freeing.recv() else { break }; // the loop hung up
                         parts
                     }
                 };
                 for () in parts {
                     if asker.freed == 0 {
-                        asker.slice = slice_for(asker.waiting.load(Ordering::Relaxed));
+                        asker.begin_slice();
                     }
                     asker.freed += 1;
                     if asker.freed == asker.slice {
@@ -134,15 +147,24 @@ impl LazyFree {
 }
 
 /// The thread's end of the socket pair; the parts it freed since the loop last merged, and
-/// how many to free before it next asks (worked out as each slice begins).
+/// how many to free before it next asks, and how many waited when the last slice began (0
+/// once it has caught up).
 struct Asker {
     end: UnixStream,
     freed: usize,
     slice: usize,
+    began: usize,
     waiting: Arc<AtomicUsize>,
 }
 
 impl Asker {
+    /// Sizes the slice about to begin: see [`next_slice`].
+    fn begin_slice(&mut self) {
+        let waiting = self.waiting.load(Ordering::Relaxed);
+        self.slice = next_slice(self.slice, waiting, self.began);
+        self.began = waiting;
+    }
+
     /// Asks the loop to merge what was freed, and waits for the answer. If the loop's end is
     /// gone, the thread goes on without waiting (the write fails with `EPIPE`, not a signal:
     /// Rust programs ignore `SIGPIPE`).

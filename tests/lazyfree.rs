@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use redis_lite::lazyfree::{LazyFree, MAX_WAITING, SLICE, slice_for};
+use redis_lite::lazyfree::{LazyFree, MAX_SLICE, SLICE, next_slice};
 use redis_lite::sys::{POLLIN, Poller};
 use redis_lite::zset::ZSet;
 
@@ -55,36 +55,42 @@ fn counted(n: usize, freed: &Arc<AtomicUsize>) -> impl Iterator<Item = Part> + S
     (0..n).map(move |_| Part(Arc::clone(&freed)))
 }
 
-/// Far behind, the thread frees bigger slices, a 512th of what waits, so that it catches up
-/// with a loop that makes garbage faster than a slice a turn; and whatever is sent meanwhile
-/// still goes to the thread: never freed on the loop, all at once, however far behind.
+/// When more waits than when the last slice began, the loop is making garbage faster than a
+/// slice a turn, and the next slice is twice as big; when less, half, down to `SLICE`. And
+/// whatever is sent meanwhile goes to the thread: never freed on the loop, all at once.
 #[test]
-fn far_behind_the_slices_grow_and_nothing_is_freed_in_place() {
+fn slices_grow_while_garbage_comes_faster_and_shrink_after() {
     let mut lazyfree = LazyFree::start().expect("start the thread");
     let mut poller = Poller::new();
-    let (big, small) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let total = 4 * MAX_WAITING;
-    lazyfree.free(total, counted(total, &big));
+    let (a, b) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let freed = || a.load(Ordering::SeqCst) + b.load(Ordering::SeqCst);
+    lazyfree.free(4 * SLICE, counted(4 * SLICE, &a));
     assert!(asked(&lazyfree, &mut poller));
-    let first = slice_for(total);
-    assert!(first > SLICE, "a bigger slice when far behind: {first}");
-    assert_eq!(big.load(Ordering::SeqCst), first);
-    // Sent while the thread waits, far behind: queued, not freed here.
-    lazyfree.free(5, counted(5, &small));
-    assert_eq!(small.load(Ordering::SeqCst), 0, "freed in place, on the loop");
+    assert_eq!(freed(), SLICE, "a first slice, from idle, of the usual size");
+    // Sent while the thread waits: queued, not freed here; and the backlog has grown.
+    lazyfree.free(4 * SLICE, counted(4 * SLICE, &b));
+    assert_eq!(b.load(Ordering::SeqCst), 0, "freed in place, on the loop");
     lazyfree.on_wake();
     assert!(asked(&lazyfree, &mut poller));
-    assert_eq!(big.load(Ordering::SeqCst), first + slice_for(total - first));
-    // Answered to the end, everything is freed, by the thread.
-    let mut asks = 0;
-    while small.load(Ordering::SeqCst) < 5 {
+    assert_eq!(freed(), SLICE + 2 * SLICE, "a slice twice as big, the backlog having grown");
+    lazyfree.on_wake();
+    assert!(asked(&lazyfree, &mut poller));
+    assert_eq!(freed(), 3 * SLICE + SLICE, "back to the usual size, the backlog shrinking");
+    for _ in 0..4 {
         lazyfree.on_wake();
-        assert!(asked(&lazyfree, &mut poller), "an ask after {asks} answers");
-        asks += 1;
-        assert!(asks < total / SLICE, "no end in sight");
+        assert!(asked(&lazyfree, &mut poller));
     }
-    assert_eq!(big.load(Ordering::SeqCst), total);
+    assert_eq!(freed(), 8 * SLICE);
     lazyfree.on_wake();
+}
+
+/// The rule itself, at its edges: caught up keeps the size; the cap holds.
+#[test]
+fn next_slice_at_its_edges() {
+    assert_eq!(next_slice(4 * SLICE, 10, 0), 4 * SLICE, "from idle: as it was");
+    assert_eq!(next_slice(SLICE, 10, 10), SLICE);
+    assert_eq!(next_slice(SLICE, SLICE / 2, SLICE), SLICE, "never below SLICE");
+    assert_eq!(next_slice(MAX_SLICE, 2 * MAX_SLICE, MAX_SLICE), MAX_SLICE, "never above");
 }
 
 /// A set taken apart yields each member once, whatever the order, and nothing else.

@@ -92,7 +92,8 @@ impl LazyFree {
     /// freeing what it was sent.
     pub fn start() -> io::Result<LazyFree> {
         let (to_free, freeing) = mpsc::channel::<Parts>();
-        let (asks, thread_end) = UnixStream::pair()?;
+        let context = |e: io::Error| io::Error::new(e.kind(), format!("lazyfree thread: {e}"));
+        let (asks, thread_end) = UnixStream::pair().map_err(context)?;
         let waiting = Arc::new(AtomicUsize::new(0));
         let mut asker = Asker {
             end: thread_end,

@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::tlv::{int, run, str};
-use common::{Reply, Server, Stage, TIMEOUT, command, read_reply_frame};
+use common::{Reply, Server, Stage, TIMEOUT, command, read_reply_frame, rss_kib};
 
 const NIL: [u8; 1] = [0];
 
@@ -230,7 +230,7 @@ fn big_values_are_freed_on_their_own_thread() {
             assert_eq!(read_reply_frame(&mut c), Reply::Got(int(1)));
         }
     }
-    let loaded = server.resident_kib();
+    let loaded = rss_kib(server.pid());
     assert_eq!(run(&mut c, &[b"del", b"big"]), int(1));
     server.wait_for_resident_below(loaded - 4096, "the set was never freed");
     assert_eq!(run(&mut c, &[b"set", b"k", b"v"]), NIL);

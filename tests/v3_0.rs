@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 
-use common::{Reply, Server, Stage, read_resp_reply, resp_command};
+use common::{Reply, Server, Stage, read_resp_reply, resp_command, rss_kib};
 
 fn server() -> Server {
     Server::start_with(Stage::V3_0, &["--quiet"])
@@ -174,7 +174,7 @@ fn big_sets_are_freed_off_the_loop() {
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         assert_eq!(run(&mut c, &words), ":1000\r\n");
     }
-    let loaded = server.resident_kib();
+    let loaded = rss_kib(server.pid());
     assert_eq!(run(&mut c, &["DEL", "big"]), ":1\r\n");
     server.wait_for_resident_below(loaded - 4096, "the set was never freed");
     assert_eq!(run(&mut c, &["EXISTS", "big"]), ":0\r\n");
@@ -198,7 +198,7 @@ fn many_big_sets_deleted_fast_do_not_pile_up() {
         pipeline.extend(resp_command(&zadd));
         pipeline.extend(resp_command(&[b"DEL", b"k"]));
     }
-    let start = server.resident_kib();
+    let start = rss_kib(server.pid());
     for _ in 0..10 {
         c.write_all(&pipeline).unwrap();
         for _ in 0..1000 {
@@ -206,7 +206,7 @@ fn many_big_sets_deleted_fast_do_not_pile_up() {
             assert_eq!(read_resp_reply(&mut c), Reply::Got(b":1\r\n".to_vec()));
         }
     }
-    let grown = server.resident_kib().saturating_sub(start);
+    let grown = rss_kib(server.pid()).saturating_sub(start);
     assert!(grown < 32 * 1024, "1,000,000 members created and deleted: {grown} KiB more resident");
 }
 

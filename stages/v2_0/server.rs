@@ -8,7 +8,6 @@
 //! `run` has two more arms.
 
 use std::io;
-use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use redis_lite::cli::{Help, ServerOpts};
@@ -19,6 +18,7 @@ use redis_lite::tlv::{self, ERR_ARG, ERR_TYPE, ERR_UNKNOWN};
 
 use crate::sorted;
 // Where v1.3's sorted-set commands, compiled into this stage, look for them.
+use crate::store;
 pub use crate::store::{Store, Value};
 
 pub const HELP: Help = Help {
@@ -53,29 +53,8 @@ impl Service for Store {
         Ok(())
     }
 
-    /// After a `keys`, the other clients come first: see `event_loop::Service`.
-    fn should_yield(&mut self) -> bool {
-        std::mem::take(&mut self.walked)
-    }
-
-    /// The earliest deadline of any key: the loop's `poll` wakes for it.
-    fn next_deadline(&mut self) -> Option<Instant> {
-        Store::next_deadline(self)
-    }
-
-    /// Deletes the keys whose deadlines have passed, a bounded number per turn.
-    fn on_timers(&mut self, now: Instant) {
-        self.expire_due(now);
-    }
-
-    /// The `lazyfree` thread asks the loop to merge what it freed: see `src/lazyfree.rs`.
-    fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
-        Store::wake_fd(self)
-    }
-
-    fn on_wake(&mut self) {
-        Store::on_wake(self);
-    }
+    // The timers, the yielding after a `keys` and the `lazyfree` thread's asks: see `store.rs`.
+    store::loop_hooks!();
 }
 // ANCHOR_END: service
 

@@ -231,3 +231,36 @@ impl Store {
     }
     // ANCHOR_END: expire
 }
+
+// ANCHOR: loop_hooks
+/// The loop's hooks into the store, the same under v2.0's protocol and v3.0's: after a command
+/// that walked every key the other clients come first (`should_yield`); `poll` wakes for the
+/// earliest deadline; each turn expires a bounded number of keys; and the `lazyfree` thread's
+/// socket is polled, its asks answered. A macro, because one trait's methods cannot be written
+/// half in one `impl` and half in another: each stage's `impl Service for Store` writes its
+/// protocol's methods, then `store::loop_hooks!()` writes these.
+macro_rules! loop_hooks {
+    () => {
+        fn should_yield(&mut self) -> bool {
+            std::mem::take(&mut self.walked)
+        }
+
+        fn next_deadline(&mut self) -> Option<std::time::Instant> {
+            Store::next_deadline(self)
+        }
+
+        fn on_timers(&mut self, now: std::time::Instant) {
+            self.expire_due(now);
+        }
+
+        fn wake_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+            Store::wake_fd(self)
+        }
+
+        fn on_wake(&mut self) {
+            Store::on_wake(self);
+        }
+    };
+}
+pub(crate) use loop_hooks;
+// ANCHOR_END: loop_hooks

@@ -7,15 +7,13 @@
 //! command's arity, as Redis's `redisCommandTable` does, so that no command checks its own.
 
 use std::io;
-use std::os::fd::BorrowedFd;
-use std::time::Instant;
 
 use redis_lite::cli::{Help, ServerOpts};
 use redis_lite::event_loop::{self, Service};
 use redis_lite::outln;
 use redis_lite::resp::{self, Request};
 
-use crate::store::Store;
+use crate::store::{self, Store};
 use crate::{connection, strings, zsets};
 
 pub const HELP: Help = Help {
@@ -75,27 +73,8 @@ impl Service for Store {
         io::Error::new(io::ErrorKind::UnexpectedEof, msg)
     }
 
-    /// After a command that walked every key, the other clients come first.
-    fn should_yield(&mut self) -> bool {
-        std::mem::take(&mut self.walked)
-    }
-
-    fn next_deadline(&mut self) -> Option<Instant> {
-        Store::next_deadline(self)
-    }
-
-    fn on_timers(&mut self, now: Instant) {
-        self.expire_due(now);
-    }
-
-    /// The `lazyfree` thread asks the loop to merge what it freed: see `src/lazyfree.rs`.
-    fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
-        Store::wake_fd(self)
-    }
-
-    fn on_wake(&mut self) {
-        Store::on_wake(self);
-    }
+    // The timers, the yielding after `KEYS` and the `lazyfree` thread's asks: v2.0's, in `store.rs`.
+    store::loop_hooks!();
 }
 // ANCHOR_END: service
 

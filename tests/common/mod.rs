@@ -252,19 +252,12 @@ impl Server {
         self.child.id()
     }
 
-    /// The process's resident memory, in KiB, from /proc.
-    pub fn resident_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("a VmRSS line");
-        line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmRSS in kB")
-    }
-
     /// Waits, up to 10 s, until the process's resident memory is below `kib` KiB, checking
     /// every 10 ms: for memory that a thread of the server's gives back in its own time.
     pub fn wait_for_resident_below(&self, kib: u64, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.resident_kib() >= kib {
-            let resident = self.resident_kib();
+        while rss_kib(self.pid()) >= kib {
+            let resident = rss_kib(self.pid());
             assert!(Instant::now() < deadline, "{}: {what}: {resident} KiB resident", self.name);
             thread::sleep(Duration::from_millis(10));
         }

@@ -44,21 +44,31 @@ pub trait Service {
     /// v1.0 on). Checked as soon as a frame's header is in, before its body is waited for.
     const MAX_MSG: usize;
 
+    /// What the service keeps of each connection between two reads, made when the connection
+    /// is accepted and dropped with it: nothing (`()`) while a request is a frame that says how
+    /// long it is; from v3.0 on, how far a request of Redis's protocol has been read.
+    type Session: Session;
+
     /// Answers one request, `body`, by appending one whole reply frame to `out`. An error
     /// means the request broke the protocol: nothing after it is answered, and the connection
     /// closes once the replies before it are delivered.
     fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
 
     /// Cuts the first request from the front of `buf`, the bytes received and not yet
-    /// answered, and answers it: `Some(bytes used)`, or `None` while `buf` does not hold a
-    /// whole one yet. The default reads v0.2's length-prefixed frames and hands each body to
-    /// [`Service::answer`]; a protocol without frames (Redis's own, v3.0) replaces it.
-    fn answer_next(&mut self, buf: &[u8], out: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    /// answered, and answers it (see [`Next`]). The default reads v0.2's length-prefixed
+    /// frames and hands each body to [`Service::answer`]; a protocol without frames (Redis's
+    /// own, v3.0) replaces it.
+    fn answer_next(
+        &mut self,
+        _session: &mut Self::Session,
+        buf: &[u8],
+        out: &mut Vec<u8>,
+    ) -> io::Result<Next> {
         let Some((body, used)) = parse_frame_up_to(buf, Self::MAX_MSG)? else {
-            return Ok(None);
+            return Ok(Next::Wait);
         };
         self.answer(body, out)?;
-        Ok(Some(used))
+        Ok(Next::Answered(used))
     }
 
     /// What to say when a client's stream ends in the middle of a request, `partial` being
@@ -99,6 +109,31 @@ pub trait Service {
     /// Does what the thread behind [`Service::wake_fd`] asked for.
     fn on_wake(&mut self) {}
 }
+
+/// What [`Service::answer_next`] did with the front of a connection's unread bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Answered one request, made of the first this many bytes.
+    Answered(usize),
+    /// No whole request yet: read more.
+    Wait,
+    /// No whole request yet, and the bytes from `at` on begin a string big enough to be read
+    /// into a buffer of its own, which [`Session::big_string`] gives: the loop moves them
+    /// there, and reads what follows into it until it is full.
+    BigString { at: usize },
+}
+
+/// A connection's part of the service: see [`Service::Session`].
+pub trait Session: Default {
+    /// A buffer that the next bytes from the client are for, and how many it wants, while a
+    /// big string arrives (v3.0); the loop reads into it instead of the connection's buffer.
+    fn big_string(&mut self) -> Option<(&mut Vec<u8>, usize)> {
+        None
+    }
+}
+
+/// No session: a stage whose requests are frames.
+impl Session for () {}
 // ANCHOR_END: service
 
 // ANCHOR: limits
@@ -114,13 +149,19 @@ const INCOMING_CAP: usize = 16 * 1024;
 /// The reply buffer's capacity kept once it has drained; a burst's worth above this is given
 /// back, so that an idle client costs little whatever it did before.
 const OUTGOING_KEEP: usize = 64 * 1024;
+
+/// The most bytes of a big string read from one client in one turn: a client sending 400 MiB
+/// as fast as loopback goes would otherwise keep the loop reading for a quarter of a second,
+/// while everyone else waits. A turn of 1 MiB is a fraction of a millisecond.
+const BIG_STRING_PER_TURN: usize = 1 << 20;
 // ANCHOR_END: limits
 
 // ANCHOR: conn
-/// One client's state, kept between calls to `poll`.
-struct Conn {
+/// One client's state, kept between calls to `poll`; `T`, the service's part of it.
+struct Conn<T> {
     stream: TcpStream,
     peer: String,
+    session: T,
     /// Received bytes; those in `incoming[start..end]` are not yet cut into frames.
     incoming: Vec<u8>,
     start: usize,
@@ -169,7 +210,7 @@ enum Phase {
 pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
     let listener = listen(opts.addr)?;
     listener.set_nonblocking(true)?;
-    let mut conns = Conns::new();
+    let mut conns = Conns::<S::Session>::new();
     let mut poller = Poller::new();
     // Set after `accept` failed for a reason of the server's: not before then, try again.
     let mut accept_paused_until: Option<Instant> = None;
@@ -250,7 +291,11 @@ fn poll_failed(e: io::Error) {
 /// descriptors, say): the listener stays readable meanwhile, so asking `poll` about it would
 /// wake the loop at once, forever. The pause is a `poll` timeout, never a sleep: the clients
 /// already connected go on being served.
-fn accept_all(listener: &TcpListener, conns: &mut Conns, opts: &ServerOpts) -> Option<Instant> {
+fn accept_all<T: Session>(
+    listener: &TcpListener,
+    conns: &mut Conns<T>,
+    opts: &ServerOpts,
+) -> Option<Instant> {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -295,18 +340,18 @@ const NONE: u32 = u32::MAX;
 /// write, but it can hold numbers. The connections stay packed in `list` (which `poll` wants
 /// in order, every turn), and removing one moves the last into its place (`swap_remove`), so
 /// only that one's neighbours need their links fixed.
-struct Conns {
-    list: Vec<Conn>,
+struct Conns<T> {
+    list: Vec<Conn<T>>,
     oldest: u32,
     newest: u32,
 }
 
-impl Conns {
-    fn new() -> Conns {
+impl<T: Session> Conns<T> {
+    fn new() -> Conns<T> {
         Conns { list: Vec::new(), oldest: NONE, newest: NONE }
     }
 
-    fn push(&mut self, conn: Conn) {
+    fn push(&mut self, conn: Conn<T>) {
         self.list.push(conn);
         self.link_newest(self.list.len() - 1);
     }
@@ -409,13 +454,14 @@ impl Conns {
 }
 // ANCHOR_END: conns
 
-impl Conn {
-    fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn> {
+impl<T: Session> Conn<T> {
+    fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn<T>> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(!nagle)?;
         Ok(Conn {
             stream,
             peer,
+            session: T::default(),
             incoming: vec![0; INCOMING_CAP],
             start: 0,
             end: 0,
@@ -480,7 +526,12 @@ impl Conn {
     // ANCHOR: on_events
     /// Serves whatever `poll` said is ready. An error or hang-up is handled as readable: the
     /// read that follows reports what happened.
-    fn on_events<S: Service>(&mut self, revents: c_short, now: Instant, service: &mut S) {
+    fn on_events<S: Service<Session = T>>(
+        &mut self,
+        revents: c_short,
+        now: Instant,
+        service: &mut S,
+    ) {
         if self.resume_at.take().is_some() && self.phase == Phase::Serving {
             // This connection's turn again, after it yielded: its waiting frames come first.
             self.answer_buffered(service);
@@ -509,12 +560,20 @@ impl Conn {
     // ANCHOR: on_readable
     /// One `read` of whatever has arrived, then the complete frames in the buffer answered. The
     /// replies are sent at the end of the turn, with every other client's (`flush`).
-    fn on_readable<S: Service>(&mut self, service: &mut S) {
+    fn on_readable<S: Service<Session = T>>(&mut self, service: &mut S) {
         // Frames that backpressure held back come before new bytes; while replies still pile
         // up, nothing more is read (poll can report an error or hang-up unasked).
         self.answer_buffered(service);
         let waiting = self.resume_at.is_some();
         if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE || waiting {
+            return;
+        }
+        if let Some((big, wanted)) = self.session.big_string() {
+            match read_big_string(&self.stream, big, wanted) {
+                Ok(BigRead::More) => _ = self.answer_buffered(service),
+                Ok(BigRead::End) => self.on_end_of_input(service),
+                Err(e) => self.abort(e),
+            }
             return;
         }
         if self.end == self.incoming.len() {
@@ -545,7 +604,7 @@ impl Conn {
     /// requests back for, those requests are answered and sent too, again and again while the
     /// socket takes everything: no `poll` event would come for them, as their bytes arrived
     /// long ago.
-    fn flush<S: Service>(&mut self, service: &mut S) {
+    fn flush<S: Service<Session = T>>(&mut self, service: &mut S) {
         loop {
             let held = self.unsent() > PAUSE_READING_ABOVE;
             if self.unsent() > 0 || self.phase == Phase::Draining {
@@ -586,13 +645,19 @@ impl Conn {
     /// so the threshold is checked before every frame, not only before every read. Frames not
     /// answered yet wait in the buffer. A frame that breaks the protocol ends the serving.
     /// Returns how many frames were answered.
-    fn answer_buffered<S: Service>(&mut self, service: &mut S) -> usize {
+    fn answer_buffered<S: Service<Session = T>>(&mut self, service: &mut S) -> usize {
         let mut answered = 0;
         while self.phase == Phase::Serving && self.unsent() <= PAUSE_READING_ABOVE {
             let buffered = &self.incoming[self.start..self.end];
-            match service.answer_next(buffered, &mut self.outgoing) {
-                Ok(Some(used)) => (self.start, answered) = (self.start + used, answered + 1),
-                Ok(None) => break,
+            match service.answer_next(&mut self.session, buffered, &mut self.outgoing) {
+                Ok(Next::Answered(used)) => {
+                    (self.start, answered) = (self.start + used, answered + 1)
+                }
+                Ok(Next::Wait) => break,
+                Ok(Next::BigString { at }) => {
+                    self.move_to_big_string(at);
+                    break;
+                }
                 // The frames before the bad one were answered: those replies go out first.
                 Err(e) => self.stop_serving(e),
             }
@@ -604,6 +669,16 @@ impl Conn {
         }
         self.tidy_incoming();
         answered
+    }
+
+    /// The bytes from `at` on (counted from the first unanswered one) begin a big string:
+    /// they go into its own buffer, and the connection's keeps what came before.
+    fn move_to_big_string(&mut self, at: usize) {
+        let from = self.start + at;
+        if let Some((big, _)) = self.session.big_string() {
+            big.extend_from_slice(&self.incoming[from..self.end]);
+            self.end = from;
+        }
     }
 
     /// Starts the buffer over when everything in it is consumed, for free, and gives back what
@@ -653,7 +728,7 @@ impl Conn {
     // ANCHOR: closing
     /// The client closed its side: cleanly between frames, or in the middle of one. Either
     /// way, the replies it is owed still go out.
-    fn on_end_of_input<S: Service>(&mut self, service: &S) {
+    fn on_end_of_input<S: Service<Session = T>>(&mut self, service: &S) {
         self.peer_closed = true;
         if self.start == self.end {
             errln!("{}: EOF, client closed the connection", self.peer);
@@ -706,6 +781,34 @@ impl Conn {
     }
     // ANCHOR_END: closing
 }
+
+// ANCHOR: read_big_string
+/// What a read into a big string's buffer came to.
+enum BigRead {
+    /// Bytes, or none yet: go on.
+    More,
+    /// The client closed its side before the string was whole.
+    End,
+}
+
+/// Reads up to `wanted` bytes of a big string, [`BIG_STRING_PER_TURN`] at most, into the spare
+/// capacity of `big`, reserved at the string's length. `read_to_end` on a `take` writes into
+/// that capacity without zeroing it first, and never grows `big` (it stops at the `take`'s
+/// limit, which is within the capacity), so memory is touched only where bytes arrived. It
+/// reads until the socket has nothing more (`WouldBlock`), keeping what it read.
+fn read_big_string(stream: &TcpStream, big: &mut Vec<u8>, wanted: usize) -> io::Result<BigRead> {
+    let (before, limit) = (big.len(), wanted.min(BIG_STRING_PER_TURN));
+    let result = stream.take(limit as u64).read_to_end(big);
+    let got = big.len() - before;
+    match result {
+        // `read_to_end` ends at the limit, or at the end of the stream before it.
+        Ok(_) if got < limit => Ok(BigRead::End),
+        Ok(_) => Ok(BigRead::More),
+        Err(e) if is_transient(&e) => Ok(BigRead::More),
+        Err(e) => Err(e),
+    }
+}
+// ANCHOR_END: read_big_string
 
 /// Errors that mean "not now", not "broken": try again when `poll` says so.
 fn is_transient(e: &io::Error) -> bool {

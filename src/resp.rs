@@ -18,8 +18,13 @@
 //! (`set greeting hello\r\n`). Redis accepts both, and so do we.
 //!
 //! What this module teaches:
-//! - **Parsing without allocating.** A multibulk request is checked exactly and then handed out
-//!   as slices of the connection's buffer, as [`crate::request`] does with the binary protocol.
+//! - **Parsing without copying, and once.** A multibulk request is checked exactly and then
+//!   handed out as slices of the connection's buffer, as [`crate::request`] does with the
+//!   binary protocol. A [`Parser`] per connection remembers how far it has read, so a request
+//!   that arrives in a thousand pieces costs what it costs in one.
+//! - **Big strings in place.** A string of [`K_BIG_STRING`] bytes or more is read straight into
+//!   a buffer reserved at its length, which becomes the value it is stored as: never copied,
+//!   never grown, and resident only as far as its bytes have arrived.
 //! - **Limits before memory.** Every count and length is compared with a limit as soon as it is
 //!   read, and a length that promises more bytes than have arrived means only "wait for more":
 //!   nothing is ever allocated because a client *said* it would send something.
@@ -31,15 +36,12 @@
 //!
 //! | limit          | value      | refused with (after `Protocol error: `) |
 //! |----------------|------------|------------------------------------------|
-//! | [`K_MAX_ARGS`] | 1,048,576 strings | `invalid multibulk length`        |
+//! | [`K_MAX_ARGS`] | 2^31 - 1 strings  | `invalid multibulk length`        |
 //! | [`K_MAX_BULK`] | 512 MiB a string  | `invalid bulk length`             |
 //! | [`K_MAX_LINE`] | 64 KiB a line     | `too big mbulk count string`, `too big bulk count string`, `too big inline request` |
 //!
 //! What it cannot do: RESP3 (`HELLO 3`: maps, doubles and booleans as types of their own);
-//! Redis speaks RESP2 unless a client asks, and every client falls back to it. And it keeps no
-//! state between calls: a request that arrives in pieces is parsed again from its start each
-//! time a piece arrives, and a line still arriving is searched again (up to 64 KiB) each time;
-//! see [`parse_request`] for what that costs and what Redis does instead.
+//! Redis speaks RESP2 unless a client asks, and every client falls back to it.
 
 use std::fmt;
 use std::io;
@@ -48,10 +50,10 @@ use crate::cli::split_words;
 use crate::request::Escaped;
 
 // ANCHOR: limits
-/// The most strings one request may carry: Redis's limit for most of its life (recent versions
-/// allow `INT_MAX`). A million arguments is more than any real command needs, and the limit
-/// bounds the work one request can ask for.
-pub const K_MAX_ARGS: usize = 1024 * 1024;
+/// The most strings one request may carry: Redis 7's, `INT_MAX` (Redis 6 and before allowed
+/// 1,048,576). What a request may announce costs nothing until its strings arrive: the reader
+/// records each string as it comes, and reserves nothing for the count.
+pub const K_MAX_ARGS: usize = i32::MAX as usize;
 
 /// The longest string a request may carry: Redis's default `proto-max-bulk-len`, 512 MiB.
 /// It is also the most a client can make the server buffer for one string, so a server that
@@ -92,6 +94,9 @@ pub enum ProtocolError {
     TooBigInline,
     /// An inline request that does not split into words: a quote not closed (or a stray `\`).
     UnbalancedQuotes,
+    /// A big string whose buffer the system would not reserve: its length. Redis, whose
+    /// allocator aborts when it runs out, has no such error.
+    CannotReserve(usize),
 }
 
 impl fmt::Display for ProtocolError {
@@ -108,6 +113,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::TooBigBulkCount => "too big bulk count string",
             ProtocolError::TooBigInline => "too big inline request",
             ProtocolError::UnbalancedQuotes => "unbalanced quotes in request",
+            ProtocolError::CannotReserve(len) => {
+                return write!(f, "out of memory: no room for a string of {len} bytes");
+            }
         };
         write!(f, "Protocol error: {what}")
     }
@@ -123,169 +131,339 @@ impl From<ProtocolError> for io::Error {
 // ANCHOR_END: protocol_error
 
 // ANCHOR: request
-/// One request: the command's name and its arguments. A multibulk request borrows the buffer
-/// it was parsed from (`'a`); an inline one owns its words.
-#[derive(Debug, Clone)]
-pub struct Request<'a>(Form<'a>);
-
-#[derive(Debug, Clone)]
-enum Form<'a> {
-    /// The elements after `*count\r\n`, every one of them checked: `$len\r\n<bytes>\r\n`.
-    Multibulk { elements: &'a [u8], count: usize },
-    /// The one path that allocates: split_words builds its words. Inline requests come from
-    /// people at a telnet prompt and from `redis-benchmark`'s `PING_INLINE`, never from a
-    /// client library, so they are not worth a borrowing splitter of their own.
-    Inline(Vec<Vec<u8>>),
+/// One request: the command's name and its arguments, each either a slice of the connection's
+/// buffer (`'a`) or, for a big string that arrived in a buffer of its own, that buffer.
+#[derive(Debug)]
+pub struct Request<'a> {
+    buf: &'a [u8],
+    spans: &'a [Span],
+    /// The big strings (and an inline request's words), in the order their spans name them.
+    owned: &'a mut [Vec<u8>],
 }
 
-impl Request<'_> {
+/// Where one string of a request is. A span is 12 bytes, for at least 6 bytes on the wire
+/// (`$0\r\n\r\n`): what a request's strings cost to remember grows with what arrived.
+#[derive(Debug, Clone, Copy)]
+enum Span {
+    /// In the connection's buffer, counted from the request's first byte. (`u32`: a request's
+    /// bytes in the buffer are bounded by the stage's largest request, under 4 GiB.)
+    Here { start: u32, len: u32 },
+    /// The next of the request's owned strings.
+    Owned,
+}
+
+/// An argument as a command gets it: borrowed from the connection's buffer, or owned, so that a
+/// command that keeps it (`SET`'s value) can take it without a copy (`Cow::into_owned`).
+pub type Arg<'a> = std::borrow::Cow<'a, [u8]>;
+
+impl<'a> Request<'a> {
     /// How many strings the request carries. 0 for an empty request (`*0`, `*-1`, an empty
     /// line), which the server skips without a reply, as Redis does.
     pub fn len(&self) -> usize {
-        match &self.0 {
-            Form::Multibulk { count, .. } => *count,
-            Form::Inline(words) => words.len(),
-        }
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The strings, in order, as slices: of the connection's buffer for a multibulk request
-    /// (no copy), of the words for an inline one.
-    pub fn args(&self) -> Args<'_> {
-        Args(match &self.0 {
-            Form::Multibulk { elements, .. } => ArgsForm::Multibulk(elements),
-            Form::Inline(words) => ArgsForm::Inline(words.iter()),
+    /// The strings, in order, as slices.
+    pub fn args(&self) -> impl Iterator<Item = &[u8]> {
+        let mut owned = self.owned.iter();
+        self.spans.iter().map(move |span| match *span {
+            Span::Here { start, len } => &self.buf[start as usize..][..len as usize],
+            Span::Owned => owned.next().map_or(&[][..], Vec::as_slice),
         })
     }
 
-    /// The strings laid out in `slots`, as a slice a command's shape can be matched against
-    /// (`[name, key]`), or `None` when there are more strings than slots; as
-    /// [`crate::request::Request::args_in`], and allocating nothing.
-    pub fn args_in<'r, 's>(&'r self, slots: &'s mut [&'r [u8]]) -> Option<&'s [&'r [u8]]> {
-        let slots = slots.get_mut(..self.len())?;
-        for (slot, arg) in slots.iter_mut().zip(self.args()) {
-            *slot = arg;
+    /// The strings handed over as [`Arg`]s, laid out in `slots` if they fit (allocating
+    /// nothing), in `spill` if not: a slice a command's shape can be matched against
+    /// (`[name, key]`). An owned string is moved, not copied.
+    pub fn into_args_in<'s>(
+        self,
+        slots: &'s mut [Arg<'a>],
+        spill: &'s mut Vec<Arg<'a>>,
+    ) -> &'s mut [Arg<'a>] {
+        let (len, buf, mut owned) = (self.len(), self.buf, self.owned.iter_mut());
+        let args = self.spans.iter().map(move |span| match *span {
+            Span::Here { start, len } => Arg::Borrowed(&buf[start as usize..][..len as usize]),
+            Span::Owned => Arg::Owned(owned.next().map(std::mem::take).unwrap_or_default()),
+        });
+        match slots.get_mut(..len) {
+            Some(slots) => {
+                for (slot, arg) in slots.iter_mut().zip(args) {
+                    *slot = arg;
+                }
+                slots
+            }
+            None => {
+                spill.extend(args);
+                spill
+            }
         }
-        Some(slots)
     }
 }
 // ANCHOR_END: request
 
-// ANCHOR: args
-/// The strings of a [`Request`], one at a time.
-#[derive(Debug, Clone)]
-pub struct Args<'r>(ArgsForm<'r>);
+// ANCHOR: parser
+/// The strings of 32 KiB and more are read into a buffer of their own, reserved at their
+/// length (Redis's `PROTO_MBULK_BIG_ARG`): see [`Parsed::BigString`].
+pub const K_BIG_STRING: usize = 32 * 1024;
 
-#[derive(Debug, Clone)]
-enum ArgsForm<'r> {
-    /// The elements not handed out yet.
-    Multibulk(&'r [u8]),
-    Inline(std::slice::Iter<'r, Vec<u8>>),
+/// What [`Parser::parse`] found at the front of a connection's unread bytes.
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// A whole request, made of the first `used` bytes.
+    Request(Request<'a>, usize),
+    /// Not a whole request yet: call again when more bytes have arrived.
+    Wait,
+    /// Not a whole request yet, and the bytes from `at` on are the start of a big string,
+    /// whose buffer [`Parser::big_string`] now gives: move them there, and read what follows
+    /// into it until it is full; then call again.
+    BigString { at: usize },
 }
 
-impl<'r> Iterator for Args<'r> {
-    type Item = &'r [u8];
-
-    fn next(&mut self) -> Option<&'r [u8]> {
-        let rest = match &mut self.0 {
-            ArgsForm::Inline(words) => return words.next().map(Vec::as_slice),
-            ArgsForm::Multibulk(rest) => rest,
-        };
-        // `$len\r\n<bytes>\r\n`, checked by `parse_request`: `len` is 1 to 9 digits, and the
-        // bytes and their CRLF are there. `get` rather than indexing, so that even a broken
-        // promise would end the iteration rather than panic.
-        let cr = rest.iter().position(|&b| b == b'\r')?;
-        let len = rest.get(1..cr)?.iter().fold(0, |len, &d| len * 10 + usize::from(d - b'0'));
-        let string = rest.get(cr + 2..cr + 2 + len)?;
-        *rest = rest.get(cr + 2 + len + 2..)?;
-        Some(string)
-    }
-}
-// ANCHOR_END: args
-
-// ANCHOR: parse_request
-/// Looks for one whole request at the front of `buf`, a connection's unread bytes.
-///
-/// - `Ok(None)`: not a whole request yet; call again with more bytes. Nothing is allocated
-///   however much the request says is coming.
-/// - `Ok(Some((request, used)))`: a request, made of the first `used` bytes. It may be empty
-///   (`len() == 0`): skip it, with no reply.
-/// - `Err`: not a request, ever. Reply `-ERR {e}` and close.
-///
-/// The caller keeps no state between calls, so a request that arrives in pieces is parsed
-/// from its start on every call: each walks the headers of the strings already complete
-/// (bulk data is stepped over by its length, never read), so it costs O(strings), not
-/// O(bytes), plus up to [`K_MAX_LINE`] bytes of searching for the end of a line still
-/// arriving. A 32 MiB value costs a few steps per piece; a million one-byte strings (7 MB),
-/// read 16 KiB at a time, cost some 10^8 header steps in all. Redis instead keeps the parse
-/// state in the client (`multibulklen`, `bulklen`, the `argv` built so far) and never walks
-/// a finished string again, at the price of a state machine and of copying each string out.
-pub fn parse_request(buf: &[u8]) -> Result<Option<(Request<'_>, usize)>, ProtocolError> {
-    match buf.first() {
-        None => Ok(None),
-        Some(b'*') => multibulk(buf),
-        Some(_) => inline(buf),
-    }
+/// How far one connection's request has been read, kept between reads, as Redis keeps it in
+/// each client (`multibulklen`, `bulklen`, the `argv` so far): every byte of a request is
+/// looked at once however the request is cut into reads, so a request costs O(its length).
+/// Offsets count from the request's first byte, so the caller may move its unread bytes.
+#[derive(Debug, Default)]
+pub struct Parser {
+    /// How far the bytes are understood: everything before `at` is recorded in `spans`.
+    at: usize,
+    /// How far the search for the end of the line at `at` has looked already.
+    scanned: usize,
+    /// What comes at `at`.
+    next: Next,
+    spans: Vec<Span>,
+    owned: Vec<Vec<u8>>,
+    /// The last request was handed out: start over on the next call.
+    done: bool,
+    /// Bytes looked at since the parser was made: what the tests hold to O(length).
+    #[cfg(test)]
+    looked_at: usize,
 }
 
-/// `*count\r\n` then `count` times `$len\r\n<bytes>\r\n`.
-fn multibulk(buf: &[u8]) -> Result<Option<(Request<'_>, usize)>, ProtocolError> {
-    use ProtocolError::*;
-    let Some((count, start)) = length_line(buf, TooBigMbulkCount, InvalidMultibulkLength)? else {
-        return Ok(None);
-    };
-    let count = match usize::try_from(count) {
-        Err(_) | Ok(0) => 0, // `*0`, `*-1`, any count <= 0: an empty request, as in Redis
-        Ok(count) if count > K_MAX_ARGS => return Err(InvalidMultibulkLength),
-        Ok(count) => count,
-    };
-    let mut at = start;
-    for _ in 0..count {
-        match buf.get(at) {
-            None => return Ok(None),
-            Some(b'$') => {}
-            Some(&other) => return Err(ExpectedDollar(other)),
+#[derive(Debug, Default, Clone, Copy)]
+enum Next {
+    /// A request's first byte.
+    #[default]
+    Request,
+    /// `$len\r\n`, with this many strings still to come (this one included).
+    Header { left: usize },
+    /// A string of `len` bytes and its CRLF, in the buffer.
+    Data { left: usize, len: usize },
+    /// A big string: its own buffer, the last in `owned`, fills up to `len` bytes and CRLF.
+    Big { left: usize, len: usize },
+}
+
+impl Parser {
+    /// Reads on from where the last call stopped, in `buf`: the connection's unread bytes,
+    /// beginning with the request's first (the same bytes as before, and maybe more).
+    ///
+    /// `Err`: not a request, ever. The caller replies `-ERR {e}` and closes.
+    pub fn parse<'a>(&'a mut self, buf: &'a [u8]) -> Result<Parsed<'a>, ProtocolError> {
+        if std::mem::take(&mut self.done) {
+            self.start_over();
         }
-        let Some((len, data)) = length_line(&buf[at..], TooBigBulkCount, InvalidBulkLength)? else {
-            return Ok(None);
-        };
-        let len = usize::try_from(len).ok().filter(|&len| len <= K_MAX_BULK);
-        // Cannot overflow: `at + data` is within `buf`, and `len` is at most 512 MiB.
-        let end = at + data + len.ok_or(InvalidBulkLength)?;
-        // Refuse a wrong byte as soon as it arrives; wait while the CRLF is only partly here.
-        match (buf.get(end), buf.get(end + 1)) {
-            (Some(b'\r'), Some(b'\n')) => at = end + 2,
-            (None, _) | (Some(b'\r'), None) => return Ok(None),
-            _ => return Err(NoCrlfAfterBulk),
+        Ok(match self.read_on(buf)? {
+            Step::Done => {
+                self.done = true;
+                let request = Request { buf, spans: &self.spans, owned: &mut self.owned };
+                Parsed::Request(request, self.at)
+            }
+            Step::Wait => Parsed::Wait,
+            Step::BigString => Parsed::BigString { at: self.at },
+        })
+    }
+
+    /// The buffer a big string is being read into, and how many more bytes it wants.
+    pub fn big_string(&mut self) -> Option<(&mut Vec<u8>, usize)> {
+        let Next::Big { len, .. } = self.next else { return None };
+        let big = self.owned.last_mut()?;
+        let wanted = (len + 2).saturating_sub(big.len());
+        (wanted > 0).then_some((big, wanted))
+    }
+
+    /// Each step takes what it needs from `buf` at `at`, or says to wait for more.
+    fn read_on(&mut self, buf: &[u8]) -> Result<Step, ProtocolError> {
+        use ProtocolError::*;
+        loop {
+            match self.next {
+                Next::Request => match buf.first() {
+                    None => return Ok(Step::Wait),
+                    Some(b'*') => {
+                        let Some(count) =
+                            self.number_line(buf, TooBigMbulkCount, InvalidMultibulkLength)?
+                        else {
+                            return Ok(Step::Wait);
+                        };
+                        // `*0`, `*-1`, any count <= 0: an empty request, as in Redis.
+                        match usize::try_from(count) {
+                            Err(_) | Ok(0) => return Ok(Step::Done),
+                            Ok(left) if left > K_MAX_ARGS => return Err(InvalidMultibulkLength),
+                            Ok(left) => self.next = Next::Header { left },
+                        }
+                    }
+                    Some(_) => return self.inline(buf),
+                },
+                Next::Header { left } => {
+                    match buf.get(self.at) {
+                        None => return Ok(Step::Wait),
+                        Some(b'$') => {}
+                        Some(&other) => return Err(ExpectedDollar(other)),
+                    }
+                    let Some(len) = self.number_line(buf, TooBigBulkCount, InvalidBulkLength)?
+                    else {
+                        return Ok(Step::Wait);
+                    };
+                    let len = usize::try_from(len).ok().filter(|&len| len <= K_MAX_BULK);
+                    let len = len.ok_or(InvalidBulkLength)?;
+                    if len >= K_BIG_STRING && buf.len() < self.at + len + 2 {
+                        return self.big(len, left);
+                    }
+                    self.next = Next::Data { left, len };
+                }
+                Next::Data { left, len } => {
+                    let end = self.at + len;
+                    // Refuse a wrong byte as soon as it arrives; wait while the CRLF is partly in.
+                    match (buf.get(end), buf.get(end + 1)) {
+                        (Some(b'\r'), Some(b'\n')) => {}
+                        (None, _) | (Some(b'\r'), None) => return Ok(Step::Wait),
+                        _ => return Err(NoCrlfAfterBulk),
+                    }
+                    // Both fit a `u32`: `end` is within the buffer, whose size the stage bounds.
+                    self.spans.push(Span::Here { start: self.at as u32, len: len as u32 });
+                    self.at = end + 2;
+                    self.string_done(left);
+                }
+                Next::Big { left, len } => {
+                    let big = self.owned.last_mut().ok_or(NoCrlfAfterBulk)?;
+                    if big.len() < len + 2 {
+                        return Ok(Step::Wait);
+                    }
+                    if !big.ends_with(b"\r\n") {
+                        return Err(NoCrlfAfterBulk);
+                    }
+                    big.truncate(len);
+                    self.spans.push(Span::Owned);
+                    self.string_done(left);
+                }
+            }
+            if let Next::Request = self.next {
+                return Ok(Step::Done);
+            }
         }
     }
-    let request = Request(Form::Multibulk { elements: &buf[start..at], count });
-    Ok(Some((request, at)))
-}
 
-/// A `*count\r\n` or `$len\r\n` line at the front of `line`: its number, and where the line
-/// ends (after its LF). The number is decimal exactly as Redis's `string2ll` takes it.
-fn length_line(
-    line: &[u8],
-    too_big: ProtocolError,
-    invalid: ProtocolError,
-) -> Result<Option<(i64, usize)>, ProtocolError> {
-    let searched = &line[..line.len().min(K_MAX_LINE)];
-    let Some(cr) = searched.iter().position(|&b| b == b'\r') else {
-        return if line.len() >= K_MAX_LINE { Err(too_big) } else { Ok(None) };
-    };
-    match line.get(cr + 1) {
-        None => Ok(None),
-        Some(b'\n') => Ok(Some((decimal(&line[1..cr]).ok_or(invalid)?, cr + 2))),
-        Some(_) => Err(invalid),
+    /// A big string's own buffer, reserved whole now, fallibly: a reservation the system refuses
+    /// is this client's error, not the end of the server. The reservation is address space,
+    /// not memory: a page becomes resident when the bytes written to it arrive.
+    fn big(&mut self, len: usize, left: usize) -> Result<Step, ProtocolError> {
+        let mut big = Vec::new();
+        big.try_reserve_exact(len + 2).map_err(|_| ProtocolError::CannotReserve(len))?;
+        self.owned.push(big);
+        self.next = Next::Big { left, len };
+        Ok(Step::BigString)
+    }
+
+    /// One string read, of `left` still to come before it.
+    fn string_done(&mut self, left: usize) {
+        self.next = match left - 1 {
+            0 => Next::Request,
+            left => Next::Header { left },
+        };
+    }
+
+    fn start_over(&mut self) {
+        (self.at, self.scanned, self.next) = (0, 0, Next::Request);
+        self.spans.clear();
+        self.owned.clear();
+    }
+
+    /// The number on the `*count` or `$len` line at `at`, as Redis's `string2ll` reads one,
+    /// once the line's CRLF is in; `at` moves past the line.
+    fn number_line(
+        &mut self,
+        buf: &[u8],
+        too_big: ProtocolError,
+        invalid: ProtocolError,
+    ) -> Result<Option<i64>, ProtocolError> {
+        let Some(cr) = self.line_end(buf, b'\r', too_big)? else { return Ok(None) };
+        match buf.get(cr + 1) {
+            None => Ok(None),
+            Some(b'\n') => {
+                let number = decimal(&buf[self.at + 1..cr]).ok_or(invalid)?;
+                (self.at, self.scanned) = (cr + 2, 0);
+                Ok(Some(number))
+            }
+            Some(_) => Err(invalid),
+        }
+    }
+
+    /// Where the first `end` byte of the line at `at` is, searching no further than
+    /// [`K_MAX_LINE`] bytes into the line, and never twice over the same bytes.
+    fn line_end(
+        &mut self,
+        buf: &[u8],
+        end: u8,
+        too_big: ProtocolError,
+    ) -> Result<Option<usize>, ProtocolError> {
+        let line = &buf[self.at..];
+        let searched = &line[..line.len().min(K_MAX_LINE)];
+        let from = self.scanned.min(searched.len());
+        let found = searched[from..].iter().position(|&b| b == end);
+        #[cfg(test)]
+        {
+            self.looked_at += found.map_or(searched.len() - from, |i| i + 1);
+        }
+        match found {
+            Some(i) => {
+                self.scanned = from + i;
+                Ok(Some(self.at + from + i))
+            }
+            None if line.len() >= K_MAX_LINE => Err(too_big),
+            None => {
+                self.scanned = searched.len();
+                Ok(None)
+            }
+        }
+    }
+
+    /// A line of words, up to `\n` (a `\r` before it is dropped), split as our own client
+    /// splits a typed line. That is close to Redis's `sdssplitargs` but not the same: Redis
+    /// also splits on `\r`, `\v` and `\f`, allows `\'` inside single quotes, takes `\`
+    /// outside quotes as a plain byte, and refuses `"a"b` (a closing quote must end the word).
+    /// The one path that copies: inline requests come from people at a telnet prompt and from
+    /// `redis-benchmark`'s `PING_INLINE`, never from a client library.
+    fn inline(&mut self, buf: &[u8]) -> Result<Step, ProtocolError> {
+        let Some(lf) = self.line_end(buf, b'\n', ProtocolError::TooBigInline)? else {
+            return Ok(Step::Wait);
+        };
+        let line = buf[..lf].strip_suffix(b"\r").unwrap_or(&buf[..lf]);
+        // Every way split_words can fail is, to Redis, a line it cannot split: one error for all.
+        self.owned = split_words(line).map_err(|_| ProtocolError::UnbalancedQuotes)?;
+        self.spans = vec![Span::Owned; self.owned.len()];
+        self.at = lf + 1;
+        Ok(Step::Done)
     }
 }
 
-/// A decimal number as Redis's `string2ll` reads one: an optional `-`, then `0` alone or
-/// digits without a leading zero, within an i64. No `+`, no spaces, no `-0`.
+/// A connection's parser is its session in the event loop, which reads a big string into the
+/// buffer the parser gives.
+impl crate::event_loop::Session for Parser {
+    fn big_string(&mut self) -> Option<(&mut Vec<u8>, usize)> {
+        Parser::big_string(self)
+    }
+}
+
+/// What a step of [`Parser::read_on`] came to.
+enum Step {
+    Done,
+    Wait,
+    BigString,
+}
+
 /// An integer as Redis reads one (`string2ll`): decimal digits, a `-` allowed, nothing else:
 /// no `+`, no leading zeros, no `-0`, no spaces, and within `i64`. Lengths in requests are
 /// read with it, and so are v3.0's integer arguments.
@@ -309,22 +487,7 @@ pub fn decimal(text: &[u8]) -> Option<i64> {
     }
     if negative { Some(n) } else { n.checked_neg() }
 }
-
-/// A line of words, up to `\n` (a `\r` before it is dropped), split as our own client splits
-/// a typed line. That is close to Redis's `sdssplitargs` but not the same: Redis also splits
-/// on `\r`, `\v` and `\f`, allows `\'` inside single quotes, takes `\` outside quotes as a
-/// plain byte, and refuses `"a"b` (a closing quote must end the word).
-fn inline(buf: &[u8]) -> Result<Option<(Request<'_>, usize)>, ProtocolError> {
-    let searched = &buf[..buf.len().min(K_MAX_LINE)];
-    let Some(lf) = searched.iter().position(|&b| b == b'\n') else {
-        return if buf.len() >= K_MAX_LINE { Err(ProtocolError::TooBigInline) } else { Ok(None) };
-    };
-    let line = buf[..lf].strip_suffix(b"\r").unwrap_or(&buf[..lf]);
-    // Every way split_words can fail is, to Redis, a line it cannot split: one error for all.
-    let words = split_words(line).map_err(|_| ProtocolError::UnbalancedQuotes)?;
-    Ok(Some((Request(Form::Inline(words)), lf + 1)))
-}
-// ANCHOR_END: parse_request
+// ANCHOR_END: parser
 
 /// A request as a person would type it, for logs: its strings, escaped, separated by spaces,
 /// and cut short (8 strings of 64 bytes), as [`crate::request::Request`] shows one: a log line
@@ -768,13 +931,73 @@ impl fmt::Display for Quoted<'_> {
 mod tests {
     use super::*;
 
-    /// A request's strings, copied out, and the bytes it used.
-    type Parsed = Option<(Vec<Vec<u8>>, usize)>;
+    /// A request's strings, copied out.
+    type Strings = Vec<Vec<u8>>;
 
-    /// The strings of the request at the front of `buf`, and the bytes it used.
-    fn parsed(buf: &[u8]) -> Result<Parsed, ProtocolError> {
-        let found = parse_request(buf)?;
-        Ok(found.map(|(request, used)| (request.args().map(<[u8]>::to_vec).collect(), used)))
+    /// A request's strings, and the bytes it used.
+    type Found = Option<(Strings, usize)>;
+
+    /// The strings of the request at the front of `buf`, all of which has arrived, and the
+    /// bytes it used, read by a new parser.
+    fn parsed(buf: &[u8]) -> Result<Found, ProtocolError> {
+        let mut parser = Parser::default();
+        match parser.parse(buf)? {
+            Parsed::Request(request, used) => {
+                Ok(Some((request.args().map(<[u8]>::to_vec).collect(), used)))
+            }
+            Parsed::Wait | Parsed::BigString { .. } => Ok(None),
+        }
+    }
+
+    /// Whether a new parser waits for more after `buf`.
+    fn waits(buf: &[u8]) -> bool {
+        matches!(Parser::default().parse(buf), Ok(Parsed::Wait | Parsed::BigString { .. }))
+    }
+
+    /// What a new parser makes of `buf`, refused.
+    fn refused(buf: &[u8]) -> Option<ProtocolError> {
+        Parser::default().parse(buf).err()
+    }
+
+    /// `wire` delivered to one parser in pieces of `piece` bytes, as the event loop delivers
+    /// them: into a buffer, or into a big string's own buffer while the parser gives one (the
+    /// bytes already in the buffer moved there, and the buffer checked never to grow). The
+    /// strings of every whole request, and the parser.
+    fn fed(wire: &[u8], piece: usize) -> Result<(Vec<Strings>, Parser), ProtocolError> {
+        let (mut parser, mut buf, mut requests, mut at) = (Parser::default(), vec![], vec![], 0);
+        while at < wire.len() {
+            let take = piece.min(wire.len() - at);
+            match parser.big_string() {
+                Some((big, wanted)) => {
+                    let take = take.min(wanted);
+                    let (before, room) = (big.as_ptr(), big.capacity());
+                    big.extend_from_slice(&wire[at..at + take]);
+                    assert_eq!((big.as_ptr(), big.capacity()), (before, room), "it grew");
+                    at += take;
+                }
+                None => {
+                    buf.extend_from_slice(&wire[at..at + take]);
+                    at += take;
+                }
+            }
+            loop {
+                match parser.parse(&buf)? {
+                    Parsed::Request(request, used) => {
+                        requests.push(request.args().map(<[u8]>::to_vec).collect());
+                        buf.drain(..used);
+                    }
+                    Parsed::Wait => break,
+                    Parsed::BigString { at } => {
+                        let (big, _) = parser.big_string().expect("a big string's buffer");
+                        big.extend_from_slice(&buf[at..]);
+                        buf.truncate(at);
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(buf.is_empty(), "bytes left over: {}", Escaped(&buf));
+        Ok((requests, parser))
     }
 
     /// `args` as the multibulk request a client library sends.
@@ -800,23 +1023,81 @@ mod tests {
 
     // ANCHOR: in_pieces
     /// A request cut anywhere is "wait for more", never an error or a wrong request; whole,
-    /// it is used exactly, and the request after it is left for the next call.
+    /// it is used exactly, and the request after it is left for the next call. Fed in pieces of
+    /// any size to one parser, the requests come out the same.
     #[test]
     fn a_request_in_pieces_waits_for_the_rest() {
         let one = wire(&[b"set", b"k\r\n", b"", b"\0\xff"]);
         for cut in 0..one.len() {
-            assert_eq!(parse_request(&one[..cut]).map(|r| r.is_some()), Ok(false), "cut {cut}");
+            assert!(waits(&one[..cut]), "cut {cut}");
         }
         let two = [&one[..], &wire(&[b"get", b"k\r\n"])].concat();
         let (first, used) = parsed(&two).unwrap().unwrap();
         assert_eq!(first, [&b"set"[..], b"k\r\n", b"", b"\0\xff"]);
         assert_eq!(used, one.len());
-        assert_eq!(
-            parsed(&two[used..]).unwrap().unwrap(),
-            (vec![b"get".to_vec(), b"k\r\n".to_vec()], two.len() - used)
-        );
+        let want = vec![first, vec![b"get".to_vec(), b"k\r\n".to_vec()]];
+        for piece in 1..=two.len() {
+            assert_eq!(fed(&two, piece).unwrap().0, want, "pieces of {piece}");
+        }
     }
     // ANCHOR_END: in_pieces
+
+    // ANCHOR: once
+    /// However a request is cut, the parser looks at each of its bytes once: a request of
+    /// 100,000 strings fed one byte at a time costs what it costs whole, not the 10^10 steps
+    /// of parsing it again from its start as each byte arrives.
+    #[test]
+    fn each_byte_is_looked_at_once() {
+        let mut words = vec![&b"del"[..]];
+        words.extend(std::iter::repeat_n(&b"a"[..], 100_000));
+        let wire = wire(&words);
+        for piece in [1, 7, 4096] {
+            let (requests, parser) = fed(&wire, piece).unwrap();
+            assert_eq!(requests.len(), 1);
+            assert_eq!(requests[0].len(), words.len());
+            assert!(parser.looked_at <= wire.len(), "{} of {}", parser.looked_at, wire.len());
+        }
+        // A line still arriving is searched on from where the last call stopped, too.
+        let (_, parser) = fed(&[&b"get "[..], &b"k".repeat(60_000), b"\r\n"].concat(), 1).unwrap();
+        assert!(parser.looked_at <= 60_006, "{}", parser.looked_at);
+    }
+    // ANCHOR_END: once
+
+    // ANCHOR: big_strings
+    /// A string of 32 KiB or more that has not all arrived is read into a buffer of its own,
+    /// reserved at its length once: never grown (`fed` checks), never copied, handed to the
+    /// command as its own `Vec` (`Arg::Owned`), and its CRLF checked like any other.
+    #[test]
+    fn big_strings_arrive_in_their_own_buffer() {
+        let value = vec![b'v'; K_BIG_STRING + 10];
+        let set = wire(&[b"set", b"k", &value, b"px", b"100"]);
+        for piece in [1000, 16 * 1024, set.len()] {
+            let (requests, _) = fed(&set, piece).unwrap();
+            assert_eq!(requests, [[&b"set"[..], b"k", &value, b"px", b"100"]], "{piece}");
+        }
+        let mut parser = Parser::default();
+        let header = b"*3\r\n$3\r\nset\r\n$1\r\nk\r\n$32778\r\n";
+        let Ok(Parsed::BigString { at }) = parser.parse(&set[..header.len() + 5]) else {
+            panic!("not read into a buffer of its own")
+        };
+        assert_eq!(at, header.len());
+        let (big, wanted) = parser.big_string().unwrap();
+        assert_eq!((big.capacity(), wanted), (value.len() + 2, value.len() + 2));
+        big.extend_from_slice(&set[at..at + value.len() + 2]);
+        let tail = &set[at + value.len() + 2..];
+        let buf = [&set[..at], tail].concat();
+        let Ok(Parsed::Request(request, used)) = parser.parse(&buf) else { panic!("no request") };
+        assert_eq!(used, buf.len());
+        let (mut slots, mut spill): ([Arg; 8], _) = Default::default();
+        let args = request.into_args_in(&mut slots, &mut spill);
+        assert!(matches!(&args[2], Arg::Owned(v) if *v == value));
+        assert!(matches!(&args[1], Arg::Borrowed(b"k")));
+        // Whole in the buffer already: read in place, like any other.
+        assert!(matches!(Parser::default().parse(&set), Ok(Parsed::Request(..))));
+        let bad = [&set[..header.len() + value.len()], b"XY"].concat();
+        assert_eq!(fed(&bad, 4096).err(), Some(ProtocolError::NoCrlfAfterBulk));
+    }
+    // ANCHOR_END: big_strings
 
     // ANCHOR: malformed
     /// Every way a request can be malformed, with what the client is told (Redis's words).
@@ -831,7 +1112,7 @@ mod tests {
             (b"*-0\r\n", "invalid multibulk length"),
             (b"*\r\n", "invalid multibulk length"),
             (b"*99999999999999999999\r\n", "invalid multibulk length"),
-            (b"*1048577\r\n", "invalid multibulk length"),
+            (b"*2147483648\r\n", "invalid multibulk length"),
             (b"*1\rx", "invalid multibulk length"),
             (b"*1\r\n$-1\r\n", "invalid bulk length"),
             (b"*1\r\n$536870913\r\n", "invalid bulk length"),
@@ -850,8 +1131,8 @@ mod tests {
             (b"set 'k v\n", "unbalanced quotes in request"),
         ];
         for (buf, want) in cases {
-            let got = parse_request(buf).map(|r| r.is_some()).unwrap_err().to_string();
-            assert_eq!(got, format!("Protocol error: {want}"), "{}", Escaped(buf));
+            let got = refused(buf).map(|e| e.to_string());
+            assert_eq!(got, Some(format!("Protocol error: {want}")), "{}", Escaped(buf));
         }
         let as_io = io::Error::from(ProtocolError::InvalidBulkLength);
         assert_eq!(as_io.kind(), io::ErrorKind::InvalidData);
@@ -861,17 +1142,15 @@ mod tests {
     /// The limits: what is at them is accepted (or awaited), what is over them refused.
     #[test]
     fn limits_are_redis_limits() {
-        let need_more = |buf: &[u8]| parse_request(buf).map(|r| r.is_some()) == Ok(false);
-        // The most strings and the longest string are promises we wait on, allocating nothing.
-        assert!(need_more(format!("*{K_MAX_ARGS}\r\n").as_bytes()));
-        assert!(need_more(format!("*1\r\n${K_MAX_BULK}\r\nabc").as_bytes()));
-        let most = [format!("*{K_MAX_ARGS}\r\n").into_bytes(), b"$0\r\n\r\n".repeat(K_MAX_ARGS)];
-        let most = most.concat();
-        let (request, used) = parse_request(&most).unwrap().unwrap();
-        assert_eq!(
-            (request.len(), request.args().count(), used),
-            (K_MAX_ARGS, K_MAX_ARGS, most.len())
-        );
+        // The most strings and the longest string are promises we wait on, allocating nothing
+        // for the count, and for the string only address space (see `big`).
+        assert!(waits(format!("*{K_MAX_ARGS}\r\n").as_bytes()));
+        assert!(waits(format!("*1\r\n${K_MAX_BULK}\r\nabc").as_bytes()));
+        let many = 1 << 20;
+        let most = [format!("*{many}\r\n").into_bytes(), b"$0\r\n\r\n".repeat(many)].concat();
+        let mut parser = Parser::default();
+        let Ok(Parsed::Request(request, used)) = parser.parse(&most) else { panic!() };
+        assert_eq!((request.len(), request.args().count(), used), (many, many, most.len()));
         // A line with no end in sight: waited on up to 64 KiB, refused at 64 KiB.
         let cases: [(&[u8], &[u8], ProtocolError); 3] = [
             (b"", b"*", ProtocolError::TooBigMbulkCount),
@@ -880,14 +1159,14 @@ mod tests {
         ];
         for (before, line, error) in cases {
             let line_of = |len: usize| [before, line, &b"1".repeat(len - line.len())].concat();
-            assert!(need_more(&line_of(K_MAX_LINE - 1)), "{error}");
-            assert_eq!(parse_request(&line_of(K_MAX_LINE)).map(|r| r.is_some()), Err(error));
+            assert!(waits(&line_of(K_MAX_LINE - 1)), "{error}");
+            assert_eq!(refused(&line_of(K_MAX_LINE)), Some(error));
             // Over the limit is over it even when the line's end came in the same read.
             let ended = [line_of(K_MAX_LINE + 1), b"\r\n".to_vec()].concat();
-            assert_eq!(parse_request(&ended).map(|r| r.is_some()), Err(error));
+            assert_eq!(refused(&ended), Some(error));
         }
         let longest = [&b"echo "[..], &b"x".repeat(K_MAX_LINE - 7), b"\r\n"].concat();
-        assert_eq!(parse_request(&longest).unwrap().unwrap().0.len(), 2);
+        assert_eq!(parsed(&longest).unwrap().unwrap().0.len(), 2);
     }
 
     /// `*0`, any count below it, and a blank line are requests with no strings, used whole.
@@ -906,24 +1185,32 @@ mod tests {
         assert_eq!(words(b"PING\nPING\n"), (vec![b"PING".to_vec()], 5));
         let (got, _) = words(b"set  k \"a b\\r\\n\\x00\" 'c \"d'\r\n");
         assert_eq!(got, [&b"set"[..], b"k", b"a b\r\n\0", b"c \"d"]);
-        assert_eq!(parse_request(b"set k v").map(|r| r.is_some()), Ok(false));
+        assert!(waits(b"set k v"));
+        let both = [&b"PING\r\n"[..], &wire(&[b"get", b"k"]), b"echo hi\n"].concat();
+        let want = [&[&b"PING"[..]][..], &[b"get", b"k"], &[b"echo", b"hi"]];
+        assert_eq!(fed(&both, 1).unwrap().0, want);
     }
 
-    /// `args_in` lays the strings out for matching, for both forms; `Display` shows them short.
+    /// `into_args_in` lays the strings out for matching, on the stack or spilled, for both
+    /// forms; `Display` shows them short.
     #[test]
     fn args_in_and_display() {
         let set = wire(&[b"set", b"k", b"v"]);
         for buf in [&set[..], b"set k v\r\n"] {
-            let (request, _) = parse_request(buf).unwrap().unwrap();
-            let mut slots = [&[][..]; 4];
-            assert_eq!(request.args_in(&mut slots), Some(&[&b"set"[..], b"k", b"v"][..]));
-            assert_eq!(request.args_in(&mut [&[][..]; 2]), None);
-            assert_eq!(request.to_string(), "set k v");
+            for slots in [4, 2] {
+                let mut parser = Parser::default();
+                let Ok(Parsed::Request(request, _)) = parser.parse(buf) else { panic!() };
+                assert_eq!(request.to_string(), "set k v");
+                let (mut slots, mut spill) = (vec![Arg::default(); slots], vec![]);
+                let args = request.into_args_in(&mut slots, &mut spill);
+                assert_eq!(args, [&b"set"[..], b"k", b"v"]);
+            }
         }
         let big = vec![b'v'; 1000];
         let many: Vec<&[u8]> = [&[&b"mset"[..], b"\xff\r\n", &big], &[&b"x"[..]; 9][..]].concat();
         let buf = wire(&many);
-        let (request, _) = parse_request(&buf).unwrap().unwrap();
+        let mut parser = Parser::default();
+        let Ok(Parsed::Request(request, _)) = parser.parse(&buf) else { panic!() };
         let want =
             format!("mset \\xff\\r\\n {}...(1000 bytes) x x x x x ...(4 more)", "v".repeat(64));
         assert_eq!(request.to_string(), want);

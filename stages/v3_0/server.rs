@@ -9,9 +9,9 @@
 use std::io;
 
 use redis_lite::cli::{Help, ServerOpts};
-use redis_lite::event_loop::{self, Service};
+use redis_lite::event_loop::{self, Next, Service};
 use redis_lite::outln;
-use redis_lite::resp::{self, Request};
+use redis_lite::resp::{self, Arg, Parsed, Parser, Request};
 
 use crate::store::{self, Store};
 use crate::{connection, strings, zsets};
@@ -39,24 +39,33 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
 // ANCHOR: service
 impl Service for Store {
     const MAX_MSG: usize = MAX_REQUEST;
+    /// How far each connection's request has been read.
+    type Session = Parser;
 
     /// Never called: `answer_next` below cuts RESP requests itself.
     fn answer(&mut self, _body: &[u8], _out: &mut Vec<u8>) -> io::Result<()> {
         Err(io::Error::other("v3.0 has no frames"))
     }
 
-    /// Cuts one RESP request from the front of `buf` and answers it. A protocol error is
-    /// answered `-ERR Protocol error: ...` and then closes the connection, as Redis does: once
-    /// the stream is out of step, nothing after it can be trusted to be a request.
-    fn answer_next(&mut self, buf: &[u8], out: &mut Vec<u8>) -> io::Result<Option<usize>> {
-        match resp::parse_request(buf) {
-            Ok(None) => Ok(None),
-            Ok(Some((request, used))) => {
+    /// Reads on in the RESP request at the front of `buf` and, once it is whole, answers it. A
+    /// protocol error is answered `-ERR Protocol error: ...` and then closes the connection, as
+    /// Redis does: once the stream is out of step, nothing after it can be trusted to be a
+    /// request.
+    fn answer_next(
+        &mut self,
+        parser: &mut Parser,
+        buf: &[u8],
+        out: &mut Vec<u8>,
+    ) -> io::Result<Next> {
+        match parser.parse(buf) {
+            Ok(Parsed::Wait) => Ok(Next::Wait),
+            Ok(Parsed::BigString { at }) => Ok(Next::BigString { at }),
+            Ok(Parsed::Request(request, used)) => {
                 if !self.quiet && !request.is_empty() {
                     outln!("client says: {request}");
                 }
-                match run(self, &request, out) {
-                    Flow::Go => Ok(Some(used)),
+                match run(self, request, out) {
+                    Flow::Go => Ok(Next::Answered(used)),
                     Flow::Quit => Err(io::Error::other("the client sent QUIT")),
                 }
             }
@@ -134,13 +143,20 @@ const COMMANDS: &[Command] = &[
 // ANCHOR: run
 /// Looks the command up and runs it. The arguments are laid out in an array on the stack;
 /// only a request of more than 16 strings (a `DEL` of many keys) needs a `Vec` for them.
-fn run(store: &mut Store, request: &Request<'_>, out: &mut Vec<u8>) -> Flow {
-    let mut slots = [&[][..]; 16];
+fn run(store: &mut Store, request: Request<'_>, out: &mut Vec<u8>) -> Flow {
+    let (mut slots, mut spill): ([Arg; 16], _) = Default::default();
+    let args = request.into_args_in(&mut slots, &mut spill);
+    let mut refs = [&[][..]; 16];
     let spilled: Vec<&[u8]>;
-    let argv = match request.args_in(&mut slots) {
-        Some(argv) => argv,
+    let argv: &[&[u8]] = match refs.get_mut(..args.len()) {
+        Some(refs) => {
+            for (slot, arg) in refs.iter_mut().zip(args.iter()) {
+                *slot = arg;
+            }
+            refs
+        }
         None => {
-            spilled = request.args().collect();
+            spilled = args.iter().map(|arg| &**arg).collect();
             &spilled
         }
     };

@@ -663,3 +663,37 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// Waits, up to [`TIMEOUT`], until the server at the other end of `client` has read every byte
+/// `client` sent: the kernel's table of TCP sockets (/proc/net/tcp) shows nothing waiting in
+/// `client`'s send queue, nor unread in the server's socket's receive queue.
+pub fn wait_until_read(client: &TcpStream) {
+    let (ours, theirs) = (client.local_addr().unwrap(), client.peer_addr().unwrap());
+    let hex = |addr: SocketAddr| match addr {
+        SocketAddr::V4(v4) => {
+            format!("{:08X}:{:04X}", u32::from_le_bytes(v4.ip().octets()), v4.port())
+        }
+        SocketAddr::V6(_) => panic!("the tests use IPv4 loopback"),
+    };
+    let (ours, theirs) = (hex(ours), hex(theirs));
+    // The queue of the socket from `local` to `remote`: `tx_queue:rx_queue`, in hex.
+    let queues = |table: &str, local: &str, remote: &str| -> Option<(u64, u64)> {
+        let line = table.lines().find(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 4 && f[1] == local && f[2] == remote
+        })?;
+        let (tx, rx) = line.split_whitespace().nth(4)?.split_once(':')?;
+        Some((u64::from_str_radix(tx, 16).ok()?, u64::from_str_radix(rx, 16).ok()?))
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+        let unsent = queues(&table, &ours, &theirs).map(|(tx, _)| tx);
+        let unread = queues(&table, &theirs, &ours).map(|(_, rx)| rx);
+        if unsent == Some(0) && unread == Some(0) {
+            return;
+        }
+        assert!(started.elapsed() < TIMEOUT, "not read: {unsent:?} unsent, {unread:?} unread");
+        thread::sleep(Duration::from_millis(2));
+    }
+}

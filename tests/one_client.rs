@@ -1,0 +1,124 @@
+//! v3.0 against one client that tries to cost the others: a request trickled in a byte at a
+//! time, values announced and half sent, one very big value. Each attack checks that the
+//! server does the work and holds the memory that what arrived calls for, no more, and goes
+//! on answering everyone else. (What these cost in time, beside Redis's, is measured by
+//! `cargo bench --bench one_client`, not here.)
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use common::{Reply, Server, Stage, read_resp_reply, resp_command};
+
+fn server() -> Server {
+    Server::start_with(Stage::V3_0, &["--quiet"])
+}
+
+fn ping(stream: &mut TcpStream) {
+    stream.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    assert_eq!(read_resp_reply(stream), Reply::Got(b"+PONG\r\n".to_vec()));
+}
+
+/// The header of a `DEL` of a million keys and all but the last, then the header of a 100 MB
+/// last key, then the key a byte at a time: every byte costs the server O(1), not a walk of
+/// the million strings before it. Checked against the server's own CPU time for taking in
+/// the first 7 MB (a walk of them all, and more): 300 more bytes, each followed by another
+/// client's PING, cost less than that.
+#[test]
+fn a_trickled_request_costs_only_its_bytes() {
+    let server = server();
+    let (mut slow, mut other) = (server.connect(), server.connect());
+    slow.set_nodelay(true).unwrap();
+    let count = 1_000_000;
+    let mut head = format!("*{count}\r\n$3\r\nDEL\r\n").into_bytes();
+    head.extend(b"$1\r\na\r\n".repeat(count - 2));
+    head.extend(b"$100000000\r\n");
+    let busy = || common::cpu_ticks(server.pid()).iter().sum::<u64>();
+    let before = busy();
+    slow.write_all(&head).unwrap();
+    common::wait_until_read(&slow);
+    ping(&mut other);
+    let head_cost = busy() - before;
+    let trickle_before = busy();
+    for _ in 0..300 {
+        slow.write_all(b"x").unwrap();
+        // The byte is in the server's queue before the PING is: answering the PING means
+        // the loop has had the byte too.
+        ping(&mut other);
+    }
+    let trickle_cost = busy() - trickle_before;
+    assert!(
+        trickle_cost <= head_cost.max(3),
+        "300 bytes cost {trickle_cost} ticks, the 7 MB before them {head_cost}"
+    );
+}
+
+/// Twenty clients each announce a 512 MB value and send 4 MiB of it: the server holds about
+/// what arrived (80 MiB), not twice that (a buffer that doubles, zeroed as it grows).
+#[test]
+fn half_sent_values_cost_what_arrived() {
+    let server = server();
+    let mut other = server.connect();
+    ping(&mut other);
+    let (clients, sent_each) = (20, 4 << 20);
+    let mut head = resp_command(&[b"SET", b"k"]);
+    head[1] = b'3'; // `*3`: the value is the third string, still to come.
+    head.extend(format!("${}\r\n", 512 << 20).into_bytes());
+    let before = common::rss_kib(server.pid());
+    let part = vec![b'v'; sent_each];
+    let mut streams = Vec::new();
+    for _ in 0..clients {
+        let mut c = server.connect();
+        c.write_all(&head).unwrap();
+        c.write_all(&part).unwrap();
+        streams.push(c);
+    }
+    let sent = (clients * (head.len() + sent_each)) as u64;
+    streams.iter().for_each(common::wait_until_read);
+    ping(&mut other);
+    let grown_kib = common::rss_kib(server.pid()).saturating_sub(before);
+    let sent_kib = sent / 1024;
+    assert!(
+        grown_kib <= sent_kib * 11 / 10 + 4096,
+        "{grown_kib} KiB resident for {sent_kib} KiB sent"
+    );
+    drop(streams);
+    ping(&mut other);
+}
+
+/// A 200 MiB `SET` sent in pieces: the value is read into a buffer of its own and becomes the
+/// stored value as it is, so the server's peak memory is one copy of it, not two or three.
+/// `GET` gives it back whole.
+#[test]
+fn a_big_value_is_stored_without_a_copy() {
+    let server = server();
+    let mut c = server.connect();
+    ping(&mut c);
+    let len = 200 << 20;
+    let value: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let peak_before = common::peak_rss_kib(server.pid());
+    c.write_all(&resp_command(&[b"SET", b"big", &value])).unwrap();
+    assert_eq!(read_resp_reply(&mut c), Reply::Got(b"+OK\r\n".to_vec()));
+    let peak_kib = common::peak_rss_kib(server.pid()).saturating_sub(peak_before);
+    assert!(peak_kib <= (len as u64 / 1024) * 11 / 10, "peak {peak_kib} KiB for a 200 MiB value");
+    c.write_all(&resp_command(&[b"GET", b"big"])).unwrap();
+    let want = [format!("${len}\r\n").into_bytes(), value, b"\r\n".to_vec()].concat();
+    let mut got = vec![0; want.len()];
+    c.read_exact(&mut got).unwrap();
+    assert!(got == want, "GET gave back something else");
+}
+
+/// A client that announces a big string and closes halfway: the server says so in one line
+/// and goes on serving.
+#[test]
+fn a_big_string_cut_short_is_one_line() {
+    let server = server();
+    let mut c = server.connect();
+    let mut wire = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n".to_vec();
+    wire.extend(vec![b'v'; 300_000]);
+    c.write_all(&wire).unwrap();
+    drop(c);
+    server.expect_log("the stream ended inside a request");
+    ping(&mut server.connect());
+}

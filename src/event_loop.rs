@@ -72,8 +72,9 @@ pub trait Service {
     }
 
     /// What to say when a client's stream ends in the middle of a request, `partial` being
-    /// what arrived of it. The default reads it as a frame: how much of how many bytes.
-    fn ended_inside(&self, partial: &[u8]) -> io::Error {
+    /// what arrived of it into the buffer (the session may hold more). The default reads it as
+    /// a frame: how much of how many bytes.
+    fn ended_inside(&self, _session: &Self::Session, partial: &[u8]) -> io::Error {
         ended_inside(partial)
     }
 
@@ -129,6 +130,12 @@ pub trait Session: Default {
     /// big string arrives (v3.0); the loop reads into it instead of the connection's buffer.
     fn big_string(&mut self) -> Option<(&mut Vec<u8>, usize)> {
         None
+    }
+
+    /// Bytes of the request being read that the session holds outside the connection's buffer
+    /// (a big string's so far), for saying how much of a request came before a stream ended.
+    fn bytes_held(&self) -> usize {
+        0
     }
 }
 
@@ -734,7 +741,8 @@ impl<T: Session> Conn<T> {
             errln!("{}: EOF, client closed the connection", self.peer);
             self.phase = Phase::Draining;
         } else {
-            self.stop_serving(service.ended_inside(&self.incoming[self.start..self.end]));
+            let partial = &self.incoming[self.start..self.end];
+            self.stop_serving(service.ended_inside(&self.session, partial));
         }
     }
 

@@ -455,6 +455,10 @@ impl crate::event_loop::Session for Parser {
     fn big_string(&mut self) -> Option<(&mut Vec<u8>, usize)> {
         Parser::big_string(self)
     }
+
+    fn bytes_held(&self) -> usize {
+        self.owned.iter().map(Vec::len).sum()
+    }
 }
 
 /// What a step of [`Parser::read_on`] came to.

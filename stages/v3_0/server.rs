@@ -9,7 +9,7 @@
 use std::io;
 
 use redis_lite::cli::{Help, ServerOpts};
-use redis_lite::event_loop::{self, Next, Service};
+use redis_lite::event_loop::{self, Next, Service, Session};
 use redis_lite::outln;
 use redis_lite::resp::{self, Arg, Parsed, Parser, Request};
 
@@ -77,8 +77,9 @@ impl Service for Store {
     }
 
     /// RESP has no length in front of a request, so all there is to say is how much came.
-    fn ended_inside(&self, partial: &[u8]) -> io::Error {
-        let msg = format!("the stream ended inside a request, after {} bytes of it", partial.len());
+    fn ended_inside(&self, parser: &Parser, partial: &[u8]) -> io::Error {
+        let came = partial.len() + parser.bytes_held();
+        let msg = format!("the stream ended inside a request, after {came} bytes of it");
         io::Error::new(io::ErrorKind::UnexpectedEof, msg)
     }
 

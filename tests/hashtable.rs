@@ -18,8 +18,18 @@ fn against_the_model(
     hash: fn(&[u8]) -> u64,
     check_every: usize,
 ) {
+    run_against_the_model(HashTable::with_hash(hash), seed, steps, keys, check_every);
+}
+
+/// [`against_the_model`] on a table made by the caller (a keyed one, say).
+fn run_against_the_model(
+    mut table: HashTable<u64>,
+    seed: u64,
+    steps: usize,
+    keys: u64,
+    check_every: usize,
+) {
     let mut rng = Rng::new(seed);
-    let mut table: HashTable<u64> = HashTable::with_hash(hash);
     let mut model: HashMap<Vec<u8>, u64> = HashMap::new();
     let fail = |step: usize, what: String| -> ! {
         panic!("seed {seed:#x}, step {step}: {what}");
@@ -80,6 +90,16 @@ fn random_operations_agree_with_std() {
     }
 }
 // ANCHOR_END: model
+
+/// The same, on tables keyed with a secret of their own (v3.0's): every invariant holds, the
+/// stored hashes being the keyed hash's.
+#[test]
+fn random_operations_on_keyed_tables_agree_with_std() {
+    for seed in 1..=6u64 {
+        let keys = [16, 500, 5_000][seed as usize % 3];
+        run_against_the_model(HashTable::keyed(), seed * 0x2545_f491, 10_000, keys, 1);
+    }
+}
 
 /// Every key hashes the same: one chain holds everything, through resizes. Slow, and right.
 #[test]

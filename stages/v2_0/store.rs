@@ -48,6 +48,9 @@ pub struct Entry {
 /// The store: keys are bytes, values strings or sorted sets, each with a deadline or none.
 pub struct Store {
     keys: HashTable<Entry>,
+    /// How to make an empty table of keys: [`HashTable::new`] (v2.0) or
+    /// [`HashTable::keyed`] (v3.0), for the start and for every flush.
+    empty: fn() -> HashTable<Entry>,
     /// Every deadline, earliest first; each names its key.
     ttls: TtlHeap,
     lazyfree: LazyFree,
@@ -60,9 +63,24 @@ pub struct Store {
 // ANCHOR_END: store
 
 impl Store {
+    /// A store whose keys are hashed with FNV-1a, as v1.1 introduced it.
+    #[allow(dead_code)] // v2.0's
     pub fn new(quiet: bool) -> io::Result<Store> {
-        let (keys, ttls, lazyfree) = (HashTable::new(), TtlHeap::new(), LazyFree::start()?);
-        Ok(Store { keys, ttls, lazyfree, quiet, walked: false })
+        Store::with_table(HashTable::new, quiet)
+    }
+
+    // ANCHOR: keyed
+    /// A store whose keys are hashed under a secret drawn at start-up, so that no client can
+    /// choose keys that share a bucket: v3.0's.
+    #[allow(dead_code)] // v3.0's
+    pub fn keyed(quiet: bool) -> io::Result<Store> {
+        Store::with_table(HashTable::keyed, quiet)
+    }
+    // ANCHOR_END: keyed
+
+    fn with_table(empty: fn() -> HashTable<Entry>, quiet: bool) -> io::Result<Store> {
+        let (keys, ttls, lazyfree) = (empty(), TtlHeap::new(), LazyFree::start()?);
+        Ok(Store { keys, empty, ttls, lazyfree, quiet, walked: false })
     }
 
     // ANCHOR: set
@@ -130,7 +148,7 @@ impl Store {
     /// Redis does the same unless told `ASYNC`.
     #[allow(dead_code)] // v2.0 has no command that deletes everything
     pub fn clear(&mut self) {
-        (self.keys, self.ttls) = (HashTable::new(), TtlHeap::new());
+        (self.keys, self.ttls) = ((self.empty)(), TtlHeap::new());
     }
     // ANCHOR_END: deadlines
 

@@ -33,7 +33,7 @@ pub const MAX_REQUEST: usize = (512 << 20) + (64 << 10);
 // ANCHOR_END: limits
 
 pub fn serve(opts: &ServerOpts) -> io::Result<()> {
-    event_loop::serve(opts, &mut Store::new(opts.quiet)?)
+    event_loop::serve(opts, &mut Store::keyed(opts.quiet)?)
 }
 
 // ANCHOR: service

@@ -395,6 +395,17 @@ impl<V> HashTable<V> {
         })
     }
 
+    // ANCHOR: into_entries
+    /// The table taken apart: every key and value, in no particular order, each node freed
+    /// as the iterator reaches it and each page of buckets as soon as it is empty. What is not
+    /// reached is freed, loop-free, when the iterator is dropped. For `lazyfree`, which frees
+    /// a whole keyspace a slice at a time.
+    pub fn into_entries(self) -> IntoEntries<V> {
+        let HashTable { newer, older, .. } = self;
+        IntoEntries { tables: [newer, older], table: 0, page: 0, slot: 0 }
+    }
+    // ANCHOR_END: into_entries
+
     /// The most nodes in any one bucket: what the slowest lookup walks. For tests and benches
     /// of how keys spread; it visits every bucket.
     pub fn longest_chain(&self) -> usize {
@@ -466,6 +477,45 @@ impl<V> HashTable<V> {
         Ok(())
     }
     // ANCHOR_END: check_invariants
+}
+
+/// A table being taken apart: see [`HashTable::into_entries`].
+pub struct IntoEntries<V> {
+    tables: [Table<V>; 2],
+    /// Where it is: which table, which of its pages (in `pages`' order), which slot.
+    table: usize,
+    page: usize,
+    slot: usize,
+}
+
+impl<V> Iterator for IntoEntries<V> {
+    type Item = (Box<[u8]>, V);
+
+    /// The next node, unlinked from its chain. Empty slots are passed over, at most a page of
+    /// them (512) per emptied page, and a page is freed when its last slot has been passed.
+    fn next(&mut self) -> Option<(Box<[u8]>, V)> {
+        while let Some(table) = self.tables.get_mut(self.table) {
+            let Some(page) = table.pages.get_mut(self.page) else {
+                (self.table, self.page, self.slot) = (self.table + 1, 0, 0);
+                continue;
+            };
+            let link = page.as_deref_mut().and_then(|slots| slots.get_mut(self.slot));
+            match link.map(|link| (link.take(), link)) {
+                Some((Some(mut node), link)) => {
+                    *link = node.next.take();
+                    table.len -= 1;
+                    let Node { key, value, .. } = *node;
+                    return Some((key, value));
+                }
+                Some((None, _)) => self.slot += 1,
+                None => {
+                    *page = None; // emptied (or freed already): give it back
+                    (self.page, self.slot) = (self.page + 1, 0);
+                }
+            }
+        }
+        None
+    }
 }
 
 impl<V: fmt::Debug> fmt::Debug for HashTable<V> {

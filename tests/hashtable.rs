@@ -160,3 +160,27 @@ fn the_checker_sees_a_node_in_the_wrong_bucket() {
     SALT.store(0x5a5a, Ordering::Relaxed);
     assert!(table.check_invariants().is_err());
 }
+
+/// A table taken apart yields every entry once, from both arrays mid-resize, and what is left
+/// unreached is freed when the iterator is dropped (a chain of thousands, without recursion).
+#[test]
+fn a_table_taken_apart_yields_every_entry() {
+    let mut table: HashTable<usize> = HashTable::new();
+    let mut i = 0;
+    while !(table.is_resizing() && table.len() > 5_000) {
+        table.insert(format!("k{i}").as_bytes(), i);
+        i += 1;
+    }
+    let mut got: Vec<(Vec<u8>, usize)> = table.into_entries().map(|(k, v)| (k.into(), v)).collect();
+    got.sort_by_key(|&(_, v)| v);
+    assert_eq!(got.len(), i);
+    assert!(got.iter().enumerate().all(|(j, (k, v))| *v == j && *k == format!("k{j}").as_bytes()));
+
+    let mut chain: HashTable<usize> = HashTable::with_hash(|_| 7);
+    for j in 0..3_000 {
+        chain.insert(format!("k{j}").as_bytes(), j);
+    }
+    let mut entries = chain.into_entries();
+    assert!(entries.by_ref().take(10).count() == 10);
+    drop(entries);
+}

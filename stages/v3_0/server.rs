@@ -116,6 +116,7 @@ const COMMANDS: &[Command] = &[
     Command { name: "keys", arity: 2, run: strings::keys },
     Command { name: "dbsize", arity: 1, run: strings::dbsize },
     Command { name: "flushall", arity: -1, run: strings::flushall },
+    Command { name: "flushdb", arity: -1, run: strings::flushall },
     Command { name: "expire", arity: 3, run: strings::expire },
     Command { name: "pexpire", arity: 3, run: strings::pexpire },
     Command { name: "ttl", arity: 2, run: strings::ttl },

@@ -34,11 +34,17 @@
 //! deleted (8 bytes each); Redis shrinks below 10% full. Shrinking is the same progressive
 //! move in the other direction, plus a gap between the grow and shrink thresholds so that a
 //! table near one of them does not flip back and forth; it teaches nothing the growing does
-//! not, so it is left as an exercise. The hash is FNV-1a, quick and simple,
-//! but not keyed: a client that knows it can choose keys that all share a bucket, and make
-//! each lookup walk a long chain. Redis uses SipHash, keyed at start-up, for that reason.
+//! not, so it is left as an exercise.
+//!
+//! The hash is FNV-1a, quick and simple, but not keyed: a client that knows it can choose
+//! keys that all share a bucket, and make each insert walk one chain that holds them all
+//! (65,536 such keys take seconds to insert, not milliseconds). [`HashTable::keyed`] hashes
+//! instead with SipHash under a secret drawn when the table is made (std's `RandomState`),
+//! which a client cannot see and so cannot aim at, as Redis keys its SipHash at start-up with
+//! `dictSetHashFunctionSeed`. v3.0, the stage that faces any client, uses it.
 
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 
 // ANCHOR: constants
 /// Entries per bucket at which the table grows: 1, as in Redis. Chains stay short (one node on
@@ -113,9 +119,30 @@ pub struct HashTable<V> {
     older: Table<V>,
     /// Buckets of `older` not yet emptied: `older` is emptied from its last bucket down.
     older_left: usize,
-    hash: fn(&[u8]) -> u64,
+    hash: Hashing,
 }
 // ANCHOR_END: hashtable
+
+// ANCHOR: hash
+/// How a table hashes its keys.
+enum Hashing {
+    /// A fixed function, the same in every run: [`fnv1a`], or a test's.
+    Plain(fn(&[u8]) -> u64),
+    /// SipHash-1-3 under 128 secret bits: std's `RandomState`, which its `HashMap` uses for
+    /// the same reason. std draws the bits from the system's randomness once per thread, and
+    /// varies them for every `RandomState` made.
+    Keyed(RandomState),
+}
+
+impl Hashing {
+    fn of(&self, key: &[u8]) -> u64 {
+        match self {
+            Hashing::Plain(hash) => hash(key),
+            Hashing::Keyed(secret) => secret.hash_one(key),
+        }
+    }
+}
+// ANCHOR_END: hash
 
 impl<V> Table<V> {
     fn empty() -> Table<V> {
@@ -238,6 +265,19 @@ impl<V> HashTable<V> {
     /// An empty table with a hash function of the caller's: tests use one that sends every key
     /// to the same bucket.
     pub fn with_hash(hash: fn(&[u8]) -> u64) -> HashTable<V> {
+        HashTable::hashing(Hashing::Plain(hash))
+    }
+
+    // ANCHOR: keyed
+    /// An empty table that hashes with SipHash under a secret of its own, drawn now: which
+    /// keys share a bucket differs from table to table and from run to run, so a client
+    /// cannot choose keys that pile up in one.
+    pub fn keyed() -> HashTable<V> {
+        HashTable::hashing(Hashing::Keyed(RandomState::new()))
+    }
+    // ANCHOR_END: keyed
+
+    fn hashing(hash: Hashing) -> HashTable<V> {
         HashTable { newer: Table::empty(), older: Table::empty(), older_left: 0, hash }
     }
 
@@ -259,14 +299,14 @@ impl<V> HashTable<V> {
     /// its share of a resize in progress.
     pub fn get(&mut self, key: &[u8]) -> Option<&V> {
         self.help_resize();
-        let hash = (self.hash)(key);
+        let hash = self.hash.of(key);
         let node = self.newer.get(hash, key).or_else(|| self.older.get(hash, key))?;
         Some(&node.value)
     }
 
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         self.help_resize();
-        let hash = (self.hash)(key);
+        let hash = self.hash.of(key);
         let link = match self.newer.get(hash, key).is_some() {
             true => self.newer.find(hash, key),
             false => self.older.find(hash, key),
@@ -279,7 +319,7 @@ impl<V> HashTable<V> {
     /// Sets `key` to `value`, and returns the value it had, if any.
     pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
         self.help_resize();
-        let hash = (self.hash)(key);
+        let hash = self.hash.of(key);
         for table in [&mut self.newer, &mut self.older] {
             if let Some(Some(node)) = table.find(hash, key) {
                 return Some(std::mem::replace(&mut node.value, value));
@@ -297,7 +337,7 @@ impl<V> HashTable<V> {
     /// Removes `key`, and returns its value, if it was there.
     pub fn remove(&mut self, key: &[u8]) -> Option<V> {
         self.help_resize();
-        let hash = (self.hash)(key);
+        let hash = self.hash.of(key);
         let node = self.newer.remove(hash, key).or_else(|| self.older.remove(hash, key))?;
         Some(node.value)
     }
@@ -355,6 +395,27 @@ impl<V> HashTable<V> {
         })
     }
 
+    // ANCHOR: into_entries
+    /// The table taken apart: every key and value, in no particular order, each node freed
+    /// as the iterator reaches it and each page of buckets as soon as it is empty. What is not
+    /// reached is freed, loop-free, when the iterator is dropped. For `lazyfree`, which frees
+    /// a whole keyspace a slice at a time.
+    pub fn into_entries(self) -> IntoEntries<V> {
+        let HashTable { newer, older, .. } = self;
+        IntoEntries { tables: [newer, older], table: 0, page: 0, slot: 0 }
+    }
+    // ANCHOR_END: into_entries
+
+    /// The most nodes in any one bucket: what the slowest lookup walks. For tests and benches
+    /// of how keys spread; it visits every bucket.
+    pub fn longest_chain(&self) -> usize {
+        let buckets = self.newer.buckets().chain(self.older.buckets());
+        let chain_len = |(_, link): (usize, &Link<V>)| {
+            std::iter::successors(link.as_deref(), |node| node.next.as_deref()).count()
+        };
+        buckets.map(chain_len).max().unwrap_or(0)
+    }
+
     // ANCHOR: check_invariants
     /// Checks every invariant the table relies on, and says which one failed. For tests: it
     /// visits every node.
@@ -385,7 +446,7 @@ impl<V> HashTable<V> {
                     if node.hash as usize & table.mask != index {
                         return Err(format!("{name}: a node in bucket {index} belongs elsewhere"));
                     }
-                    if node.hash != (self.hash)(&node.key) {
+                    if node.hash != self.hash.of(&node.key) {
                         return Err(format!("{name}: a node's hash is not its key's"));
                     }
                     // A key twice would be in one chain (same hash, same bucket), or in both tables.
@@ -416,6 +477,45 @@ impl<V> HashTable<V> {
         Ok(())
     }
     // ANCHOR_END: check_invariants
+}
+
+/// A table being taken apart: see [`HashTable::into_entries`].
+pub struct IntoEntries<V> {
+    tables: [Table<V>; 2],
+    /// Where it is: which table, which of its pages (in `pages`' order), which slot.
+    table: usize,
+    page: usize,
+    slot: usize,
+}
+
+impl<V> Iterator for IntoEntries<V> {
+    type Item = (Box<[u8]>, V);
+
+    /// The next node, unlinked from its chain. Empty slots are passed over, at most a page of
+    /// them (512) per emptied page, and a page is freed when its last slot has been passed.
+    fn next(&mut self) -> Option<(Box<[u8]>, V)> {
+        while let Some(table) = self.tables.get_mut(self.table) {
+            let Some(page) = table.pages.get_mut(self.page) else {
+                (self.table, self.page, self.slot) = (self.table + 1, 0, 0);
+                continue;
+            };
+            let link = page.as_deref_mut().and_then(|slots| slots.get_mut(self.slot));
+            match link.map(|link| (link.take(), link)) {
+                Some((Some(mut node), link)) => {
+                    *link = node.next.take();
+                    table.len -= 1;
+                    let Node { key, value, .. } = *node;
+                    return Some((key, value));
+                }
+                Some((None, _)) => self.slot += 1,
+                None => {
+                    *page = None; // emptied (or freed already): give it back
+                    (self.page, self.slot) = (self.page + 1, 0);
+                }
+            }
+        }
+        None
+    }
 }
 
 impl<V: fmt::Debug> fmt::Debug for HashTable<V> {

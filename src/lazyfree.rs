@@ -1,5 +1,5 @@
 //! Freeing big values on a thread of their own (introduced in v2.0), as Redis's `lazyfree`
-//! does for `UNLINK` and, when configured, for `DEL` and expiry.
+//! does for `UNLINK` and `FLUSHALL ASYNC` (v3.0) and, when configured, for `DEL` and expiry.
 //!
 //! Dropping a sorted set of a million members frees some three million allocations: tens of
 //! milliseconds in which a one-thread server answers nobody. Nothing about that work needs the
@@ -136,6 +136,17 @@ impl LazyFree {
         Ok(LazyFree { to_free, waiting, asks: Some(asks) })
     }
 
+    /// Parts sent and not yet freed and merged: Redis's `lazyfree_pending_objects`.
+    pub fn pending(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// A hand on the count of parts waiting, for parts found only when the thread reaches
+    /// them: the members of a sorted set inside a whole keyspace sent at once.
+    pub fn waiting(&self) -> Waiting {
+        Waiting(Arc::clone(&self.waiting))
+    }
+
     /// Frees `parts`, a value taken apart into `len` parts, each freed when the iterator
     /// reaches it: on the thread, or here and now if the thread is gone (it cannot panic,
     /// but if it did).
@@ -144,6 +155,17 @@ impl LazyFree {
         if let Err(mpsc::SendError(parts)) = self.to_free.send(Box::new(parts.map(drop))) {
             parts.for_each(drop);
         }
+    }
+}
+
+/// See [`LazyFree::waiting`].
+pub struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    /// Counts `parts` more as waiting, before they are freed: so that the count the slices
+    /// are sized by stays exact.
+    pub fn add(&self, parts: usize) {
+        self.0.fetch_add(parts, Ordering::Relaxed);
     }
 }
 

@@ -88,8 +88,15 @@ pub struct ZSet {
 // ANCHOR_END: zset
 
 impl ZSet {
+    /// A set whose names are hashed with [`crate::hashtable::fnv1a`], the same in every run.
     pub fn new() -> ZSet {
         ZSet::default()
+    }
+
+    /// A set whose names are hashed under a secret of its own ([`HashTable::keyed`]): for a
+    /// server, whose clients choose the names.
+    pub fn keyed() -> ZSet {
+        ZSet { by_name: HashTable::keyed(), by_order: Avl::new() }
     }
 
     pub fn len(&self) -> usize {

@@ -18,8 +18,18 @@ fn against_the_model(
     hash: fn(&[u8]) -> u64,
     check_every: usize,
 ) {
+    run_against_the_model(HashTable::with_hash(hash), seed, steps, keys, check_every);
+}
+
+/// [`against_the_model`] on a table made by the caller (a keyed one, say).
+fn run_against_the_model(
+    mut table: HashTable<u64>,
+    seed: u64,
+    steps: usize,
+    keys: u64,
+    check_every: usize,
+) {
     let mut rng = Rng::new(seed);
-    let mut table: HashTable<u64> = HashTable::with_hash(hash);
     let mut model: HashMap<Vec<u8>, u64> = HashMap::new();
     let fail = |step: usize, what: String| -> ! {
         panic!("seed {seed:#x}, step {step}: {what}");
@@ -81,6 +91,16 @@ fn random_operations_agree_with_std() {
 }
 // ANCHOR_END: model
 
+/// The same, on tables keyed with a secret of their own (v3.0's): every invariant holds, the
+/// stored hashes being the keyed hash's.
+#[test]
+fn random_operations_on_keyed_tables_agree_with_std() {
+    for seed in 1..=6u64 {
+        let keys = [16, 500, 5_000][seed as usize % 3];
+        run_against_the_model(HashTable::keyed(), seed * 0x2545_f491, 10_000, keys, 1);
+    }
+}
+
 /// Every key hashes the same: one chain holds everything, through resizes. Slow, and right.
 #[test]
 fn keys_that_collide_in_every_bucket() {
@@ -139,4 +159,28 @@ fn the_checker_sees_a_node_in_the_wrong_bucket() {
     table.check_invariants().unwrap();
     SALT.store(0x5a5a, Ordering::Relaxed);
     assert!(table.check_invariants().is_err());
+}
+
+/// A table taken apart yields every entry once, from both arrays mid-resize, and what is left
+/// unreached is freed when the iterator is dropped (a chain of thousands, without recursion).
+#[test]
+fn a_table_taken_apart_yields_every_entry() {
+    let mut table: HashTable<usize> = HashTable::new();
+    let mut i = 0;
+    while !(table.is_resizing() && table.len() > 5_000) {
+        table.insert(format!("k{i}").as_bytes(), i);
+        i += 1;
+    }
+    let mut got: Vec<(Vec<u8>, usize)> = table.into_entries().map(|(k, v)| (k.into(), v)).collect();
+    got.sort_by_key(|&(_, v)| v);
+    assert_eq!(got.len(), i);
+    assert!(got.iter().enumerate().all(|(j, (k, v))| *v == j && *k == format!("k{j}").as_bytes()));
+
+    let mut chain: HashTable<usize> = HashTable::with_hash(|_| 7);
+    for j in 0..3_000 {
+        chain.insert(format!("k{j}").as_bytes(), j);
+    }
+    let mut entries = chain.into_entries();
+    assert!(entries.by_ref().take(10).count() == 10);
+    drop(entries);
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use redis_lite::hashtable::HashTable;
 use redis_lite::lazyfree::{LazyFree, MAX_SLICE, SLICE, next_slice};
 use redis_lite::sys::{POLLIN, Poller};
 use redis_lite::zset::ZSet;
@@ -110,4 +111,29 @@ fn a_set_taken_apart_yields_every_member() {
     want.sort();
     got.sort();
     assert_eq!(got, want);
+}
+
+/// A hash table taken apart goes as every other value does: one slice, then a wait for the
+/// loop, each entry one part, counted as pending until the loop has merged it; and every
+/// entry is freed in the end.
+#[test]
+fn a_table_taken_apart_goes_a_slice_at_a_time() {
+    let mut lazyfree = LazyFree::start().expect("start the thread");
+    let mut poller = Poller::new();
+    let freed = Arc::new(AtomicUsize::new(0));
+    let mut table = HashTable::keyed();
+    let total = 3 * SLICE + 10;
+    for i in 0..total {
+        table.insert(format!("k{i}").as_bytes(), Part(Arc::clone(&freed)));
+    }
+    lazyfree.free(table.len(), table.into_entries());
+    for slice in 1..=3 {
+        assert!(asked(&lazyfree, &mut poller), "an ask after slice {slice}");
+        assert_eq!(freed.load(Ordering::SeqCst), slice * SLICE, "freed when it asked");
+        assert_eq!(lazyfree.pending(), total - (slice - 1) * SLICE, "counted until merged");
+        lazyfree.on_wake();
+    }
+    assert!(asked(&lazyfree, &mut poller), "an ask after the last slice");
+    assert_eq!(freed.load(Ordering::SeqCst), total);
+    lazyfree.on_wake();
 }

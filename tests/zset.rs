@@ -29,10 +29,9 @@ fn a_score(rng: &mut Rng) -> f64 {
 }
 
 /// Runs `steps` random operations on names drawn from `names` of them, against the model,
-/// checking the invariants and the whole order after every step.
-fn against_the_model(seed: u64, steps: usize, names: u64) {
+/// checking the invariants and the whole order after every step, on `zset` (empty).
+fn against_the_model(mut zset: ZSet, seed: u64, steps: usize, names: u64) {
     let mut rng = Rng::new(seed);
-    let mut zset = ZSet::new();
     let mut sorted: Vec<(f64, Vec<u8>)> = Vec::new();
     let mut scores: HashMap<Vec<u8>, f64> = HashMap::new();
     let fail = |step: usize, what: String| -> ! {
@@ -126,10 +125,19 @@ fn against_the_model(seed: u64, steps: usize, names: u64) {
 fn random_operations_agree_with_a_sorted_vec_and_a_hash_map() {
     for seed in 1..=12u64 {
         let names = [20, 200, 2_000][seed as usize % 3];
-        against_the_model(seed * 0x9e37_79b9, 2_000, names);
+        against_the_model(ZSet::new(), seed * 0x9e37_79b9, 2_000, names);
     }
 }
 // ANCHOR_END: model
+
+/// The same on sets whose names are hashed under a secret (v3.0's).
+#[test]
+fn keyed_sets_agree_with_the_model_too() {
+    for seed in 1..=6u64 {
+        let names = [20, 200, 2_000][seed as usize % 3];
+        against_the_model(ZSet::keyed(), seed * 0x2545_f491, 2_000, names);
+    }
+}
 
 /// -0.0 and 0.0 are one score: stored as 0.0, and sought as 0.0, whichever is asked for.
 #[test]

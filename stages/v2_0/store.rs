@@ -11,7 +11,7 @@ use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use redis_lite::hashtable::HashTable;
-use redis_lite::lazyfree::{self, LazyFree};
+use redis_lite::lazyfree::{self, LazyFree, Waiting};
 use redis_lite::ttl::{TimerId, TtlHeap};
 use redis_lite::zset::ZSet;
 
@@ -48,6 +48,9 @@ pub struct Entry {
 /// The store: keys are bytes, values strings or sorted sets, each with a deadline or none.
 pub struct Store {
     keys: HashTable<Entry>,
+    /// How to make an empty table of keys: [`HashTable::new`] (v2.0) or
+    /// [`HashTable::keyed`] (v3.0), for the start and for every flush.
+    empty: fn() -> HashTable<Entry>,
     /// Every deadline, earliest first; each names its key.
     ttls: TtlHeap,
     lazyfree: LazyFree,
@@ -60,9 +63,24 @@ pub struct Store {
 // ANCHOR_END: store
 
 impl Store {
+    /// A store whose keys are hashed with FNV-1a, as v1.1 introduced it.
+    #[allow(dead_code)] // v2.0's
     pub fn new(quiet: bool) -> io::Result<Store> {
-        let (keys, ttls, lazyfree) = (HashTable::new(), TtlHeap::new(), LazyFree::start()?);
-        Ok(Store { keys, ttls, lazyfree, quiet, walked: false })
+        Store::with_table(HashTable::new, quiet)
+    }
+
+    // ANCHOR: keyed
+    /// A store whose keys are hashed under a secret drawn at start-up, so that no client can
+    /// choose keys that share a bucket: v3.0's.
+    #[allow(dead_code)] // v3.0's
+    pub fn keyed(quiet: bool) -> io::Result<Store> {
+        Store::with_table(HashTable::keyed, quiet)
+    }
+    // ANCHOR_END: keyed
+
+    fn with_table(empty: fn() -> HashTable<Entry>, quiet: bool) -> io::Result<Store> {
+        let (keys, ttls, lazyfree) = (empty(), TtlHeap::new(), LazyFree::start()?);
+        Ok(Store { keys, empty, ttls, lazyfree, quiet, walked: false })
     }
 
     // ANCHOR: set
@@ -130,9 +148,25 @@ impl Store {
     /// Redis does the same unless told `ASYNC`.
     #[allow(dead_code)] // v2.0 has no command that deletes everything
     pub fn clear(&mut self) {
-        (self.keys, self.ttls) = (HashTable::new(), TtlHeap::new());
+        (self.keys, self.ttls) = ((self.empty)(), TtlHeap::new());
     }
     // ANCHOR_END: deadlines
+
+    // ANCHOR: clear_async
+    /// Deletes every key now, and frees them on the `lazyfree` thread (v3.0's `FLUSHALL
+    /// ASYNC`): the keyspace is empty at once, and the old table, its values and the heap of
+    /// deadlines go there as parts, a slice at a time, each node of the table one part, and
+    /// each member of a big sorted set in it one more, as `DEL` would have sent it.
+    #[allow(dead_code)] // v2.0 has no command that deletes everything
+    pub fn clear_async(&mut self) {
+        let keys = std::mem::replace(&mut self.keys, (self.empty)());
+        let ttls = std::mem::take(&mut self.ttls);
+        let len = keys.len() + ttls.len();
+        let waiting = self.lazyfree.waiting();
+        let entries = keys.into_entries().flat_map(move |(_, entry)| parts(entry.value, &waiting));
+        self.lazyfree.free(len, entries.chain(ttls.into_keys().map(drop)));
+    }
+    // ANCHOR_END: clear_async
 
     // ANCHOR: timers
     /// The earliest deadline of any key: the loop's `poll` wakes for it.
@@ -230,6 +264,20 @@ impl Store {
         }
     }
     // ANCHOR_END: expire
+}
+
+/// A value of a keyspace being freed, taken apart on the `lazyfree` thread: one part, which
+/// frees it, or for a big sorted set one part and then one per member, counted as waiting
+/// when the thread reaches the set (counting them on the loop would walk every value).
+fn parts(value: Value, waiting: &Waiting) -> impl Iterator<Item = ()> + Send + use<> {
+    let members = match value {
+        Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => {
+            waiting.add(zset.len());
+            Some((*zset).into_members())
+        }
+        _ => None, // small: freed here, as this part
+    };
+    std::iter::once(()).chain(members.into_iter().flatten().map(drop))
 }
 
 // ANCHOR: loop_hooks

@@ -33,7 +33,7 @@ pub const MAX_REQUEST: usize = (512 << 20) + (64 << 10);
 // ANCHOR_END: limits
 
 pub fn serve(opts: &ServerOpts) -> io::Result<()> {
-    event_loop::serve(opts, &mut Store::new(opts.quiet)?)
+    event_loop::serve(opts, &mut Store::keyed(opts.quiet)?)
 }
 
 // ANCHOR: service
@@ -126,6 +126,7 @@ const COMMANDS: &[Command] = &[
     Command { name: "keys", arity: 2, run: strings::keys },
     Command { name: "dbsize", arity: 1, run: strings::dbsize },
     Command { name: "flushall", arity: -1, run: strings::flushall },
+    Command { name: "flushdb", arity: -1, run: strings::flushall },
     Command { name: "expire", arity: 3, run: strings::expire },
     Command { name: "pexpire", arity: 3, run: strings::pexpire },
     Command { name: "ttl", arity: 2, run: strings::ttl },

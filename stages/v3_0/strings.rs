@@ -1,6 +1,6 @@
 //! v3.0's string and key commands, with Redis's replies and error texts: `GET`, `SET` (with
 //! `EX`/`PX` and `NX`/`XX`), `DEL` and `UNLINK`, `EXISTS`, `INCR`/`DECR`/`INCRBY`, `KEYS`
-//! (with a glob pattern), `DBSIZE`, `FLUSHALL`, and the deadlines: `EXPIRE`, `PEXPIRE`,
+//! (with a glob pattern), `DBSIZE`, `FLUSHALL` and `FLUSHDB`, and the deadlines: `EXPIRE`, `PEXPIRE`,
 //! `TTL`, `PTTL`, `PERSIST`. Each runs on v2.0's store.
 
 use std::io::Write;
@@ -160,19 +160,22 @@ pub fn dbsize(store: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     Flow::Go
 }
 
-/// `FLUSHALL [ASYNC | SYNC]`: deletes every key.
+// ANCHOR: flushall
+/// `FLUSHALL [ASYNC | SYNC]` and `FLUSHDB [ASYNC | SYNC]` (one database: the same thing):
+/// deletes every key. `SYNC`, or no mode, frees everything before the reply, as Redis does
+/// unless configured otherwise; `ASYNC` empties the keyspace at once and frees what it held
+/// on the `lazyfree` thread, as Redis's does.
 pub fn flushall(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let mode_ok =
-        |arg: &&[u8]| arg.eq_ignore_ascii_case(b"async") || arg.eq_ignore_ascii_case(b"sync");
     match argv {
-        [_] | [_, _] if argv[1..].iter().all(mode_ok) => {
-            store.clear();
-            resp::out_simple(out, "OK");
-        }
-        _ => resp::out_error(out, SYNTAX),
+        [_] => store.clear(),
+        [_, mode] if mode.eq_ignore_ascii_case(b"sync") => store.clear(),
+        [_, mode] if mode.eq_ignore_ascii_case(b"async") => store.clear_async(),
+        _ => return error(out, SYNTAX),
     }
+    resp::out_simple(out, "OK");
     Flow::Go
 }
+// ANCHOR_END: flushall
 
 // ANCHOR: expire
 /// `EXPIRE key seconds`: see [`expire_in`].

@@ -45,7 +45,7 @@ pub fn zadd(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     let added = match zset_at(store, argv[1]) {
         Ok(Some(zset)) => add_pairs(zset, pairs),
         Ok(None) => {
-            let mut zset = Box::new(ZSet::new());
+            let mut zset = Box::new(ZSet::keyed());
             let added = add_pairs(&mut zset, pairs);
             store.insert(argv[1], Value::ZSet(zset));
             added

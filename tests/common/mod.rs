@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // Each test crate uses a different part of the harness.
 
+pub mod flood;
 pub mod tlv;
 
 use std::io::{self, BufRead, BufReader, Read, Write};

@@ -173,7 +173,13 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
     let mut poller = Poller::new();
     // Set after `accept` failed for a reason of the server's: not before then, try again.
     let mut accept_paused_until: Option<Instant> = None;
+    // How many descriptors one `poll` may take, when the open-file limit is below what is open.
+    let mut slice = None;
     loop {
+        if poller.slice() != slice {
+            slice = poller.slice();
+            say_how_polled(slice, poller.watched());
+        }
         let deadlines = accept_paused_until
             .into_iter()
             .chain(conns.list.iter().filter_map(Conn::deadline))
@@ -233,13 +239,27 @@ fn timeout_ms(now: Instant, deadline: Option<Instant>) -> c_int {
 
 // ANCHOR: poll_failed
 /// What to do when `poll` itself fails: go round again after a signal; otherwise say so and
-/// wait a little before trying again. `ENOMEM` is a shortage; `EINVAL` means more descriptors
-/// than the process may now have open, which someone can change from outside (`prlimit`)
-/// in either direction. Neither is a reason to drop every client.
+/// wait a little before trying again. `ENOMEM` is a shortage, not a reason to drop every
+/// client. (`EINVAL`, more descriptors than the process may now have open, is the
+/// `Poller`'s to handle: it polls them in slices.)
 fn poll_failed(e: io::Error) {
     if e.kind() != io::ErrorKind::Interrupted {
         errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
         thread::sleep(ACCEPT_BACKOFF);
+    }
+}
+
+/// One line when the open-file limit starts or stops making `poll` take its `total`
+/// descriptors in slices, or changes the slices' size: not one a turn.
+fn say_how_polled(slice: Option<usize>, total: usize) {
+    match slice {
+        Some(n) => errln!(
+            "poll: {total} descriptors open, more than the open-file limit lets one call \
+             watch: polling them {n} at a time"
+        ),
+        None => errln!(
+            "poll: the open-file limit allows {total} descriptors: polling them all at once again"
+        ),
     }
 }
 // ANCHOR_END: poll_failed

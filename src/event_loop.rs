@@ -44,6 +44,11 @@ pub trait Service {
     /// v1.0 on). Checked as soon as a frame's header is in, before its body is waited for.
     const MAX_MSG: usize;
 
+    /// What to tell a client that arrives when `--max-conns` are already served, before its
+    /// connection is closed: words of the service's protocol, if it has any for this. The
+    /// default, none: the connection is closed without a word.
+    const REFUSAL: Option<&'static [u8]> = None;
+
     /// Answers one request, `body`, by appending one whole reply frame to `out`. An error
     /// means the request broke the protocol: nothing after it is answered, and the connection
     /// closes once the replies before it are delivered.
@@ -221,7 +226,7 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         // Dropping a `Conn` closes its socket.
         conns.remove_closed();
         if ready[0].revents() & POLLIN != 0 {
-            accept_paused_until = accept_all(&listener, &mut conns, opts);
+            accept_paused_until = accept_all::<S>(&listener, &mut conns, opts);
         } else if accept_paused_until.is_some_and(|until| until <= now) {
             accept_paused_until = None;
         }
@@ -270,7 +275,11 @@ fn say_how_polled(slice: Option<usize>, total: usize) {
 /// descriptors, say): the listener stays readable meanwhile, so asking `poll` about it would
 /// wake the loop at once, forever. The pause is a `poll` timeout, never a sleep: the clients
 /// already connected go on being served.
-fn accept_all(listener: &TcpListener, conns: &mut Conns, opts: &ServerOpts) -> Option<Instant> {
+fn accept_all<S: Service>(
+    listener: &TcpListener,
+    conns: &mut Conns,
+    opts: &ServerOpts,
+) -> Option<Instant> {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -284,12 +293,25 @@ fn accept_all(listener: &TcpListener, conns: &mut Conns, opts: &ServerOpts) -> O
         };
         if conns.list.len() >= opts.max_conns {
             errln!("{peer}: refused: already serving {} clients", conns.list.len());
+            refuse(stream, S::REFUSAL);
             continue;
         }
         match Conn::new(stream, peer.to_string(), opts.nagle) {
             Ok(conn) => conns.push(conn),
             Err(e) => errln!("{peer}: cannot set up the connection: {e}"),
         }
+    }
+}
+
+/// Tells a client past `--max-conns` why, if the protocol has words for it, and closes its
+/// connection (dropping `stream`). One `write` that cannot block: the socket is fresh, its
+/// send buffer empty, and a line of a few dozen bytes fits it whole. Whatever goes wrong
+/// (the client already left), there is nothing more to do for it.
+fn refuse(stream: TcpStream, refusal: Option<&[u8]>) {
+    if let Some(words) = refusal
+        && stream.set_nonblocking(true).is_ok()
+    {
+        let _ = (&stream).write(words);
     }
 }
 // ANCHOR_END: accept_all

@@ -40,6 +40,9 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
 impl Service for Store {
     const MAX_MSG: usize = MAX_REQUEST;
 
+    /// Redis's words to a client past `maxclients` (`--max-conns` here), closed after them.
+    const REFUSAL: Option<&'static [u8]> = Some(b"-ERR max number of clients reached\r\n");
+
     /// Never called: `answer_next` below cuts RESP requests itself.
     fn answer(&mut self, _body: &[u8], _out: &mut Vec<u8>) -> io::Result<()> {
         Err(io::Error::other("v3.0 has no frames"))

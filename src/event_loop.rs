@@ -49,6 +49,11 @@ pub trait Service {
     /// long it is; from v3.0 on, how far a request of Redis's protocol has been read.
     type Session: Session;
 
+    /// What to tell a client that arrives when `--max-conns` are already served, before its
+    /// connection is closed: words of the service's protocol, if it has any for this. The
+    /// default, none: the connection is closed without a word.
+    const REFUSAL: Option<&'static [u8]> = None;
+
     /// Answers one request, `body`, by appending one whole reply frame to `out`. An error
     /// means the request broke the protocol: nothing after it is answered, and the connection
     /// closes once the replies before it are delivered.
@@ -221,7 +226,13 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
     let mut poller = Poller::new();
     // Set after `accept` failed for a reason of the server's: not before then, try again.
     let mut accept_paused_until: Option<Instant> = None;
+    // How many descriptors one `poll` may take, when the open-file limit is below what is open.
+    let mut slice = None;
     loop {
+        if poller.slice() != slice {
+            slice = poller.slice();
+            say_how_polled(slice, poller.watched());
+        }
         let deadlines = accept_paused_until
             .into_iter()
             .chain(conns.list.iter().filter_map(Conn::deadline))
@@ -263,7 +274,7 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         // Dropping a `Conn` closes its socket.
         conns.remove_closed();
         if ready[0].revents() & POLLIN != 0 {
-            accept_paused_until = accept_all(&listener, &mut conns, opts);
+            accept_paused_until = accept_all::<S>(&listener, &mut conns, opts);
         } else if accept_paused_until.is_some_and(|until| until <= now) {
             accept_paused_until = None;
         }
@@ -281,13 +292,27 @@ fn timeout_ms(now: Instant, deadline: Option<Instant>) -> c_int {
 
 // ANCHOR: poll_failed
 /// What to do when `poll` itself fails: go round again after a signal; otherwise say so and
-/// wait a little before trying again. `ENOMEM` is a shortage; `EINVAL` means more descriptors
-/// than the process may now have open, which someone can change from outside (`prlimit`)
-/// in either direction. Neither is a reason to drop every client.
+/// wait a little before trying again. `ENOMEM` is a shortage, not a reason to drop every
+/// client. (`EINVAL`, more descriptors than the process may now have open, is the
+/// `Poller`'s to handle: it polls them in slices.)
 fn poll_failed(e: io::Error) {
     if e.kind() != io::ErrorKind::Interrupted {
         errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
         thread::sleep(ACCEPT_BACKOFF);
+    }
+}
+
+/// One line when the open-file limit starts or stops making `poll` take its `total`
+/// descriptors in slices, or changes the slices' size: not one a turn.
+fn say_how_polled(slice: Option<usize>, total: usize) {
+    match slice {
+        Some(n) => errln!(
+            "poll: {total} descriptors open, more than the open-file limit lets one call \
+             watch: polling them {n} at a time"
+        ),
+        None => errln!(
+            "poll: the open-file limit allows {total} descriptors: polling them all at once again"
+        ),
     }
 }
 // ANCHOR_END: poll_failed
@@ -298,9 +323,9 @@ fn poll_failed(e: io::Error) {
 /// descriptors, say): the listener stays readable meanwhile, so asking `poll` about it would
 /// wake the loop at once, forever. The pause is a `poll` timeout, never a sleep: the clients
 /// already connected go on being served.
-fn accept_all<T: Session>(
+fn accept_all<S: Service>(
     listener: &TcpListener,
-    conns: &mut Conns<T>,
+    conns: &mut Conns<S::Session>,
     opts: &ServerOpts,
 ) -> Option<Instant> {
     loop {
@@ -316,12 +341,25 @@ fn accept_all<T: Session>(
         };
         if conns.list.len() >= opts.max_conns {
             errln!("{peer}: refused: already serving {} clients", conns.list.len());
+            refuse(stream, S::REFUSAL);
             continue;
         }
         match Conn::new(stream, peer.to_string(), opts.nagle) {
             Ok(conn) => conns.push(conn),
             Err(e) => errln!("{peer}: cannot set up the connection: {e}"),
         }
+    }
+}
+
+/// Tells a client past `--max-conns` why, if the protocol has words for it, and closes its
+/// connection (dropping `stream`). One `write` that cannot block: the socket is fresh, its
+/// send buffer empty, and a line of a few dozen bytes fits it whole. Whatever goes wrong
+/// (the client already left), there is nothing more to do for it.
+fn refuse(stream: TcpStream, refusal: Option<&[u8]>) {
+    if let Some(words) = refusal
+        && stream.set_nonblocking(true).is_ok()
+    {
+        let _ = (&stream).write(words);
     }
 }
 // ANCHOR_END: accept_all

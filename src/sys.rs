@@ -61,7 +61,14 @@ impl PollFd {
 #[derive(Debug, Default)]
 pub struct Poller {
     fds: Vec<PollFd>,
+    /// How many descriptors each poll(2) call of the last wait took, when the open-file limit
+    /// did not allow them all in one (see [`Poller::poll`]); `None` when they fitted.
+    slice: Option<usize>,
 }
+
+/// The longest a wait in slices sleeps before it looks at every slice again: how late, at
+/// worst, a client beyond the first slice is noticed while the open-file limit is too low.
+const SLICED_WAIT_MS: c_int = 10;
 
 impl Poller {
     pub fn new() -> Poller {
@@ -76,6 +83,13 @@ impl Poller {
     /// Each interest is a socket, borrowed, and the events to wake for (`POLLIN`, `POLLOUT`,
     /// both with `|`, or 0). The borrow is what makes this safe to hand out: no socket can be
     /// closed, and its number reused by another, while poll(2) watches it.
+    ///
+    /// poll(2) refuses (EINVAL) more descriptors than the process may have open, a limit
+    /// that `prlimit --pid` can lower from outside below what is already open. Then they are
+    /// polled in slices of that size ([`Poller::slice`] says how big): each slice once without
+    /// waiting, and if none is ready, the first (the caller's own sockets) for at most
+    /// [`SLICED_WAIT_MS`]. Every descriptor is still looked at on every call; the price is a
+    /// few more system calls, and a wait that may end, with nothing ready, before `timeout_ms`.
     pub fn poll<'fd>(
         &mut self,
         interests: impl IntoIterator<Item = (BorrowedFd<'fd>, c_short)>,
@@ -87,19 +101,61 @@ impl Poller {
             events,
             revents: 0,
         }));
-        // SAFETY: `PollFd` is `#[repr(C)]` with the fields of C's `struct pollfd` in order and
-        // of the same types, so the pointer is to `fds.len()` valid, initialised, writable
-        // `struct pollfd`s, borrowed mutably for the length of the call; poll(2) reads them and
-        // writes only their `revents`, and keeps no pointer after it returns. `fds.len()` fits
-        // in `nfds_t` (usize and unsigned long are the same width on Linux). Every descriptor
-        // came from a `BorrowedFd` that is still borrowed, so each is open.
-        let ready = unsafe { c_poll(self.fds.as_mut_ptr(), self.fds.len() as c_ulong, timeout_ms) };
-        if ready < 0 {
-            return Err(io::Error::last_os_error());
+        self.slice = None;
+        match poll_slice(&mut self.fds, timeout_ms) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(EINVAL) => {
+                let limit = open_file_limit()?;
+                if limit == 0 || limit >= self.fds.len() {
+                    return Err(e); // Not the limit's doing: nothing to slice.
+                }
+                self.slice = Some(limit);
+                self.poll_in_slices(limit, timeout_ms)?;
+            }
+            Err(e) => return Err(e),
         }
         Ok(&self.fds)
     }
+
+    /// How many descriptors each poll(2) call of the last wait took, if they did not all fit
+    /// in one.
+    pub fn slice(&self) -> Option<usize> {
+        self.slice
+    }
+
+    /// How many descriptors the last wait watched.
+    pub fn watched(&self) -> usize {
+        self.fds.len()
+    }
+
+    fn poll_in_slices(&mut self, slice: usize, timeout_ms: c_int) -> io::Result<()> {
+        let mut ready = 0;
+        for fds in self.fds.chunks_mut(slice) {
+            ready += poll_slice(fds, 0)?;
+        }
+        if ready == 0 && timeout_ms != 0 {
+            let wait = if timeout_ms < 0 { SLICED_WAIT_MS } else { timeout_ms.min(SLICED_WAIT_MS) };
+            poll_slice(&mut self.fds[..slice], wait)?;
+        }
+        Ok(())
+    }
 }
+
+/// One call of poll(2) on `fds`: how many are ready.
+fn poll_slice(fds: &mut [PollFd], timeout_ms: c_int) -> io::Result<usize> {
+    // SAFETY: `PollFd` is `#[repr(C)]` with the fields of C's `struct pollfd` in order and of
+    // the same types, so the pointer is to `fds.len()` valid, initialised, writable `struct
+    // pollfd`s, borrowed mutably for the length of the call; poll(2) reads them and writes
+    // only their `revents`, and keeps no pointer after it returns. `fds.len()` fits in
+    // `nfds_t` (usize and unsigned long are the same width on Linux). Every descriptor came
+    // from a `BorrowedFd` that `Poller::poll` still borrows, so each is open.
+    let ready = unsafe { c_poll(fds.as_mut_ptr(), fds.len() as c_ulong, timeout_ms) };
+    // Never negative once it is not -1: `try_from` says so without a cast that could wrap.
+    usize::try_from(ready).map_err(|_| io::Error::last_os_error())
+}
+
+/// `EINVAL` from `<errno.h>`: an argument the call refuses.
+const EINVAL: c_int = 22;
 // ANCHOR_END: poller
 
 // ANCHOR: unacked
@@ -128,6 +184,35 @@ pub fn unacknowledged(socket: BorrowedFd<'_>) -> io::Result<usize> {
     Ok(usize::try_from(unacked).unwrap_or(0))
 }
 // ANCHOR_END: unacked
+
+// ANCHOR: rlimit
+/// `struct rlimit` from `<sys/resource.h>`: the soft limit, which the kernel enforces, and the
+/// hard limit, the ceiling to which the process may raise it. `rlim_t` is `unsigned long`.
+#[repr(C)]
+struct RLimit {
+    rlim_cur: c_ulong,
+    rlim_max: c_ulong,
+}
+
+unsafe extern "C" {
+    fn getrlimit(resource: c_int, rlim: *mut RLimit) -> c_int;
+}
+/// The limit on open descriptors: 7 on x86-64 and AArch64 (MIPS and SPARC number it otherwise).
+const RLIMIT_NOFILE: c_int = 7;
+
+/// How many descriptors this process may have open now: the soft `RLIMIT_NOFILE`, which
+/// `prlimit --pid` can change from outside at any moment, to below what is already open.
+pub fn open_file_limit() -> io::Result<usize> {
+    let mut limit = RLimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `limit` is a live, writable `struct rlimit` (two `unsigned long`s, in C's
+    // order, `#[repr(C)]`); getrlimit writes it and keeps no pointer after it returns.
+    if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // RLIM_INFINITY is all ones: as many as a usize can say.
+    Ok(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+}
+// ANCHOR_END: rlimit
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,9 @@ struct Expected {
     zscore_after_zadd: &'static [u8],
     /// A client that connects and then says nothing is closed after a while.
     closes_an_idle_client: bool,
+    /// What a client past `--max-conns` reads before its connection is closed; `None` for a
+    /// stage without the option (it serves one client at a time, and the next waits).
+    told_past_max_conns: Option<&'static [u8]>,
 }
 
 /// v1.0's row, named, because v1.1's is the same, and v1.2's and v1.3's differ only in the
@@ -46,6 +49,7 @@ const V1_0: Expected = Expected {
     get_after_set: b"\0\0\0\0hello",
     zscore_after_zadd: b"\x01\0\0\0unknown command",
     closes_an_idle_client: false,
+    told_past_max_conns: Some(b""),
 };
 
 /// v1.2's row: typed replies, nil for no such key, a string for a value.
@@ -71,6 +75,7 @@ const EXPECTED: [Expected; 9] = [
         get_after_set: b"world",
         zscore_after_zadd: b"world",
         closes_an_idle_client: false,
+        told_past_max_conns: None,
     },
     Expected {
         stage: Stage::V0_2,
@@ -81,6 +86,7 @@ const EXPECTED: [Expected; 9] = [
         get_after_set: b"world",
         zscore_after_zadd: b"world",
         closes_an_idle_client: false,
+        told_past_max_conns: None,
     },
     Expected {
         stage: Stage::V0_3,
@@ -91,6 +97,7 @@ const EXPECTED: [Expected; 9] = [
         get_after_set: b"world",
         zscore_after_zadd: b"world",
         closes_an_idle_client: false,
+        told_past_max_conns: Some(b""),
     },
     V1_0,
     // v1.0's protocol and answers: only where the keys live has changed.
@@ -108,6 +115,8 @@ const EXPECTED: [Expected; 9] = [
         get_after_set: b"$5\r\nhello\r\n",
         zscore_after_zadd: b"$2\r\n10\r\n",
         closes_an_idle_client: true,
+        // Redis's words, and like Redis it closes straight after them.
+        told_past_max_conns: Some(b"-ERR max number of clients reached\r\n"),
         ..V1_3
     },
 ];
@@ -237,6 +246,32 @@ fn an_idle_client_and_a_second_client() {
     }
 }
 // ANCHOR_END: idle_client
+
+// ANCHOR: past_max_conns
+/// With `--max-conns 1`, a second client while the first is served: closed, after the words
+/// its protocol has for it (RESP, v3.0) or none (the stages before). v0.1 and v0.2 refuse
+/// the option itself.
+#[test]
+fn a_client_past_max_conns() {
+    for expected in &EXPECTED {
+        let stage = expected.stage;
+        let Some(told) = expected.told_past_max_conns else {
+            stage.command().args(["--max-conns", "1"]).assert().code(2);
+            continue;
+        };
+        let server = Server::start_with(stage, &["--max-conns", "1"]);
+        let mut first = server.connect();
+        assert_eq!(request(stage, &mut first, b"first"), common::answer(stage), "{stage:?}");
+        let mut second = server.connect();
+        let mut got = Vec::new();
+        let end = std::io::Read::read_to_end(&mut second, &mut got);
+        assert!(end.is_ok(), "{stage:?}: {end:?} after {got:?}, not a clean close");
+        let (got, told) = (String::from_utf8_lossy(&got), String::from_utf8_lossy(told));
+        assert_eq!(got, told, "{stage:?}");
+        server.expect_log("refused: already serving 1 clients");
+    }
+}
+// ANCHOR_END: past_max_conns
 
 /// Every stage survives the same broken client (one that connects and leaves) and goes on.
 #[test]

@@ -217,11 +217,17 @@ fn client_pipeline_reads_while_it_sends() {
 }
 // ANCHOR_END: pipeline_deadlock
 
-/// Someone lowers the server's file limit below the connections it has open (`prlimit` from
-/// outside): `poll` refuses so many descriptors (EINVAL). The server says so, keeps every
-/// client, and serves them all again once the limit is raised.
+/// Someone lowers the server's file limit below the descriptors it has open (`prlimit` from
+/// outside), so that `poll` refuses to watch them all in one call (EINVAL). The server polls
+/// them in slices the limit allows, and says so once: clients are answered while the limit
+/// is low, the last one connected as well as the first; one that leaves is noticed (its
+/// descriptor is closed); a newcomer, which `accept` cannot take (EMFILE), waits without
+/// the server spinning; and once the limit is raised the newcomer is served too.
 #[test]
-fn a_lowered_file_limit_drops_no_client() {
+fn a_lowered_file_limit_still_serves_everyone() {
+    if common::missing_tool("prlimit") {
+        return;
+    }
     let mut cmd = std::process::Command::new("prlimit");
     cmd.args(["--nofile=100:200", "--", Stage::V0_3.bin(), "--addr", "127.0.0.1:0", "--quiet"]);
     let mut server = Server::start_command(Stage::V0_3, cmd);
@@ -238,12 +244,35 @@ fn a_lowered_file_limit_drops_no_client() {
         assert!(status.success());
     };
     set_limit("30");
-    clients[0].write_all(&frame(b"during")).unwrap();
-    server.expect_log("poll failed: Invalid argument");
-    assert!(server.is_running(), "the server exited");
+    // The first `poll` after this one (already waiting, with the old limit) is refused.
+    assert_eq!(request(Stage::V0_3, &mut clients[59], b"during"), world());
+    server.expect_log("polling them 30 at a time");
+    for i in [0, 29, 30, 59] {
+        assert_eq!(request(Stage::V0_3, &mut clients[i], b"during"), world(), "client {i}");
+    }
+
+    let open = common::open_fds(server.pid());
+    drop(clients.pop());
+    server.expect_log("EOF, client closed the connection");
+    common::wait_for_open_fds(server.pid(), open - 1);
+
+    let mut newcomer = server.connect();
+    newcomer.write_all(&frame(b"newcomer")).unwrap();
+    server.expect_log("accept failed: Too many open files");
+    let busy = || cpu_ticks(server.pid()).iter().sum::<u64>();
+    let before = busy();
+    newcomer.set_read_timeout(Some(common::QUIET_PERIOD)).unwrap();
+    let err = std::io::Read::read(&mut newcomer, &mut [0u8; 1]).expect_err("no reply yet");
+    assert!(matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{err}");
+    let spent = busy() - before;
+    assert!(spent < 10, "the server used {spent} ticks of CPU while it could not accept");
+
     set_limit("100");
-    assert_eq!(read_reply_frame(&mut clients[0]), world());
+    newcomer.set_read_timeout(Some(TIMEOUT)).unwrap();
+    assert_eq!(read_reply_frame(&mut newcomer), world());
+    server.expect_log_past("accept failed", "polling them all at once again");
     for client in &mut clients {
         assert_eq!(request(Stage::V0_3, client, b"after"), world());
     }
+    assert!(server.is_running(), "the server exited");
 }

@@ -42,6 +42,9 @@ impl Service for Store {
     /// How far each connection's request has been read.
     type Session = Parser;
 
+    /// Redis's words to a client past `maxclients` (`--max-conns` here), closed after them.
+    const REFUSAL: Option<&'static [u8]> = Some(b"-ERR max number of clients reached\r\n");
+
     /// Never called: `answer_next` below cuts RESP requests itself.
     fn answer(&mut self, _body: &[u8], _out: &mut Vec<u8>) -> io::Result<()> {
         Err(io::Error::other("v3.0 has no frames"))

@@ -636,6 +636,31 @@ pub fn write_until_stalled(
     sent
 }
 
+/// Whether `tool` cannot be run here; if so, says that the test is skipped, in one line.
+pub fn missing_tool(tool: &str) -> bool {
+    let missing = Command::new(tool).arg("--version").output().is_err();
+    if missing {
+        eprintln!("skipped: {tool} is not installed");
+    }
+    missing
+}
+
+/// How many descriptors process `pid` has open, from /proc/PID/fd.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).expect("/proc/PID/fd").count()
+}
+
+/// Waits, within the timeout, until process `pid` has `want` descriptors open, looking every
+/// 5 ms (a socket is closed a moment after the line that says why is logged).
+pub fn wait_for_open_fds(pid: u32, want: usize) {
+    let started = Instant::now();
+    while open_fds(pid) != want {
+        let open = open_fds(pid);
+        assert!(started.elapsed() < TIMEOUT, "{open} descriptors open, not {want}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A port on which, a moment ago, nothing listened: bind port 0, note the port, let it go.
 pub fn unused_addr() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

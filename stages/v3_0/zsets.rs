@@ -1,7 +1,8 @@
 //! v3.0's sorted-set commands, Redis's: `ZADD` (any number of pairs), `ZREM`, `ZSCORE`,
 //! `ZCARD`, `ZRANK`, `ZRANGE` by rank and `ZRANGEBYSCORE` by score, with `(` for an exclusive
 //! bound, `-inf` and `+inf`, and `LIMIT offset count`, whose offset is reached through the
-//! tree's subtree sizes in O(log n) rather than one member at a time.
+//! tree's subtree sizes in O(log n) rather than one member at a time. Scores and bounds are
+//! read as Redis reads them (`float.rs`), and each command's options before its values.
 //!
 //! The options Redis added later (`ZADD NX|XX|GT|LT|CH|INCR`, `ZRANGE ... BYSCORE|REV`) are
 //! left out: each is a few lines on what is here, and exercises in the book.

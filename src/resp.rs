@@ -509,22 +509,28 @@ impl fmt::Display for Request<'_> {
 
 /// `+text\r\n`: a status such as `OK` or `PONG`.
 pub fn out_simple(out: &mut Vec<u8>, text: &str) {
-    out_line(out, b'+', text);
+    out_line(out, b'+', text.as_bytes());
 }
 
 /// `-msg\r\n`: `msg` is everything after the `-`, its code first:
 /// `ERR unknown command 'foo', with args beginning with: `, `WRONGTYPE Operation against a
 /// key holding the wrong kind of value`. Clients show the code and may act on it.
 pub fn out_error(out: &mut Vec<u8>, msg: &str) {
+    out_line(out, b'-', msg.as_bytes());
+}
+
+/// `-msg\r\n`, for an error that quotes what the client sent as it sent it, bytes that are
+/// not UTF-8 included, as Redis does.
+pub fn out_error_bytes(out: &mut Vec<u8>, msg: &[u8]) {
     out_line(out, b'-', msg);
 }
 
 /// A one-line value. A CR or LF in it would end the line early and the client would read the
 /// rest as the next reply, so each becomes a space, as Redis does with error messages (an
 /// error may quote what the client sent).
-fn out_line(out: &mut Vec<u8>, kind: u8, text: &str) {
+fn out_line(out: &mut Vec<u8>, kind: u8, text: &[u8]) {
     out.push(kind);
-    out.extend(text.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
     out.extend_from_slice(b"\r\n");
 }
 

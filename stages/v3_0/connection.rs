@@ -7,6 +7,7 @@ use redis_lite::resp;
 
 use crate::server::Flow;
 use crate::store::Store;
+use crate::strings::{NOT_AN_INTEGER, integer};
 
 /// `PING [message]`: `+PONG`, or the message back.
 pub fn ping(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
@@ -30,11 +31,13 @@ pub fn quit(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     Flow::Quit
 }
 
-/// `SELECT index`: there is one database, number 0.
+/// `SELECT index`: there is one database, number 0. The index is read as Redis reads an
+/// integer first, so `SELECT abc` is not an integer and `SELECT 1` is out of range.
 pub fn select(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    match argv[1] {
-        b"0" => resp::out_simple(out, "OK"),
-        _ => resp::out_error(out, "ERR DB index is out of range"),
+    match integer(argv[1]) {
+        Some(0) => resp::out_simple(out, "OK"),
+        Some(_) => resp::out_error(out, "ERR DB index is out of range"),
+        None => resp::out_error(out, NOT_AN_INTEGER),
     }
     Flow::Go
 }
@@ -48,14 +51,17 @@ pub fn hello(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// `CLIENT SETNAME name`, `CLIENT SETINFO attr value` (what libraries send on connecting):
-/// `+OK`, and nothing is kept.
+/// `+OK`, and nothing is kept. A name is refused as Redis refuses it, if it holds a byte
+/// outside `!` to `~` (a space, say). The dispatcher has found the subcommand and checked
+/// its arity (`server::CONTAINERS`); any other gets Redis's "unknown subcommand".
 pub fn client(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let sub = argv[1];
-    if sub.eq_ignore_ascii_case(b"setname") || sub.eq_ignore_ascii_case(b"setinfo") {
-        resp::out_simple(out, "OK");
-    } else {
-        let msg = format!("ERR unknown subcommand '{}'", crate::server::shown(sub));
-        resp::out_error(out, &msg);
+    let printable = |name: &[u8]| name.iter().all(|b| (b'!'..=b'~').contains(b));
+    match argv {
+        [_, sub, name] if sub.eq_ignore_ascii_case(b"setname") && !printable(name) => {
+            let msg = "ERR Client names cannot contain spaces, newlines or special characters.";
+            resp::out_error(out, msg);
+        }
+        _ => resp::out_simple(out, "OK"),
     }
     Flow::Go
 }
@@ -71,11 +77,8 @@ pub fn command(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// the answers of a Redis that saves nothing; for anything else, no parameters (an empty
 /// array, as Redis answers for a parameter it does not have).
 pub fn config(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let [_, sub, rest @ ..] = argv else { return Flow::Go };
-    if !sub.eq_ignore_ascii_case(b"get") {
-        resp::out_error(out, "ERR CONFIG GET is the only CONFIG subcommand here");
-        return Flow::Go;
-    }
+    // `CONFIG GET` is the one subcommand `server::CONTAINERS` lets through, with a parameter.
+    let rest = &argv[2..];
     let known: [(&[u8], &[u8]); 2] = [(b"save", b""), (b"appendonly", b"no")];
     let found: Vec<(&[u8], &[u8])> = known
         .into_iter()

@@ -26,6 +26,7 @@
 
 mod client;
 mod connection;
+mod float;
 mod server;
 #[path = "../v2_0/store.rs"]
 mod store;

@@ -171,10 +171,22 @@ fn run(store: &mut Store, request: Request<'_>, out: &mut Vec<u8>) -> Flow {
         unknown_command(argv, out);
         return Flow::Go;
     };
-    let argc = argv.len() as i64;
-    let arity = i64::from(command.arity);
+    let mut full_name = command.name.to_string();
+    let mut arity = command.arity;
+    if let (Some(&(_, subs)), Some(&sub)) =
+        (CONTAINERS.iter().find(|(name, _)| *name == command.name), argv.get(1))
+    {
+        let Some(&(sub_name, sub_arity)) =
+            subs.iter().find(|(name, _)| sub.eq_ignore_ascii_case(name.as_bytes()))
+        else {
+            unknown_subcommand(command.name, sub, out);
+            return Flow::Go;
+        };
+        (full_name, arity) = (format!("{}|{sub_name}", command.name), sub_arity);
+    }
+    let (argc, arity) = (argv.len() as i64, i64::from(arity));
     if (arity >= 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        let msg = format!("ERR wrong number of arguments for '{}' command", command.name);
+        let msg = format!("ERR wrong number of arguments for '{full_name}' command");
         resp::out_error(out, &msg);
         return Flow::Go;
     }
@@ -182,16 +194,68 @@ fn run(store: &mut Store, request: Request<'_>, out: &mut Vec<u8>) -> Flow {
 }
 // ANCHOR_END: run
 
-/// Redis's words for a command it does not know, with the first arguments shown.
+// ANCHOR: containers
+/// The commands that are containers of subcommands, as Redis 7 has them, with the
+/// subcommands v3.0 answers and each one's arity (the container's name and the
+/// subcommand's both counted). A subcommand missing here gets Redis's words for one it does
+/// not know; `CLIENT` or `CONFIG` alone, with no subcommand, is checked against the
+/// container's own arity.
+const CONTAINERS: &[(&str, &[(&str, i32)])] = &[
+    ("client", &[("setname", 3), ("setinfo", 4)]),
+    ("command", &[("docs", -2)]),
+    ("config", &[("get", -3)]),
+];
+// ANCHOR_END: containers
+
+// ANCHOR: unknown_command
+/// Redis's words for a command it does not know (`processCommand` in `server.c`): the name,
+/// then each argument quoted, while what is shown stays under 128 bytes, each argument cut
+/// to what is left of the 128. The text is the bytes as sent, cut as C's `%.*s` cuts them:
+/// at the first NUL byte too. (`resp::out_error_bytes` turns CR and LF into spaces.)
 fn unknown_command(argv: &[&[u8]], out: &mut Vec<u8>) {
-    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", shown(argv[0]));
-    for arg in argv.iter().skip(1).take(8) {
-        msg += &format!("'{}' ", shown(arg));
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(shown(argv[0], 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    let start = msg.len();
+    for arg in &argv[1..] {
+        let used = msg.len() - start;
+        if used >= 128 {
+            break;
+        }
+        msg.push(b'\'');
+        msg.extend_from_slice(shown(arg, 128 - used));
+        msg.extend_from_slice(b"' ");
     }
-    resp::out_error(out, &msg);
+    resp::out_error_bytes(out, &msg);
 }
 
-/// An argument as an error message may show it: text, cut at 128 bytes.
-pub fn shown(arg: &[u8]) -> String {
-    String::from_utf8_lossy(&arg[..arg.len().min(128)]).into_owned()
+/// Redis's words for a subcommand it does not know, with the container's name in capitals.
+fn unknown_subcommand(container: &str, sub: &[u8], out: &mut Vec<u8>) {
+    let mut msg = b"ERR unknown subcommand '".to_vec();
+    msg.extend_from_slice(shown(sub, 128));
+    msg.extend_from_slice(format!("'. Try {} HELP.", container.to_uppercase()).as_bytes());
+    resp::out_error_bytes(out, &msg);
 }
+
+/// An argument as C's `printf("%.*s", max, arg)` shows it: its bytes up to the first NUL
+/// (where a C string ends), and at most `max` of them.
+pub fn shown(arg: &[u8], max: usize) -> &[u8] {
+    let arg = c_string(arg);
+    &arg[..arg.len().min(max)]
+}
+// ANCHOR_END: unknown_command
+
+// ANCHOR: option
+/// Whether an argument is the option `name`, compared as Redis compares options, with C's
+/// `strcasecmp`: without regard to case, and only up to a NUL byte, so that `NX\0junk` is
+/// `NX`. (Redis looks commands and subcommands up in hash tables instead, where such a name
+/// is found or not depending on the table's random seed; v3.0 compares their every byte.)
+pub fn is_option(arg: &[u8], name: &str) -> bool {
+    c_string(arg).eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// The argument as C sees it: up to its first NUL byte.
+fn c_string(arg: &[u8]) -> &[u8] {
+    arg.iter().position(|&b| b == 0).map_or(arg, |nul| &arg[..nul])
+}
+// ANCHOR_END: option

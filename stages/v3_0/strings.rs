@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis_lite::{glob, resp};
 
-use crate::server::Flow;
+use crate::server::{Flow, is_option};
 use crate::store::{Store, Value};
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -45,27 +45,38 @@ pub fn get(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 
 // ANCHOR: set
 /// `SET key value [EX seconds | PX milliseconds] [NX | XX]`: `+OK`, or a null reply when `NX`
-/// or `XX` says not to. Options are checked before anything changes. (`KEEPTTL`, `GET` and the
-/// rest of Redis's options are syntax errors here.)
+/// or `XX` says not to. (`KEEPTTL`, `GET` and the rest of Redis's options are syntax errors
+/// here.) The options are read as Redis 7 reads them (`parseExtendedStringArgumentsOrReply`):
+/// all of them first, so that a bad option is a syntax error whatever came before it; an
+/// option may come again, and the last one counts (`EX 10 EX 20` is 20 seconds), but `EX`
+/// with `PX`, or `NX` with `XX`, is a syntax error. Only then is the deadline's number read,
+/// and only then the key looked at: nothing changes unless every argument is good.
 pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     let (key, value) = (argv[1], argv[2]);
-    let (mut ttl, mut nx, mut xx) = (None, false, false);
-    let mut options = argv[3..].iter();
-    while let Some(option) = options.next() {
-        let is = |name: &str| option.eq_ignore_ascii_case(name.as_bytes());
-        match () {
+    let (mut nx, mut xx) = (false, false);
+    // The deadline's argument, and its unit in milliseconds: 1000 for `EX`, 1 for `PX`.
+    let mut expire: Option<(&[u8], i64)> = None;
+    let mut j = 3;
+    while j < argv.len() {
+        let arg = argv[j];
+        let is = |name: &str| is_option(arg, name);
+        let next = argv.get(j + 1).copied();
+        let unit = expire.map(|(_, unit)| unit);
+        match next {
             _ if is("nx") && !xx => nx = true,
             _ if is("xx") && !nx => xx = true,
-            _ if (is("ex") || is("px")) && ttl.is_none() => {
-                let Some(n) = options.next() else { return error(out, SYNTAX) };
-                let Some(n) = integer(n) else { return error(out, NOT_AN_INTEGER) };
-                let ms = if is("ex") { n.checked_mul(1000) } else { Some(n) };
-                match ms.filter(|&ms| ms > 0).and_then(deadline_in) {
-                    Some(deadline) => ttl = Some(deadline),
-                    None => return error(out, "ERR invalid expire time in 'set' command"),
-                }
-            }
+            Some(n) if is("ex") && unit != Some(1) => (expire, j) = (Some((n, 1000)), j + 1),
+            Some(n) if is("px") && unit != Some(1000) => (expire, j) = (Some((n, 1)), j + 1),
             _ => return error(out, SYNTAX),
+        }
+        j += 1;
+    }
+    let mut ttl = None;
+    if let Some((n, unit)) = expire {
+        let Some(n) = integer(n) else { return error(out, NOT_AN_INTEGER) };
+        match n.checked_mul(unit).filter(|&ms| ms > 0).and_then(deadline_in) {
+            Some(deadline) => ttl = Some(deadline),
+            None => return error(out, "ERR invalid expire time in 'set' command"),
         }
     }
     let exists = store.value_mut(key).is_some();
@@ -168,8 +179,8 @@ pub fn dbsize(store: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 pub fn flushall(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
     match argv {
         [_] => store.clear(),
-        [_, mode] if mode.eq_ignore_ascii_case(b"sync") => store.clear(),
-        [_, mode] if mode.eq_ignore_ascii_case(b"async") => store.clear_async(),
+        [_, mode] if is_option(mode, "sync") => store.clear(),
+        [_, mode] if is_option(mode, "async") => store.clear_async(),
         _ => return error(out, SYNTAX),
     }
     resp::out_simple(out, "OK");

@@ -1,7 +1,8 @@
 //! v3.0's sorted-set commands, Redis's: `ZADD` (any number of pairs), `ZREM`, `ZSCORE`,
 //! `ZCARD`, `ZRANK`, `ZRANGE` by rank and `ZRANGEBYSCORE` by score, with `(` for an exclusive
 //! bound, `-inf` and `+inf`, and `LIMIT offset count`, whose offset is reached through the
-//! tree's subtree sizes in O(log n) rather than one member at a time.
+//! tree's subtree sizes in O(log n) rather than one member at a time. Scores and bounds are
+//! read as Redis reads them (`float.rs`), and each command's options before its values.
 //!
 //! The options Redis added later (`ZADD NX|XX|GT|LT|CH|INCR`, `ZRANGE ... BYSCORE|REV`) are
 //! left out: each is a few lines on what is here, and exercises in the book.
@@ -10,17 +11,12 @@ use redis_lite::avl::NodeId;
 use redis_lite::resp;
 use redis_lite::zset::ZSet;
 
-use crate::server::Flow;
+use crate::float::{bound, score};
+use crate::server::{Flow, is_option};
 use crate::store::{Store, Value};
 use crate::strings::{NOT_AN_INTEGER, WRONGTYPE, error, integer};
 
 const NOT_A_FLOAT: &str = "ERR value is not a valid float";
-
-/// A score argument: a number, `inf`, `+inf` or `-inf`; never NaN.
-fn score(arg: &[u8]) -> Option<f64> {
-    let score: f64 = std::str::from_utf8(arg).ok()?.parse().ok()?;
-    (!score.is_nan()).then_some(score)
-}
 
 /// The sorted set at `key`: `Ok(None)` if there is no key, `Err(())` if it holds a string.
 fn zset_at<'s>(store: &'s mut Store, key: &[u8]) -> Result<Option<&'s mut ZSet>, ()> {
@@ -116,15 +112,23 @@ pub fn zrank(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// `ZRANGE key start stop [WITHSCORES]`: the members with ranks from `start` to `stop`, both
-/// included; negative ranks count from the end (-1 is the last).
+/// included; negative ranks count from the end (-1 is the last). As in Redis, the options
+/// are read before the ranks, and the ranks before the key is looked at. (Redis 6.2 added
+/// `BYSCORE`, `BYLEX`, `REV` and `LIMIT` to `ZRANGE`; v3.0 reads `LIMIT` only to refuse it
+/// in Redis's words, as Redis does without `BYSCORE` or `BYLEX`, and the rest are syntax
+/// errors here.)
 pub fn zrange(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let (with_scores, limit) = match range_options(&argv[4..]) {
+        Ok(options) => options,
+        Err(msg) => return error(out, msg),
+    };
+    if limit.is_some_and(|(_, count)| count != -1) {
+        let msg = "ERR syntax error, LIMIT is only supported in combination with either \
+                   BYSCORE or BYLEX";
+        return error(out, msg);
+    }
     let (Some(start), Some(stop)) = (integer(argv[2]), integer(argv[3])) else {
         return error(out, NOT_AN_INTEGER);
-    };
-    let with_scores = match &argv[4..] {
-        [] => false,
-        [option] if option.eq_ignore_ascii_case(b"withscores") => true,
-        _ => return error(out, "ERR syntax error"),
     };
     let zset = match zset_at(store, argv[1]) {
         Ok(Some(zset)) => zset,
@@ -149,26 +153,14 @@ pub fn zrange(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// of them (all, if negative) from the `offset`th. Seeking to `min` and moving `offset` places
 /// are both O(log n): `LIMIT 500000 10` costs what `LIMIT 0 10` does.
 pub fn zrangebyscore(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+    let (with_scores, limit) = match range_options(&argv[4..]) {
+        Ok(options) => options,
+        Err(msg) => return error(out, msg),
+    };
+    let (offset, count) = limit.unwrap_or((0, -1));
     let (Some(min), Some(max)) = (Bound::parse(argv[2]), Bound::parse(argv[3])) else {
         return error(out, "ERR min or max is not a float");
     };
-    let (mut with_scores, mut offset, mut count) = (false, 0, -1);
-    let mut options = argv[4..].iter();
-    while let Some(option) = options.next() {
-        if option.eq_ignore_ascii_case(b"withscores") {
-            with_scores = true;
-        } else if option.eq_ignore_ascii_case(b"limit") {
-            let (Some(o), Some(c)) = (options.next(), options.next()) else {
-                return error(out, "ERR syntax error");
-            };
-            let (Some(o), Some(c)) = (integer(o), integer(c)) else {
-                return error(out, NOT_AN_INTEGER);
-            };
-            (offset, count) = (o, c);
-        } else {
-            return error(out, "ERR syntax error");
-        }
-    }
     let zset = match zset_at(store, argv[1]) {
         Ok(Some(zset)) => zset,
         Ok(None) => return empty(out),
@@ -184,7 +176,40 @@ pub fn zrangebyscore(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Fl
 }
 // ANCHOR_END: zrangebyscore
 
-/// A score bound of `ZRANGEBYSCORE`: a number, `-inf`/`+inf`, `(` first for exclusive.
+// ANCHOR: range_options
+/// `WITHSCORES` or not, and `LIMIT`'s offset and count, if given.
+type RangeOptions = (bool, Option<(i64, i64)>);
+
+/// The options after a range, `WITHSCORES` and `LIMIT offset count`, read as Redis's
+/// `zrangeGenericCommand` reads them, before the range itself: so `ZRANGE z a 1 foo` is a
+/// syntax error, not a bad rank. Either may come again; the last `LIMIT` counts. `LIMIT`'s
+/// numbers are read as it is met, and `LIMIT` with fewer than two arguments after it is
+/// not an option at all: a syntax error.
+fn range_options(options: &[&[u8]]) -> Result<RangeOptions, &'static str> {
+    let (mut with_scores, mut limit) = (false, None);
+    let mut j = 0;
+    while j < options.len() {
+        if is_option(options[j], "withscores") {
+            with_scores = true;
+        } else if is_option(options[j], "limit") && options.len() - j > 2 {
+            let (Some(offset), Some(count)) = (integer(options[j + 1]), integer(options[j + 2]))
+            else {
+                return Err(NOT_AN_INTEGER);
+            };
+            limit = Some((offset, count));
+            j += 2;
+        } else {
+            return Err("ERR syntax error");
+        }
+        j += 1;
+    }
+    Ok((with_scores, limit))
+}
+// ANCHOR_END: range_options
+
+/// A score bound of `ZRANGEBYSCORE`: a number, `-inf`/`+inf`, `(` first for exclusive. The
+/// number is read as Redis reads a bound, which is not how it reads a score: see
+/// [`bound`].
 #[derive(Clone, Copy)]
 struct Bound {
     score: f64,
@@ -194,8 +219,8 @@ struct Bound {
 impl Bound {
     fn parse(arg: &[u8]) -> Option<Bound> {
         match arg.strip_prefix(b"(") {
-            Some(rest) => Some(Bound { score: score(rest)?, exclusive: true }),
-            None => Some(Bound { score: score(arg)?, exclusive: false }),
+            Some(rest) => Some(Bound { score: bound(rest)?, exclusive: true }),
+            None => Some(Bound { score: bound(arg)?, exclusive: false }),
         }
     }
 

@@ -3,14 +3,14 @@
 //! `CLIENT SETNAME`, `HELLO`, `SELECT`, `INFO`). Each gets the smallest answer that satisfies
 //! them, as Redis would give it; `QUIT` closes the connection after its `+OK`.
 
-use redis_lite::resp;
+use redis_lite::resp::{self, Arg};
 
 use crate::server::Flow;
 use crate::store::Store;
 use crate::strings::{NOT_AN_INTEGER, integer};
 
 /// `PING [message]`: `+PONG`, or the message back.
-pub fn ping(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn ping(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     match argv {
         [_] => resp::out_simple(out, "PONG"),
         [_, message] => resp::out_bulk(out, message),
@@ -20,21 +20,21 @@ pub fn ping(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// `ECHO message`.
-pub fn echo(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    resp::out_bulk(out, argv[1]);
+pub fn echo(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    resp::out_bulk(out, &argv[1]);
     Flow::Go
 }
 
 /// `QUIT`: `+OK`, then the connection closes once the replies before it are delivered.
-pub fn quit(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn quit(_: &mut Store, _: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     resp::out_simple(out, "OK");
     Flow::Quit
 }
 
 /// `SELECT index`: there is one database, number 0. The index is read as Redis reads an
 /// integer first, so `SELECT abc` is not an integer and `SELECT 1` is out of range.
-pub fn select(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    match integer(argv[1]) {
+pub fn select(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match integer(&argv[1]) {
         Some(0) => resp::out_simple(out, "OK"),
         Some(_) => resp::out_error(out, "ERR DB index is out of range"),
         None => resp::out_error(out, NOT_AN_INTEGER),
@@ -45,7 +45,7 @@ pub fn select(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// `HELLO [protover ...]`: only RESP2 is spoken here, and only without a handshake. This is
 /// Redis's answer to a version it does not speak; clients that try RESP3 first fall back to
 /// RESP2 on it.
-pub fn hello(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn hello(_: &mut Store, _: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     resp::out_error(out, "NOPROTO unsupported protocol version");
     Flow::Go
 }
@@ -54,7 +54,7 @@ pub fn hello(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// `+OK`, and nothing is kept. A name is refused as Redis refuses it, if it holds a byte
 /// outside `!` to `~` (a space, say). The dispatcher has found the subcommand and checked
 /// its arity (`server::CONTAINERS`); any other gets Redis's "unknown subcommand".
-pub fn client(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn client(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let printable = |name: &[u8]| name.iter().all(|b| (b'!'..=b'~').contains(b));
     match argv {
         [_, sub, name] if sub.eq_ignore_ascii_case(b"setname") && !printable(name) => {
@@ -68,7 +68,7 @@ pub fn client(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 
 /// `COMMAND` and `COMMAND DOCS` (which `redis-cli` sends to learn its hints): an empty
 /// array, which tells a client nothing and satisfies it.
-pub fn command(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn command(_: &mut Store, _: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     resp::out_array(out, 0);
     Flow::Go
 }
@@ -76,7 +76,7 @@ pub fn command(_: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// `CONFIG GET parameter`: the two that `redis-benchmark` asks about before it starts, with
 /// the answers of a Redis that saves nothing; for anything else, no parameters (an empty
 /// array, as Redis answers for a parameter it does not have).
-pub fn config(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn config(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     // `CONFIG GET` is the one subcommand `server::CONTAINERS` lets through, with a parameter.
     let rest = &argv[2..];
     let known: [(&[u8], &[u8]); 2] = [(b"save", b""), (b"appendonly", b"no")];
@@ -93,7 +93,7 @@ pub fn config(_: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// `INFO [section]`: a `server` section with a version, as tools that check it expect.
-pub fn info(store: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn info(store: &mut Store, _: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let text = format!(
         "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nredis_lite_stage:v3.0\r\n\
          \r\n# Keyspace\r\ndb0:keys={}\r\n",

@@ -104,7 +104,7 @@ pub enum Flow {
 pub struct Command {
     pub name: &'static str,
     pub arity: i32,
-    pub run: fn(&mut Store, &[&[u8]], &mut Vec<u8>) -> Flow,
+    pub run: fn(&mut Store, &mut [Arg<'_>], &mut Vec<u8>) -> Flow,
 }
 
 /// Every command v3.0 knows, with Redis's arities.
@@ -147,47 +147,36 @@ const COMMANDS: &[Command] = &[
 
 // ANCHOR: run
 /// Looks the command up and runs it. The arguments are laid out in an array on the stack;
-/// only a request of more than 16 strings (a `DEL` of many keys) needs a `Vec` for them.
+/// only a request of more than 16 strings (a `DEL` of many keys) needs a `Vec` for them. A
+/// big string comes as its own buffer (`Arg::Owned`), which a command may keep.
 fn run(store: &mut Store, request: Request<'_>, out: &mut Vec<u8>) -> Flow {
     let (mut slots, mut spill): ([Arg; 16], _) = Default::default();
-    let args = request.into_args_in(&mut slots, &mut spill);
-    let mut refs = [&[][..]; 16];
-    let spilled: Vec<&[u8]>;
-    let argv: &[&[u8]] = match refs.get_mut(..args.len()) {
-        Some(refs) => {
-            for (slot, arg) in refs.iter_mut().zip(args.iter()) {
-                *slot = arg;
-            }
-            refs
-        }
-        None => {
-            spilled = args.iter().map(|arg| &**arg).collect();
-            &spilled
-        }
-    };
-    let Some(&name) = argv.first() else { return Flow::Go };
+    let argv = request.into_args_in(&mut slots, &mut spill);
+    let Some(name) = argv.first() else { return Flow::Go };
     let Some(command) = COMMANDS.iter().find(|c| name.eq_ignore_ascii_case(c.name.as_bytes()))
     else {
         unknown_command(argv, out);
         return Flow::Go;
     };
-    let mut full_name = command.name.to_string();
-    let mut arity = command.arity;
-    if let (Some(&(_, subs)), Some(&sub)) =
+    let (mut sub_name, mut arity) = (None, command.arity);
+    if let (Some(&(_, subs)), Some(sub)) =
         (CONTAINERS.iter().find(|(name, _)| *name == command.name), argv.get(1))
     {
-        let Some(&(sub_name, sub_arity)) =
+        let Some(&(name, sub_arity)) =
             subs.iter().find(|(name, _)| sub.eq_ignore_ascii_case(name.as_bytes()))
         else {
             unknown_subcommand(command.name, sub, out);
             return Flow::Go;
         };
-        (full_name, arity) = (format!("{}|{sub_name}", command.name), sub_arity);
+        (sub_name, arity) = (Some(name), sub_arity);
     }
     let (argc, arity) = (argv.len() as i64, i64::from(arity));
     if (arity >= 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        let msg = format!("ERR wrong number of arguments for '{full_name}' command");
-        resp::out_error(out, &msg);
+        let name = match sub_name {
+            Some(sub) => format!("{}|{sub}", command.name),
+            None => command.name.to_string(),
+        };
+        resp::out_error(out, &format!("ERR wrong number of arguments for '{name}' command"));
         return Flow::Go;
     }
     (command.run)(store, argv, out)
@@ -212,9 +201,9 @@ const CONTAINERS: &[(&str, &[(&str, i32)])] = &[
 /// then each argument quoted, while what is shown stays under 128 bytes, each argument cut
 /// to what is left of the 128. The text is the bytes as sent, cut as C's `%.*s` cuts them:
 /// at the first NUL byte too. (`resp::out_error_bytes` turns CR and LF into spaces.)
-fn unknown_command(argv: &[&[u8]], out: &mut Vec<u8>) {
+fn unknown_command(argv: &mut [Arg<'_>], out: &mut Vec<u8>) {
     let mut msg = b"ERR unknown command '".to_vec();
-    msg.extend_from_slice(shown(argv[0], 128));
+    msg.extend_from_slice(shown(&argv[0], 128));
     msg.extend_from_slice(b"', with args beginning with: ");
     let start = msg.len();
     for arg in &argv[1..] {

@@ -6,7 +6,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use redis_lite::{glob, resp};
+use redis_lite::glob;
+use redis_lite::resp::{self, Arg};
 
 use crate::server::{Flow, is_option};
 use crate::store::{Store, Value};
@@ -34,8 +35,8 @@ fn deadline_in(ms: i64) -> Option<Instant> {
 // ANCHOR_END: deadline
 
 /// `GET key`: the string, or a null bulk string.
-pub fn get(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    match store.value_mut(argv[1]) {
+pub fn get(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match store.value_mut(&argv[1]) {
         Some(Value::Str(value)) => resp::out_bulk(out, value),
         Some(Value::ZSet(_)) => resp::out_error(out, WRONGTYPE),
         None => resp::out_null(out),
@@ -51,16 +52,15 @@ pub fn get(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// option may come again, and the last one counts (`EX 10 EX 20` is 20 seconds), but `EX`
 /// with `PX`, or `NX` with `XX`, is a syntax error. Only then is the deadline's number read,
 /// and only then the key looked at: nothing changes unless every argument is good.
-pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let (key, value) = (argv[1], argv[2]);
+pub fn set(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let [_, key, value, options @ ..] = argv else { return error(out, SYNTAX) };
     let (mut nx, mut xx) = (false, false);
     // The deadline's argument, and its unit in milliseconds: 1000 for `EX`, 1 for `PX`.
     let mut expire: Option<(&[u8], i64)> = None;
-    let mut j = 3;
-    while j < argv.len() {
-        let arg = argv[j];
-        let is = |name: &str| is_option(arg, name);
-        let next = argv.get(j + 1).copied();
+    let mut j = 0;
+    while j < options.len() {
+        let is = |name: &str| is_option(&options[j], name);
+        let next = options.get(j + 1).map(|n| &**n);
         let unit = expire.map(|(_, unit)| unit);
         match next {
             _ if is("nx") && !xx => nx = true,
@@ -84,7 +84,11 @@ pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
         resp::out_null(out);
         return Flow::Go;
     }
-    store.set(key, value);
+    // A big value arrived in a buffer of its own: that buffer becomes the value, uncopied.
+    match std::mem::take(value) {
+        Arg::Owned(value) => store.insert(key, Value::Str(value)),
+        Arg::Borrowed(value) => store.set(key, value),
+    }
     if ttl.is_some() {
         store.set_deadline(key, ttl);
     }
@@ -95,30 +99,30 @@ pub fn set(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]`: how many were there. Both free a big
 /// value off the loop, as Redis's `UNLINK` does (and its `DEL` with `lazyfree-lazy-user-del`).
-pub fn del(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn del(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let deleted = argv[1..].iter().filter(|key| store.remove(key)).count();
     resp::out_int(out, deleted as i64);
     Flow::Go
 }
 
 /// `EXISTS key [key ...]`: how many of them exist (a key named twice counts twice).
-pub fn exists(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn exists(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let found = argv[1..].iter().filter(|key| store.value_mut(key).is_some()).count();
     resp::out_int(out, found as i64);
     Flow::Go
 }
 
-pub fn incr(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    incr_by(store, argv[1], 1, out)
+pub fn incr(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    incr_by(store, &argv[1], 1, out)
 }
 
-pub fn decr(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    incr_by(store, argv[1], -1, out)
+pub fn decr(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    incr_by(store, &argv[1], -1, out)
 }
 
-pub fn incrby(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    match integer(argv[2]) {
-        Some(delta) => incr_by(store, argv[1], delta, out),
+pub fn incrby(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match integer(&argv[2]) {
+        Some(delta) => incr_by(store, &argv[1], delta, out),
         None => error(out, NOT_AN_INTEGER),
     }
 }
@@ -150,13 +154,13 @@ fn incr_by(store: &mut Store, key: &[u8], delta: i64, out: &mut Vec<u8>) -> Flow
 // ANCHOR_END: incr
 
 /// `KEYS pattern`: every key that matches the glob pattern (`*`, `?`, `[a-z]`, `\`).
-pub fn keys(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let pattern = argv[1];
+pub fn keys(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let pattern = &argv[1];
     let array = resp::begin_array(out);
     let mut count = 0;
     // `*` is every key, the empty one included, which the matcher (as Redis's) does not
     // match: Redis lists every key for `*` without asking it, and so does this.
-    let every = pattern == b"*";
+    let every = **pattern == *b"*";
     for key in store.live_keys().filter(|key| every || glob::glob_match(pattern, key)) {
         resp::out_bulk(out, key);
         count += 1;
@@ -166,7 +170,7 @@ pub fn keys(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// `DBSIZE`: how many keys (counting expired ones not yet deleted, as Redis does).
-pub fn dbsize(store: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn dbsize(store: &mut Store, _: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     resp::out_int(out, store.len() as i64);
     Flow::Go
 }
@@ -176,7 +180,7 @@ pub fn dbsize(store: &mut Store, _: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// deletes every key. `SYNC`, or no mode, frees everything before the reply, as Redis does
 /// unless configured otherwise; `ASYNC` empties the keyspace at once and frees what it held
 /// on the `lazyfree` thread, as Redis's does.
-pub fn flushall(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn flushall(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     match argv {
         [_] => store.clear(),
         [_, mode] if is_option(mode, "sync") => store.clear(),
@@ -190,22 +194,22 @@ pub fn flushall(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 
 // ANCHOR: expire
 /// `EXPIRE key seconds`: see [`expire_in`].
-pub fn expire(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn expire(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     expire_in(store, argv, 1000, out)
 }
 
 /// `PEXPIRE key milliseconds`: see [`expire_in`].
-pub fn pexpire(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn pexpire(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     expire_in(store, argv, 1, out)
 }
 
-/// Gives a key a deadline `argv[2]` units of `unit_ms` from now: `(integer) 1` if the key
+/// Gives a key a deadline `&argv[2]` units of `unit_ms` from now: `(integer) 1` if the key
 /// exists, 0 if not. A deadline that is not in the future deletes the key at once, as in
 /// Redis (v2.0, following the original, took a negative time to mean "no deadline"; Redis
 /// has `PERSIST` for that).
-fn expire_in(store: &mut Store, argv: &[&[u8]], unit_ms: i64, out: &mut Vec<u8>) -> Flow {
-    let (key, name) = (argv[1], if unit_ms == 1 { "pexpire" } else { "expire" });
-    let Some(n) = integer(argv[2]) else { return error(out, NOT_AN_INTEGER) };
+fn expire_in(store: &mut Store, argv: &mut [Arg<'_>], unit_ms: i64, out: &mut Vec<u8>) -> Flow {
+    let (key, name) = (&argv[1], if unit_ms == 1 { "pexpire" } else { "expire" });
+    let Some(n) = integer(&argv[2]) else { return error(out, NOT_AN_INTEGER) };
     let Some(ms) = n.checked_mul(unit_ms) else {
         return error(out, &format!("ERR invalid expire time in '{name}' command"));
     };
@@ -223,15 +227,15 @@ fn expire_in(store: &mut Store, argv: &[&[u8]], unit_ms: i64, out: &mut Vec<u8>)
 
 /// `TTL key`: seconds left, rounded to the nearest, as Redis does; -1 without a deadline, -2
 /// without a key.
-pub fn ttl(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let left = time_left_ms(store, argv[1]);
+pub fn ttl(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let left = time_left_ms(store, &argv[1]);
     resp::out_int(out, if left < 0 { left } else { left.saturating_add(500) / 1000 });
     Flow::Go
 }
 
 /// `PTTL key`: milliseconds left; -1 without a deadline, -2 without a key.
-pub fn pttl(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let left = time_left_ms(store, argv[1]);
+pub fn pttl(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let left = time_left_ms(store, &argv[1]);
     resp::out_int(out, left);
     Flow::Go
 }
@@ -247,10 +251,10 @@ fn time_left_ms(store: &mut Store, key: &[u8]) -> i64 {
 }
 
 /// `PERSIST key`: removes its deadline: `(integer) 1` if it had one.
-pub fn persist(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let had = matches!(store.time_left(argv[1]), Some(Some(_)));
+pub fn persist(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let had = matches!(store.time_left(&argv[1]), Some(Some(_)));
     if had {
-        store.set_deadline(argv[1], None);
+        store.set_deadline(&argv[1], None);
     }
     resp::out_int(out, i64::from(had));
     Flow::Go

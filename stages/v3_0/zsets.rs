@@ -8,7 +8,7 @@
 //! left out: each is a few lines on what is here, and exercises in the book.
 
 use redis_lite::avl::NodeId;
-use redis_lite::resp;
+use redis_lite::resp::{self, Arg};
 use redis_lite::zset::ZSet;
 
 use crate::float::{bound, score};
@@ -30,20 +30,20 @@ fn zset_at<'s>(store: &'s mut Store, key: &[u8]) -> Result<Option<&'s mut ZSet>,
 // ANCHOR: zadd
 /// `ZADD key score member [score member ...]`: how many members were new. Every score is
 /// checked before anything is added.
-pub fn zadd(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn zadd(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let pairs = &argv[2..];
     if !pairs.len().is_multiple_of(2) {
         return error(out, "ERR syntax error");
     }
-    if pairs.chunks(2).any(|pair| score(pair[0]).is_none()) {
+    if pairs.chunks(2).any(|pair| score(&pair[0]).is_none()) {
         return error(out, NOT_A_FLOAT);
     }
-    let added = match zset_at(store, argv[1]) {
+    let added = match zset_at(store, &argv[1]) {
         Ok(Some(zset)) => add_pairs(zset, pairs),
         Ok(None) => {
             let mut zset = Box::new(ZSet::keyed());
             let added = add_pairs(&mut zset, pairs);
-            store.insert(argv[1], Value::ZSet(zset));
+            store.insert(&argv[1], Value::ZSet(zset));
             added
         }
         Err(()) => return error(out, WRONGTYPE),
@@ -53,15 +53,15 @@ pub fn zadd(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// Adds each (score, member) pair, already checked: how many members were new.
-fn add_pairs(zset: &mut ZSet, pairs: &[&[u8]]) -> usize {
-    let added = pairs.chunks(2).filter_map(|pair| Some(zset.add(pair[1], score(pair[0])?)));
+fn add_pairs(zset: &mut ZSet, pairs: &[Arg<'_>]) -> usize {
+    let added = pairs.chunks(2).filter_map(|pair| Some(zset.add(&pair[1], score(&pair[0])?)));
     added.filter(|&new| new).count()
 }
 // ANCHOR_END: zadd
 
 /// `ZREM key member [member ...]`: how many were there. A set left empty is deleted.
-pub fn zrem(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    let (removed, empty) = match zset_at(store, argv[1]) {
+pub fn zrem(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let (removed, empty) = match zset_at(store, &argv[1]) {
         Ok(Some(zset)) => {
             let removed = argv[2..].iter().filter(|member| zset.remove(member)).count();
             (removed, zset.is_empty())
@@ -70,16 +70,16 @@ pub fn zrem(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
         Err(()) => return error(out, WRONGTYPE),
     };
     if empty {
-        store.remove(argv[1]);
+        store.remove(&argv[1]);
     }
     resp::out_int(out, removed as i64);
     Flow::Go
 }
 
 /// `ZSCORE key member`: the score, as a bulk string, or null.
-pub fn zscore(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    match zset_at(store, argv[1]) {
-        Ok(Some(zset)) => match zset.score(argv[2]) {
+pub fn zscore(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match zset_at(store, &argv[1]) {
+        Ok(Some(zset)) => match zset.score(&argv[2]) {
             Some(score) => resp::out_double(out, score),
             None => resp::out_null(out),
         },
@@ -90,8 +90,8 @@ pub fn zscore(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// `ZCARD key`: how many members.
-pub fn zcard(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    match zset_at(store, argv[1]) {
+pub fn zcard(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match zset_at(store, &argv[1]) {
         Ok(zset) => resp::out_int(out, zset.map_or(0, |zset| zset.len()) as i64),
         Err(()) => resp::out_error(out, WRONGTYPE),
     }
@@ -99,9 +99,9 @@ pub fn zcard(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 }
 
 /// `ZRANK key member`: how many members come before it, in O(log n); null if it is not there.
-pub fn zrank(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
-    match zset_at(store, argv[1]) {
-        Ok(Some(zset)) => match zset.find(argv[2]) {
+pub fn zrank(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match zset_at(store, &argv[1]) {
+        Ok(Some(zset)) => match zset.find(&argv[2]) {
             Some(id) => resp::out_int(out, zset.rank(id) as i64),
             None => resp::out_null(out),
         },
@@ -117,7 +117,7 @@ pub fn zrank(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// `BYSCORE`, `BYLEX`, `REV` and `LIMIT` to `ZRANGE`; v3.0 reads `LIMIT` only to refuse it
 /// in Redis's words, as Redis does without `BYSCORE` or `BYLEX`, and the rest are syntax
 /// errors here.)
-pub fn zrange(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn zrange(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let (with_scores, limit) = match range_options(&argv[4..]) {
         Ok(options) => options,
         Err(msg) => return error(out, msg),
@@ -127,10 +127,10 @@ pub fn zrange(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
                    BYSCORE or BYLEX";
         return error(out, msg);
     }
-    let (Some(start), Some(stop)) = (integer(argv[2]), integer(argv[3])) else {
+    let (Some(start), Some(stop)) = (integer(&argv[2]), integer(&argv[3])) else {
         return error(out, NOT_AN_INTEGER);
     };
-    let zset = match zset_at(store, argv[1]) {
+    let zset = match zset_at(store, &argv[1]) {
         Ok(Some(zset)) => zset,
         Ok(None) => return empty(out),
         Err(()) => return error(out, WRONGTYPE),
@@ -152,16 +152,16 @@ pub fn zrange(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
 /// between `min` and `max` (`(` before a bound excludes it), in order; with `LIMIT`, `count`
 /// of them (all, if negative) from the `offset`th. Seeking to `min` and moving `offset` places
 /// are both O(log n): `LIMIT 500000 10` costs what `LIMIT 0 10` does.
-pub fn zrangebyscore(store: &mut Store, argv: &[&[u8]], out: &mut Vec<u8>) -> Flow {
+pub fn zrangebyscore(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let (with_scores, limit) = match range_options(&argv[4..]) {
         Ok(options) => options,
         Err(msg) => return error(out, msg),
     };
     let (offset, count) = limit.unwrap_or((0, -1));
-    let (Some(min), Some(max)) = (Bound::parse(argv[2]), Bound::parse(argv[3])) else {
+    let (Some(min), Some(max)) = (Bound::parse(&argv[2]), Bound::parse(&argv[3])) else {
         return error(out, "ERR min or max is not a float");
     };
-    let zset = match zset_at(store, argv[1]) {
+    let zset = match zset_at(store, &argv[1]) {
         Ok(Some(zset)) => zset,
         Ok(None) => return empty(out),
         Err(()) => return error(out, WRONGTYPE),
@@ -185,14 +185,14 @@ type RangeOptions = (bool, Option<(i64, i64)>);
 /// syntax error, not a bad rank. Either may come again; the last `LIMIT` counts. `LIMIT`'s
 /// numbers are read as it is met, and `LIMIT` with fewer than two arguments after it is
 /// not an option at all: a syntax error.
-fn range_options(options: &[&[u8]]) -> Result<RangeOptions, &'static str> {
+fn range_options(options: &[Arg<'_>]) -> Result<RangeOptions, &'static str> {
     let (mut with_scores, mut limit) = (false, None);
     let mut j = 0;
     while j < options.len() {
-        if is_option(options[j], "withscores") {
+        if is_option(&options[j], "withscores") {
             with_scores = true;
-        } else if is_option(options[j], "limit") && options.len() - j > 2 {
-            let (Some(offset), Some(count)) = (integer(options[j + 1]), integer(options[j + 2]))
+        } else if is_option(&options[j], "limit") && options.len() - j > 2 {
+            let (Some(offset), Some(count)) = (integer(&options[j + 1]), integer(&options[j + 2]))
             else {
                 return Err(NOT_AN_INTEGER);
             };

@@ -95,7 +95,7 @@ fn random_operations_agree_with_std() {
 /// stored hashes being the keyed hash's.
 #[test]
 fn random_operations_on_keyed_tables_agree_with_std() {
-    for seed in 1..=6u64 {
+    for seed in 1..=3u64 {
         let keys = [16, 500, 5_000][seed as usize % 3];
         run_against_the_model(HashTable::keyed(), seed * 0x2545_f491, 10_000, keys, 1);
     }

@@ -8,7 +8,7 @@
 //!
 //! 1. From the state after what is fixed so far, try blocks of four letters until two of them
 //!    leave the same low 32 bits: a birthday search, about 80,000 tries (2^16 of them, give or
-//!    take, for 2^32 possible values).
+//!    take, for 2^32 possible values), if the blocks tried are not too alike (see [`block`]).
 //! 2. After either block the low bits agree, so the next pair is searched from there, and
 //!    whichever block a key took before, it reaches the same low bits again.
 //! 3. Sixteen such pairs give 2^16 keys of 64 bytes, one choice of block per pair, whose
@@ -31,12 +31,18 @@ fn fnv1a_from(mut state: u64, bytes: &[u8]) -> u64 {
     state
 }
 
-/// Block number `n`, in letters.
-fn block(mut n: usize) -> [u8; BLOCK] {
+/// Every block, each once, in a shuffled order: `n` times an odd number that is no multiple of
+/// 31, modulo 62^4, is a different number for every `n`. Counting up in order would try blocks
+/// that differ in their first letter only, and near neighbours rarely collide under FNV-1a,
+/// whose low bits change almost linearly with the letters: 2.4 million tries a pair, measured,
+/// where shuffled blocks take about 75,000, as a birthday search of 2^32 values should.
+fn block(n: usize) -> [u8; BLOCK] {
+    let blocks = ALPHABET.len().pow(BLOCK as u32);
+    let mut shuffled = (n as u64 * 2_654_435_761 % blocks as u64) as usize;
     let mut letters = [0; BLOCK];
     for letter in &mut letters {
-        *letter = ALPHABET[n % ALPHABET.len()];
-        n /= ALPHABET.len();
+        *letter = ALPHABET[shuffled % ALPHABET.len()];
+        shuffled /= ALPHABET.len();
     }
     letters
 }

@@ -162,10 +162,14 @@ const INCOMING_CAP: usize = 16 * 1024;
 /// back, so that an idle client costs little whatever it did before.
 const OUTGOING_KEEP: usize = 64 * 1024;
 
+/// The most a full buffer grows by at once: the new room is written with zeros, and 1 MiB of
+/// memory never touched before costs a fraction of a millisecond to fault in and zero.
+const GROW_AT_MOST: usize = 1 << 20;
+
 /// The most bytes of a big string read from one client in one turn: a client sending 400 MiB
 /// as fast as loopback goes would otherwise keep the loop reading for a quarter of a second,
 /// while everyone else waits. A turn of 1 MiB is a fraction of a millisecond.
-const BIG_STRING_PER_TURN: usize = 1 << 20;
+const BIG_STRING_PER_TURN: usize = 256 << 10;
 // ANCHOR_END: limits
 
 // ANCHOR: conn
@@ -668,16 +672,21 @@ impl<T: Session> Conn<T> {
 
     // ANCHOR: make_room
     /// The incoming buffer is full. If frames were cut from its front, move the unparsed tail
-    /// there. If not, one frame fills all of it and is not complete: grow the buffer, twice as
-    /// big but never past the largest frame. It grows with the bytes that arrived, never with
-    /// what a header promised, so a client that sends the header of a 32 MiB frame and
-    /// then nothing costs 16 KiB, not 32 MiB.
+    /// there. If not, one frame fills all of it and is not complete: grow the buffer, by an
+    /// eighth, from 16 KiB to 1 MiB (zeroing more at once is a pause), never past the largest
+    /// frame. It grows with the bytes that
+    /// arrived, never with what a header promised, so a client that sends the header of a
+    /// 32 MiB frame and then nothing costs 16 KiB, not 32 MiB. And what is written (the room to
+    /// read into is zeroed first) is at most an eighth more than what arrived: the `Vec`'s
+    /// capacity behind it doubles as it must, for cheap copies, but capacity never written is
+    /// address space, not memory.
     fn make_room(&mut self, max_msg: usize) {
         if self.start > 0 {
             self.incoming.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
         } else {
-            let grown = (2 * self.incoming.len()).min(HEADER_LEN + max_msg);
+            let room = (self.incoming.len() / 8).clamp(INCOMING_CAP, GROW_AT_MOST);
+            let grown = (self.incoming.len() + room).min(HEADER_LEN + max_msg);
             self.incoming.resize(grown, 0);
         }
     }

@@ -83,11 +83,11 @@ pub enum ProtocolError {
     /// A bulk string not followed by CRLF. Redis skips the two bytes unchecked; we refuse them,
     /// since a client that got the length wrong has lost track of where its strings end.
     NoCrlfAfterBulk,
-    /// A `*count` line with no CR in its first [`K_MAX_LINE`] bytes.
+    /// A `*count` line of more than [`K_MAX_LINE`] bytes with no CR.
     TooBigMbulkCount,
-    /// A `$len` line with no CR in its first [`K_MAX_LINE`] bytes.
+    /// A `$len` line of more than [`K_MAX_LINE`] bytes with no CR.
     TooBigBulkCount,
-    /// An inline request with no LF in its first [`K_MAX_LINE`] bytes. Redis looks for the
+    /// An inline request of more than [`K_MAX_LINE`] bytes with no LF. Redis looks for the
     /// end of a line in whatever has arrived, so it takes a longer line that came in one read;
     /// we look no further than the limit, so what is refused does not depend on how the bytes
     /// were cut into reads, and a search costs at most 64 KiB.
@@ -118,6 +118,20 @@ impl fmt::Display for ProtocolError {
             }
         };
         write!(f, "Protocol error: {what}")
+    }
+}
+
+impl ProtocolError {
+    /// What the client is told after `-ERR `: the `Display` text, but with the byte that is not
+    /// a `$` as it came, as Redis sends it (the reply encoder makes a CR or LF a space). The
+    /// `Display` form escapes it, for the server's log.
+    pub fn to_client(self) -> Vec<u8> {
+        match self {
+            ProtocolError::ExpectedDollar(byte) => {
+                [&b"Protocol error: expected '$', got '"[..], &[byte], b"'"].concat()
+            }
+            other => other.to_string().into_bytes(),
+        }
     }
 }
 
@@ -206,6 +220,10 @@ impl<'a> Request<'a> {
 // ANCHOR_END: request
 
 // ANCHOR: parser
+/// The strings a parser keeps room to record once a request is answered: a request of more
+/// grows the list, and the next one starts with a list this short again (12 KiB).
+pub const K_SPANS_KEPT: usize = 1024;
+
 /// The strings of 32 KiB and more are read into a buffer of their own, reserved at their
 /// length (Redis's `PROTO_MBULK_BIG_ARG`): see [`Parsed::BigString`].
 pub const K_BIG_STRING: usize = 32 * 1024;
@@ -378,7 +396,9 @@ impl Parser {
     fn start_over(&mut self) {
         (self.at, self.scanned, self.next) = (0, 0, Next::Request);
         self.spans.clear();
+        self.spans.shrink_to(K_SPANS_KEPT);
         self.owned.clear();
+        self.owned.shrink_to(K_SPANS_KEPT);
     }
 
     /// The number on the `*count` or `$len` line at `at`, as Redis's `string2ll` reads one,
@@ -401,8 +421,8 @@ impl Parser {
         }
     }
 
-    /// Where the first `end` byte of the line at `at` is, searching no further than
-    /// [`K_MAX_LINE`] bytes into the line, and never twice over the same bytes.
+    /// Where the first `end` byte of the line at `at` is, after at most [`K_MAX_LINE`] bytes
+    /// of line, searching never twice over the same bytes.
     fn line_end(
         &mut self,
         buf: &[u8],
@@ -410,7 +430,7 @@ impl Parser {
         too_big: ProtocolError,
     ) -> Result<Option<usize>, ProtocolError> {
         let line = &buf[self.at..];
-        let searched = &line[..line.len().min(K_MAX_LINE)];
+        let searched = &line[..line.len().min(K_MAX_LINE + 1)];
         let from = self.scanned.min(searched.len());
         let found = searched[from..].iter().position(|&b| b == end);
         #[cfg(test)]
@@ -422,7 +442,7 @@ impl Parser {
                 self.scanned = from + i;
                 Ok(Some(self.at + from + i))
             }
-            None if line.len() >= K_MAX_LINE => Err(too_big),
+            None if line.len() > K_MAX_LINE => Err(too_big),
             None => {
                 self.scanned = searched.len();
                 Ok(None)
@@ -1073,6 +1093,20 @@ mod tests {
     }
     // ANCHOR_END: once
 
+    /// A request of many strings makes the parser's list of them grow; once it is answered,
+    /// the list goes back to a small size, so that a connection that sent one such request and
+    /// then idles costs little (as the loop's own buffers do).
+    #[test]
+    fn a_long_request_leaves_no_long_list_behind() {
+        let mut words = vec![&b"del"[..]];
+        words.extend(std::iter::repeat_n(&b"a"[..], 100_000));
+        let (mut parser, long) = (Parser::default(), wire(&words));
+        assert!(matches!(parser.parse(&long), Ok(Parsed::Request(..))));
+        let ping = wire(&[b"ping"]);
+        assert!(matches!(parser.parse(&ping), Ok(Parsed::Request(..))));
+        assert!(parser.spans.capacity() <= K_SPANS_KEPT, "{}", parser.spans.capacity());
+    }
+
     // ANCHOR: big_strings
     /// A string of 32 KiB or more that has not all arrived is read into a buffer of its own,
     /// reserved at its length once: never grown (`fed` checks), never copied, handed to the
@@ -1161,7 +1195,8 @@ mod tests {
         let mut parser = Parser::default();
         let Ok(Parsed::Request(request, used)) = parser.parse(&most) else { panic!() };
         assert_eq!((request.len(), request.args().count(), used), (many, many, most.len()));
-        // A line with no end in sight: waited on up to 64 KiB, refused at 64 KiB.
+        // A line with no end in sight: waited on up to 64 KiB, refused past 64 KiB, as Redis
+        // refuses once more than `PROTO_INLINE_MAX_SIZE` bytes wait with no end.
         let cases: [(&[u8], &[u8], ProtocolError); 3] = [
             (b"", b"*", ProtocolError::TooBigMbulkCount),
             (b"*1\r\n", b"$", ProtocolError::TooBigBulkCount),
@@ -1169,13 +1204,14 @@ mod tests {
         ];
         for (before, line, error) in cases {
             let line_of = |len: usize| [before, line, &b"1".repeat(len - line.len())].concat();
-            assert!(waits(&line_of(K_MAX_LINE - 1)), "{error}");
-            assert_eq!(refused(&line_of(K_MAX_LINE)), Some(error));
+            assert!(waits(&line_of(K_MAX_LINE)), "{error}");
+            assert_eq!(refused(&line_of(K_MAX_LINE + 1)), Some(error));
             // Over the limit is over it even when the line's end came in the same read.
             let ended = [line_of(K_MAX_LINE + 1), b"\r\n".to_vec()].concat();
             assert_eq!(refused(&ended), Some(error));
         }
-        let longest = [&b"echo "[..], &b"x".repeat(K_MAX_LINE - 7), b"\r\n"].concat();
+        // 64 KiB before the end of the line, and no more: a request.
+        let longest = [&b"echo "[..], &b"x".repeat(K_MAX_LINE - 5), b"\n"].concat();
         assert_eq!(parsed(&longest).unwrap().unwrap().0.len(), 2);
     }
 

@@ -243,13 +243,16 @@ fn errors_and_connection_commands() {
 #[test]
 fn protocol_errors_close_after_the_replies_owed() {
     let server = server();
-    let cases: [(&[u8], &str); 6] = [
-        (b"*-x\r\n", "invalid multibulk length"),
-        (b"*2147483648\r\n", "invalid multibulk length"),
-        (b"*1\r\n$-5\r\n", "invalid bulk length"),
-        (b"*1\r\n$600000000\r\n", "invalid bulk length"),
-        (b"*1\r\n:3\r\n", "expected '$', got ':'"),
-        (b"*1\r\n$3\r\nget!!\r\n", ""),
+    // The byte that is not a `$` is shown as it came, as Redis shows it (a CR as a space).
+    let cases: [(&[u8], &[u8]); 8] = [
+        (b"*-x\r\n", b"invalid multibulk length"),
+        (b"*2147483648\r\n", b"invalid multibulk length"),
+        (b"*1\r\n$-5\r\n", b"invalid bulk length"),
+        (b"*1\r\n$600000000\r\n", b"invalid bulk length"),
+        (b"*1\r\n:3\r\n", b"expected '$', got ':'"),
+        (b"*1\r\n\xff3\r\n", b"expected '$', got '\xff'"),
+        (b"*1\r\n\r\n", b"expected '$', got ' '"),
+        (b"*1\r\n$3\r\nget!!\r\n", b"expected CRLF after bulk data"),
     ];
     for (bad, why) in cases {
         let mut c = server.connect();
@@ -258,8 +261,8 @@ fn protocol_errors_close_after_the_replies_owed() {
         c.write_all(&wire).unwrap();
         assert_eq!(read_resp_reply(&mut c), Reply::Got(b"+PONG\r\n".to_vec()));
         let Reply::Got(error) = read_resp_reply(&mut c) else { panic!("no error for {bad:?}") };
-        let error = String::from_utf8(error).unwrap();
-        assert!(error.starts_with("-ERR Protocol error: ") && error.contains(why), "{error}");
+        let want = [&b"-ERR Protocol error: "[..], why, b"\r\n"].concat();
+        assert_eq!(error, want, "{}", String::from_utf8_lossy(&error));
         let mut rest = Vec::new();
         let _ = c.read_to_end(&mut rest);
         assert!(rest.is_empty(), "after the error: {rest:?}");

@@ -73,7 +73,7 @@ impl Service for Store {
                 }
             }
             Err(e) => {
-                resp::out_error(out, &format!("ERR {e}"));
+                resp::out_error_bytes(out, &[&b"ERR "[..], &e.to_client()].concat());
                 Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
             }
         }

@@ -19,8 +19,12 @@
 //! From v2.0 on the loop also keeps time: it closes clients silent for longer than
 //! `--idle-timeout` (the stages before have no such option, and close no one for being idle),
 //! and wakes for the service's own deadlines (keys that expire). `poll`'s timeout is the
-//! nearest deadline of any kind, so an idle server sleeps until something is due. What it
-//! cannot do: use epoll instead of poll, as a real server would.
+//! nearest deadline of any kind, so an idle server sleeps until something is due.
+//!
+//! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
+//! take the replies already answered for up to [`SHUTDOWN_GRACE`], gives the service its last
+//! word ([`Service::on_shutdown`]) and returns. What it cannot do: use epoll instead of poll,
+//! as a real server would.
 
 use std::ffi::{c_int, c_short};
 use std::fmt::Display;
@@ -298,9 +302,9 @@ fn shut_down<S: Service>(
     loop {
         if caught.count > 1 {
             let (first, last, left) = (name(caught.first), name(caught.last), conns.list.len());
-            let msg = format!(
-                "{last} while shutting down on {first}: exiting at once, {left} clients not done"
-            );
+            let left = count(left, "client");
+            let msg =
+                format!("{last} while shutting down on {first}: exiting at once, {left} not done");
             return Err(io::Error::other(msg));
         }
         for conn in &mut conns.list {
@@ -322,11 +326,12 @@ fn shut_down<S: Service>(
                 continue;
             }
         };
-        if ready[0].revents() != 0 {
-            if let Some(more) = read_signals(signals) {
-                (caught.last, caught.count) = (more.last, caught.count + more.count);
-            }
+        if ready[0].revents() != 0
+            && let Some(more) = read_signals(signals)
+        {
+            (caught.last, caught.count) = (more.last, caught.count + more.count);
         }
+        let now = Instant::now();
         for (i, fd) in ready[1..].iter().enumerate() {
             conns.list[i].on_events(fd.revents(), now, service);
         }
@@ -336,6 +341,11 @@ fn shut_down<S: Service>(
     let first = name(caught.first);
     errln!("{first}: shut down in {ms} ms; {}", conns.what_was_left(clients));
     Ok(())
+}
+
+/// `n` things, in English: "1 client", "2 clients".
+fn count(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
 fn name(signal: u8) -> &'static str {
@@ -513,17 +523,22 @@ impl Conns {
         }
     }
 
-    /// What a shutdown left, of `clients` connections: which had every reply, and, of those
-    /// still open at the end of the grace, how many bytes of replies they had not taken.
+    /// What a shutdown left, of `clients` connections: how many had every reply; of those still
+    /// open when the grace ran out, how many reply bytes were never sent, and how many were
+    /// sent but not yet acknowledged (the kernel goes on delivering those after we exit).
     fn what_was_left(&self, clients: usize) -> String {
         let left = self.list.len();
         if left == 0 {
-            return format!("all {clients} clients had every reply");
+            return format!("{}, all had every reply", count(clients, "client"));
         }
+        let unsent: usize = self.list.iter().map(Conn::unsent).sum();
         let unacked = |conn: &Conn| unacknowledged(conn.stream.as_fd()).unwrap_or(0);
-        let owed: usize = self.list.iter().map(|conn| conn.unsent() + unacked(conn)).sum();
-        let had = clients - left;
-        format!("{had} of {clients} clients had every reply; {left} still owed {owed} bytes")
+        let in_flight: usize = self.list.iter().map(unacked).sum();
+        let done = clients - left;
+        format!(
+            "{done} of {clients} clients had every reply; {left} not done: {unsent} reply bytes \
+             unsent, {in_flight} sent and not yet acknowledged"
+        )
     }
 
     /// Drops the connections that are done, closing their sockets.

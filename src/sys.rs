@@ -1,6 +1,8 @@
-//! The two things the servers need from Linux that std does not have, declared by hand:
-//! poll(2), to wait for whichever socket is ready (v0.3), and the `SIOCOUTQ` ioctl, to learn
-//! how much of what we sent the client has not yet acknowledged (closing without loss).
+//! What the servers need from Linux that std does not have, declared by hand: poll(2), to
+//! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
+//! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
+//! how many descriptors one `poll` may take when someone has lowered the limit; and
+//! sigaction(2), so that SIGTERM and SIGINT wake the loop to shut down instead of killing it.
 //!
 //! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
 //! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a

@@ -19,8 +19,12 @@
 //! From v2.0 on the loop also keeps time: it closes clients silent for longer than
 //! `--idle-timeout` (the stages before have no such option, and close no one for being idle),
 //! and wakes for the service's own deadlines (keys that expire). `poll`'s timeout is the
-//! nearest deadline of any kind, so an idle server sleeps until something is due. What it
-//! cannot do: use epoll instead of poll, as a real server would.
+//! nearest deadline of any kind, so an idle server sleeps until something is due.
+//!
+//! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
+//! take the replies already answered for up to [`SHUTDOWN_GRACE`], gives the service its last
+//! word ([`Service::on_shutdown`]) and returns. What it cannot do: use epoll instead of poll,
+//! as a real server would.
 
 use std::ffi::{c_int, c_short};
 use std::fmt::Display;
@@ -28,6 +32,7 @@ use std::io::{self, Read, Write};
 use std::iter;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -35,7 +40,10 @@ use crate::cli::ServerOpts;
 use crate::errln;
 use crate::frame::{HEADER_LEN, ended_inside, parse_frame_up_to};
 use crate::net::{ACCEPT_BACKOFF, Delivery, LINGER_BYTES, accept_should_back_off, listen};
-use crate::sys::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, unacknowledged};
+use crate::sys::{
+    POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, SIGINT, SIGTERM, shutdown_signals,
+    unacknowledged,
+};
 
 // ANCHOR: service
 /// What a stage plugs into the loop: the largest request it accepts, and how it answers one.
@@ -114,6 +122,14 @@ pub trait Service {
 
     /// Does what the thread behind [`Service::wake_fd`] asked for.
     fn on_wake(&mut self) {}
+
+    /// The service's last word when a signal stops the server, called once the clients have
+    /// taken their replies (or the grace for it is over), and no request will come again:
+    /// where a stage that keeps its data on disk saves it. An error is reported, and the
+    /// server exits with status 1. The default: nothing to do.
+    fn on_shutdown(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What [`Service::answer_next`] did with the front of a connection's unread bytes.
@@ -224,6 +240,9 @@ enum Phase {
 /// The event loop: wait until some socket is ready or a deadline passes, serve exactly what is
 /// ready, repeat. Every request is answered by `service`.
 pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
+    // Before listening: from the moment clients can come, a signal to stop is heard.
+    let signals = shutdown_signals()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot catch SIGTERM and SIGINT: {e}")))?;
     let listener = listen(opts.addr)?;
     listener.set_nonblocking(true)?;
     let mut conns = Conns::<S::Session>::new();
@@ -247,8 +266,9 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
         let wake = service.wake_fd().map(|fd| (fd, POLLIN));
         let has_wake = wake.is_some();
-        let first_conn = 1 + usize::from(has_wake);
-        let interests = iter::once((listener.as_fd(), listen_for))
+        let first_conn = 2 + usize::from(has_wake);
+        let interests = iter::once((signals.as_fd(), POLLIN))
+            .chain(iter::once((listener.as_fd(), listen_for)))
             .chain(wake)
             .chain(conns.list.iter().map(Conn::interest));
         let ready = match poller.poll(interests, timeout) {
@@ -258,8 +278,15 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
                 continue;
             }
         };
+        if ready[0].revents() != 0
+            && let Some(caught) = read_signals(signals)
+        {
+            // Stop accepting: a client that connects from now on is refused, not left waiting.
+            drop(listener);
+            return shut_down(caught, &mut conns, &mut poller, signals, service);
+        }
         let now = Instant::now();
-        if has_wake && ready[1].revents() != 0 {
+        if has_wake && ready[2].revents() != 0 {
             service.on_wake();
         }
         for (i, fd) in ready[first_conn..].iter().enumerate() {
@@ -277,7 +304,7 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         conns.close_idle(opts.idle_timeout, now);
         // Dropping a `Conn` closes its socket.
         conns.remove_closed();
-        if ready[0].revents() & POLLIN != 0 {
+        if ready[1].revents() & POLLIN != 0 {
             accept_paused_until = accept_all::<S>(&listener, &mut conns, opts);
         } else if accept_paused_until.is_some_and(|until| until <= now) {
             accept_paused_until = None;
@@ -285,6 +312,102 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
     }
 }
 // ANCHOR_END: serve
+
+// ANCHOR: shut_down
+/// How long clients are given, once a signal has asked the server to stop, to take the
+/// replies they are owed; then the server exits whatever is left.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// While shutting down, how often to look whether the closing connections' replies have all
+/// arrived: an acknowledgement coming in is not something `poll` reports.
+const SHUTDOWN_CHECK: Duration = Duration::from_millis(10);
+
+/// The signals caught since the last look: the first one's number, the last one's, and how
+/// many.
+struct Caught {
+    first: u8,
+    last: u8,
+    count: usize,
+}
+
+fn read_signals(mut signals: &UnixStream) -> Option<Caught> {
+    let mut bytes = [0u8; 16];
+    match signals.read(&mut bytes) {
+        Ok(count) if count > 0 => Some(Caught { first: bytes[0], last: bytes[count - 1], count }),
+        _ => None,
+    }
+}
+
+/// After SIGTERM or SIGINT, with the listener closed: nothing more is answered, the replies
+/// already answered go out, and each connection closes as it would, for at most
+/// [`SHUTDOWN_GRACE`]; then the service has its last word, and the server exits 0, saying so in
+/// one line. Another signal meanwhile: exit at once, status 1.
+fn shut_down<S: Service>(
+    mut caught: Caught,
+    conns: &mut Conns<S::Session>,
+    poller: &mut Poller,
+    signals: &UnixStream,
+    service: &mut S,
+) -> io::Result<()> {
+    let (started, clients) = (Instant::now(), conns.list.len());
+    conns.list.iter_mut().for_each(Conn::stop_answering);
+    loop {
+        if caught.count > 1 {
+            let (first, last, left) = (name(caught.first), name(caught.last), conns.list.len());
+            let left = count(left, "client");
+            let msg =
+                format!("{last} while shutting down on {first}: exiting at once, {left} not done");
+            return Err(io::Error::other(msg));
+        }
+        for conn in &mut conns.list {
+            conn.flush(service);
+            conn.close_if_delivered();
+        }
+        conns.remove_closed();
+        let now = Instant::now();
+        if conns.list.is_empty() || now >= started + SHUTDOWN_GRACE {
+            break;
+        }
+        let wake_at = (started + SHUTDOWN_GRACE).min(now + SHUTDOWN_CHECK);
+        let interests =
+            iter::once((signals.as_fd(), POLLIN)).chain(conns.list.iter().map(Conn::interest));
+        let ready = match poller.poll(interests, timeout_ms(now, Some(wake_at))) {
+            Ok(ready) => ready,
+            Err(e) => {
+                poll_failed(e);
+                continue;
+            }
+        };
+        if ready[0].revents() != 0
+            && let Some(more) = read_signals(signals)
+        {
+            (caught.last, caught.count) = (more.last, caught.count + more.count);
+        }
+        let now = Instant::now();
+        for (i, fd) in ready[1..].iter().enumerate() {
+            conns.list[i].on_events(fd.revents(), now, service);
+        }
+    }
+    service.on_shutdown()?;
+    let ms = started.elapsed().as_millis();
+    let first = name(caught.first);
+    errln!("{first}: shut down in {ms} ms; {}", conns.what_was_left(clients));
+    Ok(())
+}
+
+/// `n` things, in English: "1 client", "2 clients".
+fn count(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
+fn name(signal: u8) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
+}
+// ANCHOR_END: shut_down
 
 /// Milliseconds from `now` until `deadline`, rounded up so that `poll` never wakes a moment
 /// early and spins; -1 (wait as long as it takes) when there is no deadline.
@@ -450,6 +573,24 @@ impl<T: Session> Conns<T> {
             }
             at = next;
         }
+    }
+
+    /// What a shutdown left, of `clients` connections: how many had every reply; of those still
+    /// open when the grace ran out, how many reply bytes were never sent, and how many were
+    /// sent but not yet acknowledged (the kernel goes on delivering those after we exit).
+    fn what_was_left(&self, clients: usize) -> String {
+        let left = self.list.len();
+        if left == 0 {
+            return format!("{}, all had every reply", count(clients, "client"));
+        }
+        let unsent: usize = self.list.iter().map(Conn::unsent).sum();
+        let unacked = |conn: &Conn<T>| unacknowledged(conn.stream.as_fd()).unwrap_or(0);
+        let in_flight: usize = self.list.iter().map(unacked).sum();
+        let done = clients - left;
+        format!(
+            "{done} of {clients} clients had every reply; {left} not done: {unsent} reply bytes \
+             unsent, {in_flight} sent and not yet acknowledged"
+        )
     }
 
     /// Drops the connections that are done, closing their sockets.
@@ -825,6 +966,25 @@ impl<T: Session> Conn<T> {
             Err(e) if is_transient(&e) => {}
             // Reset: the client is gone, and the connection's end was logged already.
             Err(_) => self.phase = Phase::Closed,
+        }
+    }
+
+    /// The server is shutting down: no more requests are answered, and the connection closes
+    /// as it would once the replies already answered are out.
+    fn stop_answering(&mut self) {
+        if self.phase == Phase::Serving {
+            self.phase = Phase::Draining;
+        }
+    }
+
+    /// While shutting down: a connection whose every reply, and our FIN, the client's kernel
+    /// has acknowledged can close now and lose nothing, without waiting for the client to
+    /// close its side (an idle `redis-cli` would not until someone typed a command).
+    fn close_if_delivered(&mut self) {
+        if matches!(self.phase, Phase::Lingering(_))
+            && unacknowledged(self.stream.as_fd()).is_ok_and(|left| left == 0)
+        {
+            self.phase = Phase::Closed;
         }
     }
 

@@ -14,8 +14,8 @@
 //! | [`log`]     | `outln!`/`errln!`: printing that cannot crash or stall       | v0.1          |
 //! | [`io_util`] | `read_full` and `write_all`: exact I/O over partial reads    | v0.2          |
 //! | [`frame`]   | the length-prefixed protocol: `K_MAX_MSG`, read/write frames | v0.2          |
-//! | [`sys`]     | poll(2) and SIOCOUTQ, declared by hand, behind safe functions | v0.3          |
-//! | [`event_loop`] | the poll loop: Conns, backpressure, closing without loss  | v0.3          |
+//! | [`sys`]     | poll(2), SIOCOUTQ, getrlimit, sigaction: by hand, made safe   | v0.3          |
+//! | [`event_loop`] | the poll loop: Conns, backpressure, closing, shutting down | v0.3          |
 //! | [`request`] | commands as lists of strings, parsed without copying         | v1.0          |
 //! | [`hashtable`] | a chained hash table that resizes a little at a time       | v1.1          |
 //! | [`tlv`]     | typed replies: tag-length-value, encoder and decoder         | v1.2          |
@@ -26,7 +26,7 @@
 //! | [`resp`]    | Redis's protocol, RESP2: requests parsed in place, replies, a reader | v3.0 |
 //! | [`glob`]    | `KEYS` patterns, matched as Redis matches them, in bounded time | v3.0 |
 //!
-//! This crate has no runtime dependencies. Its only `unsafe` code is the two calls into the C
+//! This crate has no runtime dependencies. Its only `unsafe` code is the calls into the C
 //! library in [`sys`]; everywhere else it is refused by the compiler. Those declarations are
 //! Linux's, so the crate builds on Linux only.
 

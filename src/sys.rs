@@ -1,6 +1,8 @@
-//! The two things the servers need from Linux that std does not have, declared by hand:
-//! poll(2), to wait for whichever socket is ready (v0.3), and the `SIOCOUTQ` ioctl, to learn
-//! how much of what we sent the client has not yet acknowledged (closing without loss).
+//! What the servers need from Linux that std does not have, declared by hand: poll(2), to
+//! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
+//! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
+//! how many descriptors one `poll` may take when someone has lowered the limit; and
+//! sigaction(2), so that SIGTERM and SIGINT wake the loop to shut down instead of killing it.
 //!
 //! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
 //! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a
@@ -16,9 +18,12 @@
 //! BSDs remember the set between calls. A real server would use them (through a crate such as
 //! mio); poll is the portable, teachable one, and the original's choice.
 
-use std::ffi::{c_int, c_short, c_ulong};
+use std::ffi::{c_int, c_short, c_ulong, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 // ANCHOR: pollfd
 /// `struct pollfd` from `<poll.h>`: which descriptor, which events we want to hear about,
@@ -213,6 +218,89 @@ pub fn open_file_limit() -> io::Result<usize> {
     Ok(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
 }
 // ANCHOR_END: rlimit
+
+// ANCHOR: signals
+/// `struct sigaction` as glibc and musl lay it out on x86-64 and AArch64 (MIPS puts the flags
+/// first): the handler, the signals to block while it runs (a `sigset_t`, 1024 bits), flags,
+/// and a field for the C library's own use.
+#[repr(C)]
+struct SigAction {
+    sa_handler: extern "C" fn(c_int),
+    sa_mask: [c_ulong; 1024 / c_ulong::BITS as usize],
+    sa_flags: c_int,
+    sa_restorer: Option<extern "C" fn()>,
+}
+
+unsafe extern "C" {
+    fn sigaction(signal: c_int, action: *const SigAction, old: *mut SigAction) -> c_int;
+    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+    /// Where this thread's `errno` lives (glibc and musl both have it).
+    fn __errno_location() -> *mut c_int;
+}
+
+/// Interrupt, as Ctrl-C sends it.
+pub const SIGINT: u8 = 2;
+/// Terminate, as `kill` and service managers send it.
+pub const SIGTERM: u8 = 15;
+/// Calls that a signal interrupts are restarted, instead of failing with `EINTR` (poll(2) is
+/// not: it always returns `EINTR`, which is what wakes the loop).
+const SA_RESTART: c_int = 0x1000_0000;
+
+/// The socket pair signals are written into, made once per process and never closed: a
+/// handler may run at any moment, so the descriptor it writes to must stay open for good.
+static SIGNALS: OnceLock<(UnixStream, UnixStream)> = OnceLock::new();
+/// The writing end's number, for the handler (-1 until there is one).
+static SIGNAL_WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// The handler. It may interrupt the program anywhere, even inside `malloc` holding its lock,
+/// so it may do only what is async-signal-safe: no allocation, no lock, no `println!`. It
+/// writes the signal's number, one byte, into a non-blocking socket that the loop polls;
+/// if the socket is full, bytes are waiting to be read already, and one more changes nothing.
+extern "C" fn on_signal(signal: c_int) {
+    let fd = SIGNAL_WRITE_FD.load(Ordering::Acquire);
+    let byte = signal as u8;
+    // SAFETY: write(2) is async-signal-safe; it reads one byte from `byte`, which lives for
+    // the call, and fails harmlessly (EBADF) if `fd` were still -1. `__errno_location` is
+    // this thread's `errno`, always valid: it is saved and put back because the code the
+    // signal interrupted may be about to read it, and write(2) may change it.
+    unsafe {
+        let errno = __errno_location();
+        let saved = *errno;
+        write(fd, (&raw const byte).cast(), 1);
+        *errno = saved;
+    }
+}
+
+/// From now on, SIGTERM and SIGINT do not kill the process: each writes its number, one byte,
+/// into the socket returned, which the caller polls and reads to learn of them. The first
+/// call installs the handler; later ones return the same socket.
+pub fn shutdown_signals() -> io::Result<&'static UnixStream> {
+    if let Some((read_end, _)) = SIGNALS.get() {
+        return Ok(read_end);
+    }
+    let (read_end, write_end) = UnixStream::pair()?;
+    read_end.set_nonblocking(true)?;
+    write_end.set_nonblocking(true)?;
+    let (read_end, write_end) = SIGNALS.get_or_init(|| (read_end, write_end));
+    SIGNAL_WRITE_FD.store(write_end.as_raw_fd(), Ordering::Release);
+    for signal in [SIGINT, SIGTERM] {
+        let action = SigAction {
+            sa_handler: on_signal,
+            sa_mask: [0; 1024 / c_ulong::BITS as usize],
+            sa_flags: SA_RESTART,
+            sa_restorer: None,
+        };
+        // SAFETY: `action` is a `struct sigaction` laid out as the C library's (above), alive
+        // for the call; sigaction(2) copies it and keeps no pointer, and a null `old` asks
+        // for nothing back. Its handler does only what a handler may (see `on_signal`), and
+        // the descriptor it writes to is in a static, open until the process ends.
+        if unsafe { sigaction(c_int::from(signal), &action, std::ptr::null_mut()) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(read_end)
+}
+// ANCHOR_END: signals
 
 #[cfg(test)]
 mod tests {

@@ -32,6 +32,9 @@ struct Expected {
     /// What a client past `--max-conns` reads before its connection is closed; `None` for a
     /// stage without the option (it serves one client at a time, and the next waits).
     told_past_max_conns: Option<&'static [u8]>,
+    /// SIGTERM makes the server close its clients and exit 0 (the event loop's shutdown);
+    /// otherwise the signal kills it where it stands.
+    exits_0_on_sigterm: bool,
 }
 
 /// v1.0's row, named, because v1.1's is the same, and v1.2's and v1.3's differ only in the
@@ -50,6 +53,7 @@ const V1_0: Expected = Expected {
     zscore_after_zadd: b"\x01\0\0\0unknown command",
     closes_an_idle_client: false,
     told_past_max_conns: Some(b""),
+    exits_0_on_sigterm: true,
 };
 
 /// v1.2's row: typed replies, nil for no such key, a string for a value.
@@ -76,6 +80,7 @@ const EXPECTED: [Expected; 9] = [
         zscore_after_zadd: b"world",
         closes_an_idle_client: false,
         told_past_max_conns: None,
+        exits_0_on_sigterm: false,
     },
     Expected {
         stage: Stage::V0_2,
@@ -87,6 +92,7 @@ const EXPECTED: [Expected; 9] = [
         zscore_after_zadd: b"world",
         closes_an_idle_client: false,
         told_past_max_conns: None,
+        exits_0_on_sigterm: false,
     },
     Expected {
         stage: Stage::V0_3,
@@ -98,6 +104,7 @@ const EXPECTED: [Expected; 9] = [
         zscore_after_zadd: b"world",
         closes_an_idle_client: false,
         told_past_max_conns: Some(b""),
+        exits_0_on_sigterm: true,
     },
     V1_0,
     // v1.0's protocol and answers: only where the keys live has changed.
@@ -273,6 +280,34 @@ fn a_client_past_max_conns() {
 }
 // ANCHOR_END: past_max_conns
 
+// ANCHOR: sigterm
+/// SIGTERM, with a client connected and served: the stages that run the event loop close
+/// the client (it reads a clean end of stream) and exit 0, saying so in one line; v0.1 and
+/// v0.2, blocking servers that leave signals alone, are killed by it.
+#[test]
+fn sigterm_with_a_client_connected() {
+    use std::os::unix::process::ExitStatusExt;
+    for expected in &EXPECTED {
+        let stage = expected.stage;
+        let mut server = Server::start(stage);
+        let mut client = server.connect();
+        let reply = request(stage, &mut client, b"before");
+        assert_eq!(reply, common::answer(stage), "{stage:?}");
+        server.expect_says("before");
+        server.signal("TERM");
+        let status = server.exit_status();
+        if expected.exits_0_on_sigterm {
+            assert_eq!(status.code(), Some(0), "{stage:?}: {status}");
+            let end = std::io::Read::read(&mut client, &mut [0u8; 1]);
+            assert_eq!(end.ok(), Some(0), "{stage:?}: not a clean close");
+            server.expect_log("SIGTERM: shut down in");
+        } else {
+            assert_eq!(status.signal(), Some(15), "{stage:?}: {status}");
+        }
+    }
+}
+// ANCHOR_END: sigterm
+
 /// Every stage survives the same broken client (one that connects and leaves) and goes on.
 #[test]
 fn a_client_that_connects_and_leaves() {
@@ -304,7 +339,8 @@ fn client_without_a_server() {
 
 // ANCHOR: out_of_descriptors
 /// Started with room for no client at all (`prlimit --nofile=4`: stdin, stdout, stderr and
-/// the listener; 6 from v2.0, whose `lazyfree` thread talks to the loop over a socket pair),
+/// the listener; 6 from v0.3, whose loop hears signals through a socket pair; 8 from v2.0,
+/// whose `lazyfree` thread talks to the loop over another),
 /// every stage logs the failing `accept`, waits instead of spinning, and serves the waiting
 /// client once descriptors are to be had again (the limit is raised while it runs), with
 /// nobody having left in between.
@@ -313,8 +349,9 @@ fn accept_failures_back_off_and_recover() {
     for expected in &EXPECTED {
         let stage = expected.stage;
         let own = match stage {
-            Stage::V2_0 | Stage::V3_0 => 6,
-            _ => 4,
+            Stage::V0_1 | Stage::V0_2 => 4,
+            Stage::V2_0 | Stage::V3_0 => 8,
+            _ => 6,
         };
         let mut cmd = std::process::Command::new("prlimit");
         let nofile = format!("--nofile={own}:1024");

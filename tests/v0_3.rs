@@ -78,14 +78,14 @@ fn connections_past_the_limit_are_refused() {
     server.expect_says("four");
 }
 
-/// Out of file descriptors: run under `prlimit --nofile=7` (stdin, stdout, stderr, the
-/// listener, and room for three clients), a fourth client makes `accept` fail with EMFILE.
+/// Out of file descriptors: run under `prlimit --nofile=9` (stdin, stdout, stderr, the
+/// listener, the two ends of the socket pair signals arrive on, and room for three clients), a fourth client makes `accept` fail with EMFILE.
 /// The server logs it once, stops asking about the listener instead of spinning on it, goes on
 /// serving the three, and accepts the fourth as soon as one of them leaves.
 #[test]
 fn out_of_file_descriptors() {
     let mut cmd = std::process::Command::new("prlimit");
-    cmd.args(["--nofile=7", "--", Stage::V0_3.bin(), "--addr", "127.0.0.1:0"]);
+    cmd.args(["--nofile=9", "--", Stage::V0_3.bin(), "--addr", "127.0.0.1:0"]);
     let server = Server::start_command(Stage::V0_3, cmd);
     let mut clients: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
     for (i, client) in clients.iter_mut().enumerate() {
@@ -217,6 +217,7 @@ fn client_pipeline_reads_while_it_sends() {
 }
 // ANCHOR_END: pipeline_deadlock
 
+// ANCHOR: lowered_limit
 /// Someone lowers the server's file limit below the descriptors it has open (`prlimit` from
 /// outside), so that `poll` refuses to watch them all in one call (EINVAL). The server polls
 /// them in slices the limit allows, and says so once: clients are answered while the limit
@@ -275,4 +276,41 @@ fn a_lowered_file_limit_still_serves_everyone() {
         assert_eq!(request(Stage::V0_3, client, b"after"), world());
     }
     assert!(server.is_running(), "the server exited");
+}
+// ANCHOR_END: lowered_limit
+
+/// A client that floods requests and never reads its replies, and a signal (SIGTERM): the
+/// server waits for it only for its grace period, then exits 0 with one line that says how
+/// much of its replies was left undelivered.
+#[test]
+fn a_client_that_never_reads_cannot_hold_up_a_shutdown() {
+    let mut server = Server::start_with(Stage::V0_3, &["--quiet"]);
+    let mut flood = server.connect();
+    let batch = frame(b"hello").repeat(1000);
+    common::write_until_stalled(&mut flood, &batch, 90_000_000, Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    server.signal("TERM");
+    let status = server.exit_status();
+    let took = started.elapsed();
+    assert!(status.success(), "{status}");
+    // The grace is a second; the rest is slack for a busy machine.
+    assert!(took < Duration::from_secs(3), "exited {took:?} after the signal");
+    server.expect_log("1 not done");
+}
+
+/// A second signal while the server waits for a client that never reads: it exits at once,
+/// with status 1 (the wait for the client would have ended with 0) and one line saying so.
+#[test]
+fn a_second_signal_exits_at_once() {
+    let mut server = Server::start_with(Stage::V0_3, &["--quiet"]);
+    let mut flood = server.connect();
+    let batch = frame(b"hello").repeat(1000);
+    common::write_until_stalled(&mut flood, &batch, 90_000_000, Duration::from_secs(1));
+    server.signal("TERM");
+    // Shutting down starts with closing the listener.
+    server.wait_until_refused();
+    server.signal("INT");
+    let status = server.exit_status();
+    assert_eq!(status.code(), Some(1), "{status}");
+    server.expect_log("SIGINT while shutting down on SIGTERM: exiting at once");
 }

@@ -757,3 +757,68 @@ fn random_numbers_are_read_as_redis_reads_them() {
         );
     }
 }
+
+// ANCHOR: slow_reader_shutdown
+/// A client pipelines 200 pairs of `INCR counter` and `GET value` (a 64 KiB value) and reads
+/// nothing, until the server has answered what backpressure lets it (another client sees
+/// `counter` stop moving); then the server is sent SIGTERM. It answers
+/// nothing more, but the client, reading slowly, gets every reply it was owed, in order, then
+/// a clean close (a FIN, not a reset); and the server exits 0 with one line.
+#[test]
+fn a_signal_lets_a_slow_reader_take_its_replies() {
+    let mut server = server();
+    let mut other = server.connect();
+    let value = "v".repeat(64 * 1024);
+    assert_eq!(run(&mut other, &["SET", "value", &value]), "+OK\r\n");
+    let mut reader = server.connect();
+    let pair = [resp_command(&[b"INCR", b"counter"]), resp_command(&[b"GET", b"value"])];
+    reader.write_all(&pair.concat().repeat(200)).unwrap();
+    // Answered: what the kernel's buffers took, and 1 MiB more held by the server.
+    let counter = |other: &mut TcpStream| {
+        let reply = run(other, &["GET", "counter"]);
+        reply.lines().nth(1).and_then(|n| n.parse::<usize>().ok()).unwrap_or(0)
+    };
+    let answered = wait_until_still(|| counter(&mut other));
+    server.signal("TERM");
+
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("{e} after {} bytes of replies, not a clean close", got.len()),
+        }
+        // A slow reader: 16 KiB every 2 ms, 8 MB/s.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let reply = |i: usize| format!(":{i}\r\n${}\r\n{value}\r\n", value.len()).into_bytes();
+    // Every reply, in order, whole: `answered` of them at least (more may have been answered
+    // between the last look and the signal).
+    let (mut whole, mut len) = (0, 0);
+    while len + reply(whole + 1).len() <= got.len() {
+        (whole, len) = (whole + 1, len + reply(whole + 1).len());
+    }
+    assert!(whole >= answered, "{} bytes of replies, {} owed", got.len(), answered);
+    let replies: Vec<u8> = (1..=whole).flat_map(reply).collect();
+    assert!(got == replies, "{} bytes of replies are not replies 1 to {whole}", got.len());
+    assert_eq!(other.read(&mut chunk).unwrap(), 0, "the other client is closed too");
+    let status = server.exit_status();
+    assert!(status.success(), "{status}");
+    server.expect_log("SIGTERM: shut down in");
+}
+
+/// Calls `look` until it gives the same number, above 0, twice running, within the timeout.
+fn wait_until_still(mut look: impl FnMut() -> usize) -> usize {
+    let started = std::time::Instant::now();
+    let mut last = look();
+    loop {
+        let now = look();
+        if now == last && now > 0 {
+            return now;
+        }
+        assert!(started.elapsed() < common::TIMEOUT, "still moving: {now}");
+        last = now;
+    }
+}
+// ANCHOR_END: slow_reader_shutdown

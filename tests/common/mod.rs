@@ -269,6 +269,27 @@ impl Server {
         wait_for_exit(&mut self.child, self.name);
     }
 
+    /// Waits, within the timeout, until the process has exited, and returns how it ended.
+    pub fn exit_status(&mut self) -> std::process::ExitStatus {
+        wait_for_exit(&mut self.child, self.name);
+        self.child.try_wait().expect("poll the child").expect("exited")
+    }
+
+    /// Sends the process signal `name` (`TERM`, `INT`), with kill(1).
+    pub fn signal(&self, name: &str) {
+        let pid = self.pid().to_string();
+        let status = Command::new("kill").args([&format!("-{name}"), &pid]).status();
+        assert!(status.expect("run kill").success(), "{}: kill -{name} failed", self.name);
+    }
+
+    /// Connects until the server refuses (it has closed its listener), within the timeout.
+    pub fn wait_until_refused(&self) {
+        let started = Instant::now();
+        while TcpStream::connect(self.addr).is_ok() {
+            assert!(started.elapsed() < TIMEOUT, "{}: still accepting connections", self.name);
+        }
+    }
+
     /// Whether the process is still running (it must survive anything a client does).
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("poll the child").is_none()

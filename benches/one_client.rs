@@ -11,7 +11,7 @@
 //!   request; then 100 more each send as much of a `DEL` of 100,000 keys of 30,000 bytes,
 //!   strings just under the size read into a buffer of their own. The server's resident
 //!   memory grown, against the bytes sent.
-//! - A big value: one `SET` of 400 MiB, sent as fast as loopback takes it, while the second
+//! - A big value: a `SET` of 400 MiB, three times (each then deleted), sent as fast as loopback takes it, while the second
 //!   client's `PING`s, one after another, are timed, from the first byte to the `+OK` (the
 //!   sender niced, so that it never holds the prober off its CPU).
 //!
@@ -42,6 +42,7 @@ struct Sizes {
     clients: usize,
     sent_each: usize,
     big_value: usize,
+    big_rounds: usize,
 }
 
 /// A second client sending `PING`s, each round trip timed, until stopped: one after another,
@@ -140,6 +141,9 @@ fn half_sent(addr: SocketAddr, pid: u32, sizes: &Sizes, wire: &[u8]) -> (u64, u6
     streams.iter().for_each(common::wait_until_read);
     let grown = rss_kib(pid).saturating_sub(before);
     let sent = (sizes.clients * part.len()) as u64 / 1024;
+    // Closed, and the server past the turn that saw them close, before the next baseline.
+    drop(streams);
+    Prober::start(addr, Duration::ZERO).stop();
     (grown, sent)
 }
 
@@ -166,6 +170,7 @@ fn small_strings_start(len: usize) -> Vec<u8> {
 /// that the prober, on the same CPU, is never kept waiting for the sender's time slice: what
 /// is measured is the server's pauses, not this process's.
 fn big_set(addr: SocketAddr, sizes: &Sizes) -> ([u32; 3], Duration) {
+    // Each round faults in fresh memory for the value, as the one before freed its own.
     let len = sizes.big_value;
     let prober = Prober::start(addr, Duration::ZERO);
     thread::sleep(Duration::from_millis(100));
@@ -200,15 +205,19 @@ struct Costs {
     trickle: Trickle,
     memory: (u64, u64),
     small_strings: (u64, u64),
-    big: ([u32; 3], Duration),
+    /// Each round's round trips, and the time the `SET` took.
+    big: Vec<([u32; 3], Duration)>,
 }
 
 fn measure(name: String, addr: SocketAddr, pid: u32, sizes: &Sizes) -> Costs {
     bench_util::pin(pid, "0", true);
+    // First, on a server that has freed nothing yet: memory an allocator keeps after a free
+    // (both do) would be reused by what comes next, and hide what it costs. (The values
+    // below are each a mapping of their own, made and unmapped whole.)
+    let small_strings = half_sent(addr, pid, sizes, &small_strings_start(sizes.sent_each));
     let trickle = trickle(addr, pid, sizes);
     let memory = half_sent(addr, pid, sizes, &big_value_start(sizes.sent_each));
-    let small_strings = half_sent(addr, pid, sizes, &small_strings_start(sizes.sent_each));
-    let big = big_set(addr, sizes);
+    let big = (0..sizes.big_rounds).map(|_| big_set(addr, sizes)).collect();
     Costs { name, trickle, memory, small_strings, big }
 }
 
@@ -232,8 +241,16 @@ fn rows(all: &[&Costs], sizes: &Sizes) -> Vec<String> {
         ("others' PING during it".into(), &|c| three(c.trickle.during)),
         (format!("{clients} half-sent 512 MB values: resident / sent"), &|c| memory(c.memory)),
         (format!("{clients} half-sent DELs of 30,000-byte keys"), &|c| memory(c.small_strings)),
-        ("others' PING during a big SET".into(), &|c| three(c.big.0)),
-        ("the big SET took".into(), &|c| format!("{} ms", c.big.1.as_millis())),
+        ("others' PING during a big SET: median / p99 / worst, each round".into(), &|c| {
+            c.big.iter().map(|(t, _)| three(*t)).collect::<Vec<_>>().join("; ")
+        }),
+        ("the big SET took, each round".into(), &|c| {
+            c.big
+                .iter()
+                .map(|(_, took)| format!("{} ms", took.as_millis()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
     ];
     for (what, show) in measures {
         let cells: Vec<String> = all.iter().map(|c| show(c)).collect();
@@ -265,11 +282,13 @@ fn targets(ours: &Costs) -> Vec<String> {
             verdict(ratio <= 1.1)
         ));
     }
-    let big = ours.big.0[2];
+    let worst = ours.big.iter().map(|(t, _)| t[2]).max().unwrap_or(0);
+    let met = ours.big.iter().filter(|(t, _)| t[2] <= 5_000_000).count();
     rows.push(format!(
-        "| big SET: others' worst PING ≤ 5 ms | {} | {} |",
-        show_nanos(big),
-        verdict(big <= 5_000_000)
+        "| big SET: others' worst PING ≤ 5 ms | {} at worst; {met} of {} rounds within | {} |",
+        show_nanos(worst),
+        ours.big.len(),
+        verdict(met == ours.big.len())
     ));
     rows
 }
@@ -282,12 +301,14 @@ fn main() {
             clients: 10,
             sent_each: 256 << 10,
             big_value: 8 << 20,
+            big_rounds: 1,
         },
         false => Sizes {
             trickle: Duration::from_secs(5),
             clients: 100,
             sent_each: (4 << 20) + 4096,
             big_value: 400 << 20,
+            big_rounds: 3,
         },
     };
     // The clients on CPU 1, each server on CPU 0.

@@ -184,7 +184,9 @@ const GROW_AT_MOST: usize = 1 << 20;
 
 /// The most bytes of a big string read from one client in one turn: a client sending 400 MiB
 /// as fast as loopback goes would otherwise keep the loop reading for a quarter of a second,
-/// while everyone else waits. A turn of 1 MiB is a fraction of a millisecond.
+/// while everyone else waits. Small, because the bytes land in memory never touched before,
+/// and each new page costs a fault: measured, 1 MiB turns gave the other clients a median
+/// round trip of 0.65 ms during a 400 MiB `SET`, 256 KiB turns 0.29 ms.
 const BIG_STRING_PER_TURN: usize = 256 << 10;
 // ANCHOR_END: limits
 

@@ -275,6 +275,9 @@ enum Next {
     Big { left: usize, len: usize },
 }
 
+// ANCHOR_END: parser
+
+// ANCHOR: read_on
 impl Parser {
     /// Reads on from where the last call stopped, in `buf`: the connection's unread bytes,
     /// beginning with the request's first (the same bytes as before, and maybe more).
@@ -374,6 +377,8 @@ impl Parser {
         }
     }
 
+    // ANCHOR_END: read_on
+    // ANCHOR: big
     /// A big string's own buffer, reserved whole now, fallibly: a reservation the system refuses
     /// is this client's error, not the end of the server. The reservation is address space,
     /// not memory: a page becomes resident when the bytes written to it arrive.
@@ -401,6 +406,8 @@ impl Parser {
         self.owned.shrink_to(K_SPANS_KEPT);
     }
 
+    // ANCHOR_END: big
+    // ANCHOR: lines
     /// The number on the `*count` or `$len` line at `at`, as Redis's `string2ll` reads one,
     /// once the line's CRLF is in; `at` moves past the line.
     fn number_line(
@@ -450,6 +457,8 @@ impl Parser {
         }
     }
 
+    // ANCHOR_END: lines
+    // ANCHOR: rest
     /// A line of words, up to `\n` (a `\r` before it is dropped), split as our own client
     /// splits a typed line. That is close to Redis's `sdssplitargs` but not the same: Redis
     /// also splits on `\r`, `\v` and `\f`, allows `\'` inside single quotes, takes `\`
@@ -511,7 +520,7 @@ pub fn decimal(text: &[u8]) -> Option<i64> {
     }
     if negative { Some(n) } else { n.checked_neg() }
 }
-// ANCHOR_END: parser
+// ANCHOR_END: rest
 
 /// A request as a person would type it, for logs: its strings, escaped, separated by spaces,
 /// and cut short (8 strings of 64 bytes), as [`crate::request::Request`] shows one: a log line

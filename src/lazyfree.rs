@@ -82,6 +82,8 @@ pub struct LazyFree {
     to_free: Sender<Parts>,
     /// Parts sent and not yet merged by the loop: the loop adds, the thread takes away.
     waiting: Arc<AtomicUsize>,
+    /// Values sent that the thread has not taken up yet.
+    queued: Arc<AtomicUsize>,
     /// The loop's end of the socket pair: readable when the thread asks for a merge. `None`
     /// once the thread is gone, so that its closed end does not wake the loop forever.
     asks: Option<UnixStream>,
@@ -94,13 +96,15 @@ impl LazyFree {
         let (to_free, freeing) = mpsc::channel::<Parts>();
         let context = |e: io::Error| io::Error::new(e.kind(), format!("lazyfree thread: {e}"));
         let (asks, thread_end) = UnixStream::pair().map_err(context)?;
-        let waiting = Arc::new(AtomicUsize::new(0));
+        let (waiting, queued) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let mut asker = Asker {
             end: thread_end,
             freed: 0,
             slice: SLICE,
             began: 0,
             waiting: Arc::clone(&waiting),
+            queued: Arc::clone(&queued),
+            began_queued: 0,
         };
         thread::Builder::new().name("lazyfree".into()).spawn(move || {
             // Its first allocation sets the thread up with the allocator (an arena of its
@@ -120,6 +124,7 @@ impl LazyFree {
                         parts
                     }
                 };
+                asker.queued.fetch_sub(1, Ordering::Relaxed);
                 for () in parts {
                     if asker.freed == 0 {
                         asker.begin_slice();
@@ -133,7 +138,7 @@ impl LazyFree {
         })?;
         (&asks).read_exact(&mut [0])?; // the thread is set up
         asks.set_nonblocking(true)?;
-        Ok(LazyFree { to_free, waiting, asks: Some(asks) })
+        Ok(LazyFree { to_free, waiting, queued, asks: Some(asks) })
     }
 
     /// Parts sent and not yet freed and merged: Redis's `lazyfree_pending_objects`.
@@ -152,7 +157,9 @@ impl LazyFree {
     /// but if it did).
     pub fn free(&self, len: usize, parts: impl Iterator + Send + 'static) {
         self.waiting.fetch_add(len, Ordering::Relaxed);
+        self.queued.fetch_add(1, Ordering::Relaxed);
         if let Err(mpsc::SendError(parts)) = self.to_free.send(Box::new(parts.map(drop))) {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
             parts.for_each(drop);
         }
     }
@@ -171,21 +178,31 @@ impl Waiting {
 
 /// The thread's end of the socket pair; the parts it freed since the loop last merged, and
 /// how many to free before it next asks, and how many waited when the last slice began (0
-/// once it has caught up).
+/// once it has caught up); and the values still queued for it, now and when the last slice
+/// began.
 struct Asker {
     end: UnixStream,
     freed: usize,
     slice: usize,
     began: usize,
     waiting: Arc<AtomicUsize>,
+    queued: Arc<AtomicUsize>,
+    began_queued: usize,
 }
 
 impl Asker {
-    /// Sizes the slice about to begin: see [`next_slice`].
+    /// Sizes the slice about to begin: see [`next_slice`]. More values queued than when the
+    /// last slice began says what a count that grew says, that the loop makes garbage faster
+    /// than a slice a turn, and it is heard even when their parts are not counted yet (a
+    /// keyspace sent whole, whose sorted sets are counted only when the thread reaches them).
     fn begin_slice(&mut self) {
-        let waiting = self.waiting.load(Ordering::Relaxed);
-        self.slice = next_slice(self.slice, waiting, self.began);
-        self.began = waiting;
+        let (waiting, queued) =
+            (self.waiting.load(Ordering::Relaxed), self.queued.load(Ordering::Relaxed));
+        self.slice = match queued > self.began_queued {
+            true => (2 * self.slice).min(MAX_SLICE),
+            false => next_slice(self.slice, waiting, self.began),
+        };
+        (self.began, self.began_queued) = (waiting, queued);
     }
 
     /// Asks the loop to merge what was freed, and waits for the answer. If the loop's end is

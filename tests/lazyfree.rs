@@ -137,3 +137,26 @@ fn a_table_taken_apart_goes_a_slice_at_a_time() {
     assert_eq!(freed.load(Ordering::SeqCst), total);
     lazyfree.on_wake();
 }
+
+/// Values whose parts are found only as the thread reaches them (a keyspace sent whole by
+/// `FLUSHALL ASYNC`, its sets' members counted late) must not hide a backlog: while more values
+/// wait in the queue, the loop is making garbage faster than a slice a turn, and the slices
+/// grow, as they do for parts counted up front. (With slices that stay at `SLICE`, a client
+/// that made a 50,000-member set and flushed it, over and over, grew the server without end.)
+#[test]
+fn slices_grow_while_values_wait_in_the_queue() {
+    let mut lazyfree = LazyFree::start().expect("start the thread");
+    let mut poller = Poller::new();
+    let freed = Arc::new(AtomicUsize::new(0));
+    let (mut slices, mut before) = (Vec::new(), 0);
+    // A value of 8 slices every turn, each counted as one part: the loop outruns a slice a turn.
+    for _ in 0..5 {
+        lazyfree.free(1, counted(8 * SLICE, &freed));
+        assert!(asked(&lazyfree, &mut poller), "an ask");
+        let now = freed.load(Ordering::SeqCst);
+        slices.push(now - before);
+        before = now;
+        lazyfree.on_wake();
+    }
+    assert!(slices[4] >= 8 * SLICE, "slices {slices:?}");
+}

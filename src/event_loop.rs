@@ -178,6 +178,10 @@ const INCOMING_CAP: usize = 16 * 1024;
 /// back, so that an idle client costs little whatever it did before.
 const OUTGOING_KEEP: usize = 64 * 1024;
 
+/// The most reads of a client's unread requests when the shutdown lets it go: 1,024 of the
+/// connection's buffer, 16 MiB or more, past anything a kernel's receive queue holds.
+const LET_GO_READS: usize = 1024;
+
 /// The most a full buffer grows by at once: the new room is written with zeros, and 1 MiB of
 /// memory never touched before costs a fraction of a millisecond to fault in and zero.
 const GROW_AT_MOST: usize = 1 << 20;
@@ -390,6 +394,8 @@ fn shut_down<S: Service>(
             conns.list[i].on_events(fd.revents(), now, service);
         }
     }
+    // Out of time, or done: what is left goes as it is.
+    conns.list.iter_mut().for_each(Conn::let_go);
     service.on_shutdown()?;
     let ms = started.elapsed().as_millis();
     let first = name(caught.first);
@@ -950,6 +956,24 @@ impl<T: Session> Conn<T> {
             self.phase = Phase::Closed;
         } else {
             self.phase = Phase::Lingering(Delivery::new());
+        }
+    }
+
+    /// The shutdown's grace is over and this client is not done. The kernel goes on sending
+    /// what it holds of its replies after the process exits, but only if the socket is closed
+    /// with nothing unread in it: closing it with unread requests resets the connection, and a
+    /// reset drops every byte still queued to the client. So the client's requests are read
+    /// and thrown away (as much as the kernel holds now, a few megabytes at most; the reads
+    /// are bounded all the same), and our FIN goes behind the replies. The stream may still
+    /// end inside a reply: the ones in `outgoing` that the kernel had no room for are lost.
+    fn let_go(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+        for _ in 0..LET_GO_READS {
+            match self.stream.read(&mut self.incoming) {
+                Ok(n) if n > 0 => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                _ => break,
+            }
         }
     }
 

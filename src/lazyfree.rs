@@ -61,7 +61,7 @@ pub const MAX_SLICE: usize = 1 << 20;
 /// now: the loop makes garbage faster than a slice a turn, so the slice doubles. Less: it
 /// halves, down to [`SLICE`]. So a lone big value goes [`SLICE`] parts a turn, and a loop that
 /// makes garbage as fast as it can merges about as much a turn as it made, and leaves the
-/// thread a few turns behind, not ever further.
+/// thread a few turns behind, not ever further. (A count can be short: see `begin_slice`.)
 pub fn next_slice(slice: usize, waiting: usize, before: usize) -> usize {
     if before == 0 || waiting == before {
         slice

@@ -822,3 +822,34 @@ fn wait_until_still(mut look: impl FnMut() -> usize) -> usize {
     }
 }
 // ANCHOR_END: slow_reader_shutdown
+
+/// A client that pipelined far more than it reads, and reads nothing until the shutdown's
+/// grace has run out: it cannot have every reply, but it must have what the kernel held for
+/// it, the replies it was owed and nothing else (the last maybe cut short), and then a clean
+/// end of stream. Closing a socket with unread requests in it resets
+/// the connection, and a reset drops every byte still queued to the client.
+#[test]
+fn a_shutdown_that_runs_out_of_time_still_ends_cleanly() {
+    let mut server = server();
+    let mut other = server.connect();
+    assert_eq!(run(&mut other, &["SET", "v", &"x".repeat(100)]), "+OK\r\n");
+    let mut greedy = server.connect();
+    let requests = resp_command(&[b"GET", b"v"]).repeat(200_000);
+    let writer = {
+        let mut greedy = greedy.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let _ = greedy.write_all(&requests);
+        })
+    };
+    // The server has stopped reading (its replies wait): it holds more than it can send.
+    assert_eq!(run(&mut other, &["PING"]), "+PONG\r\n");
+    server.signal("TERM");
+    assert!(server.exit_status().success(), "the server did not exit 0");
+    let mut got = Vec::new();
+    let end = greedy.read_to_end(&mut got);
+    assert!(end.is_ok(), "{end:?} after {} bytes", got.len());
+    let reply = [&b"$100\r\n"[..], &b"x".repeat(100), b"\r\n"].concat();
+    assert!(!got.is_empty(), "no reply at all");
+    assert!(reply.repeat(got.len() / reply.len() + 1).starts_with(&got), "not the replies owed");
+    drop(writer);
+}

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bench_util::{Redis, connect, criterion_dir, key16, load_pipelined, load_sets};
+use bench_util::{Redis, connect, key16, load_pipelined, load_sets};
 use common::{Server, Stage, resp_command};
 
 /// Members per `ZADD` when loading the set.
@@ -122,10 +122,5 @@ fn main() {
         None => table.push("| Redis | not measured: no redis-server | | |".to_string()),
     }
     let table = table.join("\n");
-    println!("\n{table}\n");
-    if !test_mode {
-        let dir = criterion_dir();
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(format!("{dir}/flush-targets.md"), table + "\n");
-    }
+    bench_util::report(&table, "flush", test_mode);
 }

@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bench_util::{Redis, criterion_dir, load_pipelined, thousands, verdict};
+use bench_util::{Redis, load_pipelined, thousands, verdict};
 use common::flood::{colliding_keys, ordinary_keys};
 use common::{Server, Stage, resp_command};
 use redis_lite::hashtable::{HashTable, fnv1a};
@@ -148,10 +148,5 @@ fn main() {
         None => table.push("| Redis | not measured: no redis-server | | | |".to_string()),
     }
     let table = table.join("\n");
-    println!("\n{table}\n");
-    if !test_mode {
-        let dir = criterion_dir();
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(format!("{dir}/hash_flood-targets.md"), table + "\n");
-    }
+    bench_util::report(&table, "hash_flood", test_mode);
 }

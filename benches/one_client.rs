@@ -327,10 +327,5 @@ fn main() {
         table.extend(targets(&ours));
     }
     let table = table.join("\n");
-    println!("\n{table}\n");
-    if !test_mode {
-        let dir = bench_util::criterion_dir();
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(format!("{dir}/one_client-targets.md"), table + "\n");
-    }
+    bench_util::report(&table, "one_client", test_mode);
 }

@@ -55,7 +55,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bench_util::{Client, Redis, criterion_dir, percentile, show_nanos, thousands};
+use bench_util::{Client, Redis, percentile, show_nanos, thousands};
 use common::{Server, Stage, resp_command};
 
 /// Each test: what `-t` is given for it, and the name `--csv` reports it under. Together,
@@ -481,10 +481,5 @@ fn main() {
     table.extend(zquery_rows(ours.addr, redis_addr, members, test_mode));
 
     let table = table.join("\n");
-    println!("\n{table}\n");
-    if !test_mode {
-        let dir = criterion_dir();
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(format!("{dir}/redis-benchmark-targets.md"), table + "\n");
-    }
+    bench_util::report(&table, "redis-benchmark", test_mode);
 }

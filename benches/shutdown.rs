@@ -296,10 +296,5 @@ fn main() {
         }
     }
     let table = table.join("\n");
-    println!("\n{table}\n");
-    if !test_mode {
-        let dir = bench_util::criterion_dir();
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(format!("{dir}/shutdown-targets.md"), table + "\n");
-    }
+    bench_util::report(&table, "shutdown", test_mode);
 }

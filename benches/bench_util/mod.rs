@@ -177,6 +177,17 @@ pub fn criterion_dir() -> String {
     format!("{target}/criterion")
 }
 
+/// Prints a bench's table of results and, in a real run (not `--test`), writes it to
+/// `target/criterion/{name}-targets.md`, where the book's figures are copied from.
+pub fn report(table: &str, name: &str, test_mode: bool) {
+    println!("\n{table}\n");
+    if !test_mode {
+        let dir = criterion_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(format!("{dir}/{name}-targets.md"), format!("{table}\n"));
+    }
+}
+
 /// Compares `a` with `b` as a paired ratio and returns a Markdown table row saying how it
 /// measures up to `target`. `b` is `None` when its server (Redis) is not installed.
 pub fn row(

@@ -3,6 +3,7 @@
 //! without mdbook:
 //!
 //! - every `{{#include path:anchor}}` names a file that exists and an anchor it defines;
+//! - every listing names the file it comes from, in a caption above it;
 //! - every local link and image resolves, and every code fence says its language;
 //! - every `cargo run --bin X`, `cargo test --test X` and `cargo bench --bench X` the book
 //!   shows names a target that exists;
@@ -123,6 +124,75 @@ fn the_include_check_catches_drift() {
     assert_eq!(include_problems(&dir, missing).len(), 1);
     // A name that merely starts like the anchor is not the anchor.
     assert!(!has_anchor("// ANCHOR: one_request_x\n// ANCHOR_END: one_request_x", "one_request"));
+}
+
+/// The files that the listing in each fence of `text` includes from the repository (not the
+/// book's own transcripts), and the caption above the fence, if it has one.
+fn listings(text: &str) -> Vec<(Vec<&str>, Option<&str>)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if !lines[i].starts_with("```") {
+            i += 1;
+            continue;
+        }
+        let end =
+            (i + 1..lines.len()).find(|&j| lines[j].starts_with("```")).unwrap_or(lines.len());
+        let mut files = Vec::new();
+        for include in lines[i + 1..end].iter().flat_map(|line| includes(line)) {
+            let path = include.split_once(':').map_or(include, |(path, _)| path);
+            if let Some(file) = path.strip_prefix("../../")
+                && !files.contains(&file)
+            {
+                files.push(file);
+            }
+        }
+        let above = lines[..i].iter().rev().find(|line| !line.trim().is_empty());
+        let caption = above.and_then(|line| {
+            line.strip_prefix("<span class=\"filename\">")?.strip_suffix("</span>")
+        });
+        if !files.is_empty() {
+            found.push((files, caption));
+        }
+        i = end + 1;
+    }
+    found
+}
+
+/// The listings of `text` whose caption does not name exactly the files they come from.
+fn uncaptioned(text: &str) -> Vec<String> {
+    let wrong = |(files, caption): &(Vec<&str>, Option<&str>)| *caption != Some(&files.join(", "));
+    let show = |(files, caption): (Vec<&str>, Option<&str>)| {
+        format!("a listing of {} captioned {caption:?}", files.join(", "))
+    };
+    listings(text).into_iter().filter(wrong).map(show).collect()
+}
+
+/// Every listing says which file it comes from, in a caption just above it, as the Rust book
+/// names its listings' files: a reader who wants the whole file knows where to look.
+#[test]
+fn every_listing_names_its_file() {
+    let mut problems = Vec::new();
+    for chapter in chapters() {
+        for problem in uncaptioned(&read(&chapter)) {
+            problems.push(format!("{}: {problem}", chapter.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The caption check fails on a listing without a caption, and on one naming another file.
+#[test]
+fn the_caption_check_catches_a_missing_or_wrong_name() {
+    let fence = "```rust\n{{#include ../../src/frame.rs:limits}}\n```\n";
+    let good = format!("<span class=\"filename\">src/frame.rs</span>\n\n{fence}");
+    assert_eq!(uncaptioned(&good), Vec::<String>::new());
+    assert_eq!(uncaptioned(&format!("Some text.\n\n{fence}")).len(), 1);
+    let wrong = format!("<span class=\"filename\">src/net.rs</span>\n\n{fence}");
+    assert_eq!(uncaptioned(&wrong).len(), 1);
+    // A transcript is the book's own, not a file of the code: no caption needed.
+    assert_eq!(uncaptioned("```text\n{{#include ../transcripts/cli.txt}}\n```\n").len(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -127,18 +127,22 @@ impl<T> Avl<T> {
         Avl { nodes: Vec::new(), free: Vec::new(), root: NIL }
     }
 
+    //@ v2_0.. {
     pub fn len(&self) -> usize {
         self.size(self.root) as usize
     }
+    //@ }
 
     pub fn is_empty(&self) -> bool {
         self.root == NIL
     }
 
+    //@ lib {
     /// Nodes on the longest path from the root: 0 when empty.
     pub fn height(&self) -> usize {
         self.height_of(self.root).into()
     }
+    //@ }
 
     /// The value `id` names. Panics if its node was removed (unless its slot was reused).
     pub fn get(&self, id: NodeId) -> &T {
@@ -150,10 +154,13 @@ impl<T> Avl<T> {
         self.nodes.get(id.0 as usize).is_some_and(|node| node.value.is_some())
     }
 
+    //@ v3_0.. {
     pub fn first(&self) -> Option<NodeId> {
         some(self.extreme(self.root, LEFT))
     }
+    //@ }
 
+    //@ lib {
     pub fn last(&self) -> Option<NodeId> {
         some(self.extreme(self.root, RIGHT))
     }
@@ -170,6 +177,7 @@ impl<T> Avl<T> {
     pub fn nth(&self, k: usize) -> Option<NodeId> {
         self.offset(self.first()?, i64::try_from(k).ok()?)
     }
+    //@ }
 
     /// Every value in order, with its id.
     pub fn iter(&self) -> Iter<'_, T> {
@@ -181,6 +189,7 @@ impl<T> Avl<T> {
         Iter { tree: self, at: self.live(id) }
     }
 
+    //@ v2_0.. {
     /// The tree taken apart: every value, in the arena's order (not the tree's), each moved out
     /// as the iterator reaches it, so that a caller can free a big tree a slice at a time.
     pub fn into_values(self) -> impl Iterator<Item = T> + Send
@@ -189,6 +198,7 @@ impl<T> Avl<T> {
     {
         self.nodes.into_iter().filter_map(|node| node.value)
     }
+    //@ }
 
     // ANCHOR: lower_bound
     /// The first node whose value is not below a probe. `cmp` says how a value compares with
@@ -243,6 +253,7 @@ impl<T> Avl<T> {
     // ANCHOR_END: offset
 
     // ANCHOR: rank
+    //@ v3_0.. {
     /// How many values come before `id`'s: those in its left subtree, and, for each step up
     /// from a right child, the parent and the parent's left subtree.
     pub fn rank(&self, id: NodeId) -> usize {
@@ -257,6 +268,7 @@ impl<T> Avl<T> {
         }
         rank
     }
+    //@ }
     // ANCHOR_END: rank
 
     /// `id`'s slot, checked to hold a node: a stale id panics here rather than walking links
@@ -506,6 +518,7 @@ impl<T: Ord> Avl<T> {
     // ANCHOR_END: update
 
     // ANCHOR: check_invariants
+    //@ lib {
     /// Checks every invariant the tree relies on, and says which one failed. For tests: it
     /// visits every node and slot.
     pub fn check_invariants(&self) -> Result<(), String> {
@@ -568,6 +581,7 @@ impl<T: Ord> Avl<T> {
         }
         Ok(())
     }
+    //@ }
     // ANCHOR_END: check_invariants
 }
 
@@ -599,6 +613,7 @@ impl<T: fmt::Debug> fmt::Debug for Avl<T> {
     }
 }
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,3 +663,4 @@ mod tests {
         }
     }
 }
+//@ }

@@ -14,21 +14,26 @@
 //! code: 0 for success, 1 when the server or client failed, 2 for a usage mistake.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, IsTerminal, Write};
+//@ ..v1_0: use std::io::{self, Write};
+use std::io::{self, BufRead, IsTerminal, Write}; //@ v1_0..
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+//@ ..v3_0 {
 /// Loopback, so a reader's first run is not reachable from the network.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:1234";
+//@ }
 
 /// How many clients an event-loop server (v0.3) serves at once, unless told otherwise: well
 /// under the usual limit of 1024 open files per process.
 pub const DEFAULT_MAX_CONNS: usize = 1000;
 
+//@ v2_0..v3_0 {
 /// How long a client may stay silent before it is closed (v2.0), unless told otherwise: the
 /// original's 5 seconds.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(5000);
+//@ }
 
 /// What the server side of a stage is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +67,13 @@ pub enum Command {
     Help,
 }
 
+//@ lib {
 /// Parses the arguments after the program name, for a stage that has the options in
 /// `extras`. The error is one line saying what is wrong.
 pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result<Command, String> {
     parse_with(args, extras, &WORLD)
 }
+//@ }
 
 /// [`parse`], for a stage whose defaults are in `help`: its address (v3.0: Redis's port), and
 /// its idle timeout if it has `--idle-timeout`.
@@ -154,6 +161,7 @@ pub struct Help {
     pub idle_timeout: Option<Duration>,
 }
 
+//@ ..v1_0 {
 /// The help of the stages whose server answers `world` (v0.1 to v0.3).
 pub const WORLD: Help = Help {
     serves: "listen and answer every request with \"world\"",
@@ -162,6 +170,7 @@ pub const WORLD: Help = Help {
     addr: DEFAULT_ADDR,
     idle_timeout: None,
 };
+//@ }
 // ANCHOR_END: help
 
 /// The help text, for `stage` with the options in `extras`.
@@ -264,6 +273,7 @@ fn hint(stage: &str, kind: io::ErrorKind) -> String {
 }
 
 // ANCHOR: each_command
+//@ v1_0.. {
 /// A client's commands, from v1.0 on: the one on the command line, or, with none, one per line
 /// of standard input, each handed to `run`. `prompt` is shown before each line, and only when a
 /// person is typing: a script piping commands in wants the replies alone.
@@ -309,9 +319,11 @@ pub fn each_command(
     }
     Ok(())
 }
+//@ }
 // ANCHOR_END: each_command
 
 // ANCHOR: split_words
+//@ v1_0.. {
 /// Splits a line typed at a client into words, the way a shell would, simply: spaces separate
 /// words; `'...'` keeps everything inside as it is; `"..."` keeps spaces and understands `\"`,
 /// `\\`, `\n`, `\t`, `\r` and `\xNN` (any byte, so that binary keys and values can be typed);
@@ -373,8 +385,10 @@ fn escape(bytes: &mut impl Iterator<Item = u8>) -> Result<u8, String> {
         None => Err("a \" is not closed".into()),
     }
 }
+//@ }
 // ANCHOR_END: split_words
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,3 +515,4 @@ mod tests {
         }
     }
 }
+//@ }

@@ -20,28 +20,36 @@
 //! on it waits on one client at a time; it also makes two `read` calls per frame (header, then
 //! body). The event loop of v0.3 reads whatever has arrived and cuts frames out of a buffer.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Write}; //@ ..v1_0
+//@ v1_0..v3_0: use std::io::{self, Read};
+//@ v3_0..: use std::io;
 
-use crate::io_util::{read_full, read_up_to, write_all};
+use crate::io_util::{read_full, read_up_to, write_all}; //@ ..v1_0
+//@ v1_0..v3_0: use crate::io_util::read_up_to;
 
 // ANCHOR: limits
+//@ ..v1_0 {
 /// The largest body a frame may carry, in bytes (the original's `k_max_msg`).
 ///
 /// Small on purpose: it bounds what one client can make the server hold. Real Redis allows
 /// bulk strings of 512 MiB and pays for it with more careful buffer management.
 pub const K_MAX_MSG: usize = 4096;
+//@ }
 
 /// The length prefix: a `u32`, little-endian.
 pub const HEADER_LEN: usize = 4;
 
+//@ ..v1_0 {
 /// Room for the largest frame, header included.
 pub const FRAME_BUF_LEN: usize = HEADER_LEN + K_MAX_MSG;
 
 /// One connection's buffer, reused for every frame it reads or writes.
 pub type FrameBuf = [u8; FRAME_BUF_LEN];
+//@ }
 // ANCHOR_END: limits
 
 // ANCHOR: body_len
+//@ ..v1_0 {
 /// Reads the body length out of a header, refusing lengths over [`K_MAX_MSG`].
 ///
 /// The error is [`io::ErrorKind::InvalidData`] and names the length and the limit:
@@ -49,6 +57,7 @@ pub type FrameBuf = [u8; FRAME_BUF_LEN];
 pub fn body_len(header: [u8; HEADER_LEN]) -> io::Result<usize> {
     body_len_up_to(header, K_MAX_MSG)
 }
+//@ }
 
 /// [`body_len`] with a limit of the caller's: from v1.0 on, each stage has its own.
 pub fn body_len_up_to(header: [u8; HEADER_LEN], max_msg: usize) -> io::Result<usize> {
@@ -66,6 +75,7 @@ fn too_long(kind: io::ErrorKind, len: usize, max_msg: usize) -> io::Error {
 }
 
 // ANCHOR: read_frame
+//@ ..v1_0 {
 /// Reads one frame from `r` into `buf` and returns its body.
 ///
 /// - `Ok(None)`: the stream ended cleanly, before the first byte of a header. This is how a
@@ -98,6 +108,7 @@ pub fn read_frame<'b, R: Read + ?Sized>(
     read_full(r, body)?;
     Ok(Some(body))
 }
+//@ }
 // ANCHOR_END: read_frame
 
 /// The error for a stream that ended after `partial`, the first bytes of a frame: the same
@@ -117,6 +128,7 @@ pub fn ended_inside(partial: &[u8]) -> io::Error {
 }
 
 // ANCHOR: write_frame
+//@ ..v1_0 {
 /// Writes `body` to `w` as one frame, header and body in a single buffer, so that a small
 /// frame leaves in one `write` call and one TCP segment.
 ///
@@ -129,9 +141,11 @@ pub fn write_frame<W: Write + ?Sized>(
     let len = encode_frame(buf, body)?;
     write_all(w, &buf[..len])
 }
+//@ }
 // ANCHOR_END: write_frame
 
 // ANCHOR: encode_frame
+//@ ..v1_0 {
 /// Lays out `body` as a frame at the start of `buf` and returns the frame's length.
 pub fn encode_frame(buf: &mut FrameBuf, body: &[u8]) -> io::Result<usize> {
     if body.len() > K_MAX_MSG {
@@ -142,9 +156,11 @@ pub fn encode_frame(buf: &mut FrameBuf, body: &[u8]) -> io::Result<usize> {
     buf[HEADER_LEN..HEADER_LEN + body.len()].copy_from_slice(body);
     Ok(HEADER_LEN + body.len())
 }
+//@ }
 // ANCHOR_END: encode_frame
 
 // ANCHOR: append_frame
+//@ v0_3..v1_0 {
 /// Appends `body` as a frame to `out`: for servers and clients that gather many frames into
 /// one buffer and send them with one write (v0.3).
 pub fn append_frame(out: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
@@ -156,9 +172,11 @@ pub fn append_frame(out: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
     out.extend_from_slice(body);
     Ok(())
 }
+//@ }
 // ANCHOR_END: append_frame
 
 // ANCHOR: parse_frame
+//@ lib {
 /// Cuts the first frame out of `buf`, bytes as they arrived, if all of it is there.
 ///
 /// Returns the body and the length of the whole frame, so the caller can step past it, or
@@ -167,7 +185,9 @@ pub fn append_frame(out: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
 pub fn parse_frame(buf: &[u8]) -> io::Result<Option<(&[u8], usize)>> {
     parse_frame_up_to(buf, K_MAX_MSG)
 }
+//@ }
 
+//@ v0_3.. {
 /// [`parse_frame`] with a limit of the caller's (v1.0 on).
 pub fn parse_frame_up_to(buf: &[u8], max_msg: usize) -> io::Result<Option<(&[u8], usize)>> {
     let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
@@ -177,9 +197,11 @@ pub fn parse_frame_up_to(buf: &[u8], max_msg: usize) -> io::Result<Option<(&[u8]
     let len = body_len_up_to(*header, max_msg)?;
     Ok(buf.get(HEADER_LEN..HEADER_LEN + len).map(|body| (body, HEADER_LEN + len)))
 }
+//@ }
 // ANCHOR_END: parse_frame
 
 // ANCHOR: read_frame_growing
+//@ v1_0..v3_0 {
 /// Reads one frame of up to `max_msg` bytes from `r` into `body` (cleared first), for limits
 /// too large for a [`FrameBuf`] on the stack (v1.0's clients). `Ok(false)` is a clean end of
 /// stream before the frame began.
@@ -209,8 +231,10 @@ pub fn read_frame_growing<R: Read>(
     }
     Ok(true)
 }
+//@ }
 // ANCHOR_END: read_frame_growing
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,3 +431,4 @@ mod tests {
         }
     }
 }
+//@ }

@@ -115,6 +115,7 @@ fn one_of(class: &[u8], c: u8) -> (bool, usize) {
 }
 // ANCHOR_END: token
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,3 +186,4 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     }
 }
+//@ }

@@ -45,7 +45,7 @@
 //! `dictSetHashFunctionSeed`. v3.0, the stage that faces any client, uses it.
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, RandomState}; //@ v2_0..
 
 // ANCHOR: constants
 /// Entries per bucket at which the table grows: 1, as in Redis. Chains stay short (one node on
@@ -129,17 +129,19 @@ pub struct HashTable<V> {
 enum Hashing {
     /// A fixed function, the same in every run: [`fnv1a`], or a test's.
     Plain(fn(&[u8]) -> u64),
+    //@ v2_0.. {
     /// SipHash-1-3 under 128 secret bits: std's `RandomState`, which its `HashMap` uses for
     /// the same reason. std draws the bits from the system's randomness once per thread, and
     /// varies them for every `RandomState` made.
     Keyed(RandomState),
+    //@ }
 }
 
 impl Hashing {
     fn of(&self, key: &[u8]) -> u64 {
         match self {
             Hashing::Plain(hash) => hash(key),
-            Hashing::Keyed(secret) => secret.hash_one(key),
+            Hashing::Keyed(secret) => secret.hash_one(key), //@ v2_0..
         }
     }
 }
@@ -270,25 +272,31 @@ impl<V> HashTable<V> {
     }
 
     // ANCHOR: keyed
+    //@ v2_0.. {
     /// An empty table that hashes with SipHash under a secret of its own, drawn now: which
     /// keys share a bucket differs from table to table and from run to run, so a client
     /// cannot choose keys that pile up in one.
     pub fn keyed() -> HashTable<V> {
         HashTable::hashing(Hashing::Keyed(RandomState::new()))
     }
+    //@ }
     // ANCHOR_END: keyed
 
     fn hashing(hash: Hashing) -> HashTable<V> {
         HashTable { newer: Table::empty(), older: Table::empty(), older_left: 0, hash }
     }
 
+    //@ v2_0.. {
     pub fn len(&self) -> usize {
         self.newer.len + self.older.len
     }
+    //@ }
 
+    //@ lib {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    //@ }
 
     /// Whether a resize is in progress (entries are still in `older`).
     pub fn is_resizing(&self) -> bool {
@@ -397,6 +405,7 @@ impl<V> HashTable<V> {
     }
 
     // ANCHOR: into_entries
+    //@ v2_0.. {
     /// The table taken apart: every key and value, in no particular order, each node freed
     /// as the iterator reaches it and each page of buckets as soon as it is empty. What is not
     /// reached is freed, loop-free, when the iterator is dropped. For `lazyfree`, which frees
@@ -405,8 +414,10 @@ impl<V> HashTable<V> {
         let HashTable { newer, older, .. } = self;
         IntoEntries { tables: [newer, older], table: 0, page: 0, slot: 0 }
     }
+    //@ }
     // ANCHOR_END: into_entries
 
+    //@ lib {
     /// The most nodes in any one bucket: what the slowest lookup walks. For tests and benches
     /// of how keys spread; it visits every bucket.
     pub fn longest_chain(&self) -> usize {
@@ -416,8 +427,10 @@ impl<V> HashTable<V> {
         };
         buckets.map(chain_len).max().unwrap_or(0)
     }
+    //@ }
 
     // ANCHOR: check_invariants
+    //@ lib {
     /// Checks every invariant the table relies on, and says which one failed. For tests: it
     /// visits every node.
     pub fn check_invariants(&self) -> Result<(), String> {
@@ -477,9 +490,11 @@ impl<V> HashTable<V> {
         }
         Ok(())
     }
+    //@ }
     // ANCHOR_END: check_invariants
 }
 
+//@ v2_0.. {
 /// A table being taken apart: see [`HashTable::into_entries`].
 pub struct IntoEntries<V> {
     tables: [Table<V>; 2],
@@ -518,6 +533,7 @@ impl<V> Iterator for IntoEntries<V> {
         None
     }
 }
+//@ }
 
 impl<V: fmt::Debug> fmt::Debug for HashTable<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

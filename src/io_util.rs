@@ -16,9 +16,11 @@
 //! What these cannot do yet: they block. An event-loop server (v0.3) cannot wait for "the rest
 //! of the message" inside one call, and keeps per-connection buffers instead.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Write}; //@ ..v1_0
+//@ v1_0..: use std::io::{self, Read};
 
 // ANCHOR: read_up_to
+//@ ..v3_0 {
 /// Reads until `buf` is full or the stream ends, and returns how many bytes were read:
 /// `buf.len()`, unless the stream ended first.
 ///
@@ -39,9 +41,11 @@ pub fn read_up_to<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usi
     }
     Ok(filled)
 }
+//@ }
 // ANCHOR_END: read_up_to
 
 // ANCHOR: read_full
+//@ ..v1_0 {
 /// Fills `buf` completely from `r`, however many `read` calls that takes.
 ///
 /// Retries reads interrupted by a signal. If the stream ends before `buf` is full, returns an
@@ -72,9 +76,11 @@ pub fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<()> 
     }
     Ok(())
 }
+//@ }
 // ANCHOR_END: read_full
 
 // ANCHOR: write_all
+//@ ..v1_0 {
 /// Writes all of `buf` to `w`, however many `write` calls that takes.
 ///
 /// Retries writes interrupted by a signal. A writer that accepts 0 bytes would make this loop
@@ -106,8 +112,10 @@ pub fn write_all<W: Write + ?Sized>(w: &mut W, mut buf: &[u8]) -> io::Result<()>
     }
     Ok(())
 }
+//@ }
 // ANCHOR_END: write_all
 
+//@ lib {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -259,3 +267,4 @@ pub(crate) mod tests {
         assert_eq!(w.calls, 0);
     }
 }
+//@ }

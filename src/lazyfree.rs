@@ -141,10 +141,12 @@ impl LazyFree {
         Ok(LazyFree { to_free, waiting, queued, asks: Some(asks) })
     }
 
+    //@ lib {
     /// Parts sent and not yet freed and merged: Redis's `lazyfree_pending_objects`.
     pub fn pending(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }
+    //@ }
 
     /// A hand on the count of parts waiting, for parts found only when the thread reaches
     /// them: the members of a sorted set inside a whole keyspace sent at once.

@@ -44,6 +44,9 @@ pub mod log;
 pub mod net;
 pub mod request;
 pub mod resp;
+// Not a module of the server: the test that cuts `src/` into each stage's own copy.
+#[cfg(test)]
+mod snapshots;
 // `sys` declares Linux's system calls, checked against Linux's headers by hand and by nothing
 // else: on another system they could be subtly wrong, so nothing is built there.
 #[cfg(not(target_os = "linux"))]

@@ -6,14 +6,17 @@
 //! first line of output, `listening on ADDR`, is part of the contract: it names the port the
 //! kernel picked when asked for port 0, and tests and benchmarks read it to find the server.
 
-use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::io::{self, Read}; //@ v0_2..v0_3
+//@ ..v0_2, v0_3..: use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream}; //@ v0_2..v0_3
+//@ ..v0_2, v0_3..: use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd; //@ v0_2..
+use std::thread; //@ v0_2..v0_3
+use std::time::{Duration, Instant}; //@ v0_2..
+//@ ..v0_2: use std::time::Duration;
 
 use crate::outln;
-use crate::sys::unacknowledged;
+use crate::sys::unacknowledged; //@ v0_2..
 
 // ANCHOR: listen
 /// Binds a listening socket on `addr` and announces it with `listening on ADDR` on stdout.
@@ -56,13 +59,16 @@ pub fn accept_should_back_off(e: &io::Error) -> bool {
 // ANCHOR_END: accept_backoff
 
 // ANCHOR: linger
+//@ v0_2.. {
 /// How long a closing connection waits for the client: to close its side, or to take
 /// delivery of more of its replies.
 pub const LINGER_TIME: Duration = Duration::from_secs(1);
 
 /// How much leftover input a closing connection reads and throws away, at most.
 pub const LINGER_BYTES: usize = 1 << 20;
+//@ }
 
+//@ v0_2..v0_3 {
 /// Closes a connection without destroying the replies already written to it.
 ///
 /// Dropping a socket while the client's bytes sit unread in it, or while more of them are on
@@ -104,7 +110,9 @@ pub fn lingering_close(mut stream: TcpStream) {
         }
     }
 }
+//@ }
 
+//@ v0_2.. {
 /// When a closing connection may give up on its client, and how far delivery had got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
@@ -136,4 +144,5 @@ impl Default for Delivery {
         Delivery::new()
     }
 }
+//@ }
 // ANCHOR_END: linger

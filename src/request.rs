@@ -17,17 +17,20 @@
 //! compiler makes sure no string outlives the buffer it points into.
 
 use std::fmt;
-use std::io;
+use std::io; //@ ..v3_0
 
-use crate::frame::HEADER_LEN;
+use crate::frame::HEADER_LEN; //@ ..v3_0
 
 // ANCHOR: limits
+//@ ..v3_0 {
 /// The most strings one request may carry (the original's `k_max_args`). It bounds the work
 /// a single request can ask for before anything is executed.
 pub const K_MAX_ARGS: usize = 200_000;
+//@ }
 // ANCHOR_END: limits
 
 // ANCHOR: request
+//@ ..v3_0 {
 /// A request whose body has been checked: `nstr` strings, every length within the body, and
 /// nothing after the last one. It borrows the body it was parsed from (`'a`).
 #[derive(Debug, Clone, Copy)]
@@ -59,23 +62,29 @@ impl<'a> Request<'a> {
         Ok(Request { strings, nstr })
     }
 
+    //@ ..v1_2 {
     /// How many strings the request carries: the command's name and its arguments.
     pub fn len(&self) -> usize {
         self.nstr
     }
+    //@ }
 
+    //@ lib {
     pub fn is_empty(&self) -> bool {
         self.nstr == 0
     }
+    //@ }
 
     /// The strings, in order, each a slice of the body: no copy, no allocation.
     pub fn args(&self) -> Args<'a> {
         Args { rest: self.strings }
     }
 }
+//@ }
 // ANCHOR_END: request
 
 // ANCHOR: args
+//@ ..v3_0 {
 /// The strings of a [`Request`], one at a time.
 #[derive(Debug, Clone)]
 pub struct Args<'a> {
@@ -93,9 +102,11 @@ impl<'a> Iterator for Args<'a> {
         Some(string)
     }
 }
+//@ }
 // ANCHOR_END: args
 
 // ANCHOR: args_in
+//@ v1_2..v3_0 {
 impl<'a> Request<'a> {
     /// The strings laid out in `slots`, as a slice whose shape a command can be matched
     /// against (`[name, key]`), or `None` when there are more strings than slots. Used from
@@ -108,8 +119,10 @@ impl<'a> Request<'a> {
         Some(slots)
     }
 }
+//@ }
 // ANCHOR_END: args_in
 
+//@ ..v3_0 {
 /// A request as a person would type it, for logs: its strings, escaped, separated by spaces,
 /// and cut short. A log line must not cost what the request cost: a 32 MiB value would take a
 /// 32 MiB line (four times that once escaped) and a long stall to build it.
@@ -118,6 +131,7 @@ impl fmt::Display for Request<'_> {
         show_words(f, self.args(), self.nstr)
     }
 }
+//@ }
 
 /// `count` strings, `words`, as a log line shows them: escaped, separated by spaces, at most
 /// 8 strings of 64 bytes. (v3.0's requests are shown the same way.)
@@ -178,6 +192,7 @@ fn is_bidi(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+//@ ..v3_0 {
 /// The first four bytes of `bytes` as a little-endian length, and the bytes after them.
 fn take_u32(bytes: &[u8]) -> Option<(usize, &[u8])> {
     let (len, rest) = bytes.split_first_chunk::<4>()?;
@@ -188,8 +203,10 @@ fn take_u32(bytes: &[u8]) -> Option<(usize, &[u8])> {
 fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("bad request: {what}"))
 }
+//@ }
 
 // ANCHOR: encode
+//@ ..v3_0 {
 /// Appends a whole request frame (the frame's length, then the body) carrying `args` to `out`.
 /// Refuses, with `InvalidInput` and nothing appended, a request the server would refuse: more
 /// than [`K_MAX_ARGS`] strings, or a body over `max_msg` bytes.
@@ -217,8 +234,10 @@ pub fn append_request<S: AsRef<[u8]>>(
     }
     Ok(())
 }
+//@ }
 // ANCHOR_END: encode
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,3 +355,4 @@ mod tests {
         assert!(out.is_empty());
     }
 }
+//@ }

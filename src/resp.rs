@@ -581,10 +581,12 @@ pub fn out_null(out: &mut Vec<u8>) {
     out.extend_from_slice(b"$-1\r\n");
 }
 
+//@ lib {
 /// `*-1\r\n`: no array (a timed-out `BLPOP`, an aborted `EXEC`); also `(nil)` to a person.
 pub fn out_null_array(out: &mut Vec<u8>) {
     out.extend_from_slice(b"*-1\r\n");
 }
+//@ }
 
 /// `*count\r\n`: an array; the caller appends its `count` values next.
 pub fn out_array(out: &mut Vec<u8>, count: usize) {
@@ -966,6 +968,7 @@ impl fmt::Display for Quoted<'_> {
 }
 // ANCHOR_END: show_reply
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1456,3 +1459,4 @@ mod tests {
     }
     // ANCHOR_END: as_redis_cli
 }
+//@ }

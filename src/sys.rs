@@ -18,9 +18,11 @@
 //! BSDs remember the set between calls. A real server would use them (through a crate such as
 //! mio); poll is the portable, teachable one, and the original's choice.
 
-use std::ffi::{c_int, c_short, c_ulong, c_void};
+use std::ffi::{c_int, c_short, c_ulong, c_void}; //@ v0_3..
+//@ ..v0_3: use std::ffi::{c_int, c_ulong};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
+//@ v0_3.. {
 use std::os::unix::net::UnixStream;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -162,6 +164,7 @@ fn poll_slice(fds: &mut [PollFd], timeout_ms: c_int) -> io::Result<usize> {
 /// `EINVAL` from `<errno.h>`: an argument the call refuses.
 const EINVAL: c_int = 22;
 // ANCHOR_END: poller
+//@ }
 
 // ANCHOR: unacked
 // `ioctl(2)`: one entry point for a thousand device-specific requests, which is why its third
@@ -190,6 +193,7 @@ pub fn unacknowledged(socket: BorrowedFd<'_>) -> io::Result<usize> {
 }
 // ANCHOR_END: unacked
 
+//@ v0_3.. {
 // ANCHOR: rlimit
 /// `struct rlimit` from `<sys/resource.h>`: the soft limit, which the kernel enforces, and the
 /// hard limit, the ceiling to which the process may raise it. `rlim_t` is `unsigned long`.
@@ -301,7 +305,9 @@ pub fn shutdown_signals() -> io::Result<&'static UnixStream> {
     Ok(read_end)
 }
 // ANCHOR_END: signals
+//@ }
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,3 +377,4 @@ mod tests {
         assert!(started.elapsed() >= std::time::Duration::from_millis(50));
     }
 }
+//@ }

@@ -45,8 +45,10 @@ pub const TAG_ARR: u8 = 5;
 pub const ERR_UNKNOWN: u32 = 1;
 /// The reply would not fit in a frame.
 pub const ERR_TOO_BIG: u32 = 2;
+//@ v1_3.. {
 /// A command on a key holding the wrong kind of value (v1.3).
 pub const ERR_TYPE: u32 = 3;
+//@ }
 /// A wrong number of arguments, or an argument that does not parse.
 pub const ERR_ARG: u32 = 4;
 // ANCHOR_END: tags
@@ -74,6 +76,7 @@ pub fn out_int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(&n.to_le_bytes());
 }
 
+//@ v1_3.. {
 pub fn out_dbl(out: &mut Vec<u8>, x: f64) {
     out.push(TAG_DBL);
     out.extend_from_slice(&x.to_le_bytes());
@@ -84,6 +87,7 @@ pub fn out_arr(out: &mut Vec<u8>, count: u32) {
     out.push(TAG_ARR);
     out.extend_from_slice(&count.to_le_bytes());
 }
+//@ }
 
 /// A length as the wire has it. Whatever is being sent came in a frame or goes out in one, so
 /// it is under 4 GiB; a length that is not would be a bug, and would be cut short silently.
@@ -309,6 +313,7 @@ fn without_trailing_zeros(number: &str) -> &str {
 }
 // ANCHOR_END: printf_g
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,3 +449,4 @@ mod tests {
         }
     }
 }
+//@ }

@@ -271,6 +271,7 @@ impl TtlHeap {
     }
 
     // ANCHOR: check_invariants
+    //@ lib {
     /// Checks every invariant the heap relies on, and says which one failed. For tests: it
     /// visits every entry and slot.
     pub fn check_invariants(&self) -> Result<(), String> {
@@ -301,9 +302,11 @@ impl TtlHeap {
         }
         Ok(())
     }
+    //@ }
     // ANCHOR_END: check_invariants
 }
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,3 +338,4 @@ mod tests {
         }
     }
 }
+//@ }

@@ -88,20 +88,26 @@ pub struct ZSet {
 // ANCHOR_END: zset
 
 impl ZSet {
+    //@ ..v3_0 {
     /// A set whose names are hashed with [`crate::hashtable::fnv1a`], the same in every run.
     pub fn new() -> ZSet {
         ZSet::default()
     }
+    //@ }
 
+    //@ v3_0.. {
     /// A set whose names are hashed under a secret of its own ([`HashTable::keyed`]): for a
     /// server, whose clients choose the names.
     pub fn keyed() -> ZSet {
         ZSet { by_name: HashTable::keyed(), by_order: Avl::new() }
     }
+    //@ }
 
+    //@ v2_0.. {
     pub fn len(&self) -> usize {
         self.by_order.len()
     }
+    //@ }
 
     pub fn is_empty(&self) -> bool {
         self.by_order.is_empty()
@@ -154,6 +160,7 @@ impl ZSet {
         self.by_order.offset(id, k)
     }
 
+    //@ v3_0.. {
     /// How many members come before `id`'s, in O(log n).
     pub fn rank(&self, id: NodeId) -> usize {
         self.by_order.rank(id)
@@ -168,18 +175,22 @@ impl ZSet {
     pub fn first(&self) -> Option<NodeId> {
         self.by_order.first()
     }
+    //@ }
 
     /// The members from `id`'s on, in order, as (score, name).
     pub fn iter_from(&self, id: NodeId) -> impl Iterator<Item = (f64, &[u8])> {
         self.by_order.iter_from(id).map(|(_, entry)| (entry.score, &*entry.name))
     }
 
+    //@ lib {
     /// Every member in order, as (score, name).
     pub fn iter(&self) -> impl Iterator<Item = (f64, &[u8])> {
         self.by_order.iter().map(|(_, entry)| (entry.score, &*entry.name))
     }
+    //@ }
 
     // ANCHOR: into_members
+    //@ v2_0.. {
     /// The set taken apart: every member as (score, name), in no particular order, each one
     /// leaving both structures as the iterator reaches it. What is not reached is freed when
     /// the iterator is dropped. For `lazyfree`, which frees a big set a slice at a time.
@@ -190,9 +201,11 @@ impl ZSet {
             (score, name)
         })
     }
+    //@ }
     // ANCHOR_END: into_members
 
     // ANCHOR: check_invariants
+    //@ lib {
     /// Checks both structures, and that they hold the same members: for tests.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.by_name.check_invariants().map_err(|e| format!("by_name: {e}"))?;
@@ -217,9 +230,11 @@ impl ZSet {
         }
         Ok(())
     }
+    //@ }
     // ANCHOR_END: check_invariants
 }
 
+//@ lib {
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,3 +269,4 @@ mod tests {
         }
     }
 }
+//@ }

@@ -5,8 +5,8 @@
 
 use std::io::{self, Read, Write};
 
-use redis_lite::cli::ClientOpts;
-use redis_lite::net::connect;
+use crate::cli::ClientOpts;
+use crate::net::connect;
 
 // ANCHOR: run
 /// Sends each message on a connection of its own and prints the reply.

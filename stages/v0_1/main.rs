@@ -18,11 +18,19 @@
 
 #![deny(unsafe_code)]
 
+// The shared code as this stage has it: `src/`, cut to this stage by src/snapshots.rs.
+#[path = "lib/cli.rs"]
+mod cli;
+#[path = "lib/log.rs"]
+mod log;
+#[path = "lib/net.rs"]
+mod net;
+
 mod client;
 mod server;
 
-use redis_lite::cli::WORLD;
+use crate::cli::WORLD;
 
 fn main() -> std::process::ExitCode {
-    redis_lite::cli::run("v0_1", &[], &WORLD, server::serve, client::run)
+    crate::cli::run("v0_1", &[], &WORLD, server::serve, client::run)
 }

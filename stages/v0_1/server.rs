@@ -9,9 +9,9 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::thread;
 
-use redis_lite::cli::ServerOpts;
-use redis_lite::net::{ACCEPT_BACKOFF, accept_should_back_off, listen};
-use redis_lite::{errln, outln};
+use crate::cli::ServerOpts;
+use crate::net::{ACCEPT_BACKOFF, accept_should_back_off, listen};
+use crate::{errln, outln};
 
 /// The whole reply, with no length and no terminator: the client is told the reply is over by
 /// the connection closing.

@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
-use redis_lite::cli::ClientOpts;
-use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
-use redis_lite::net::connect;
+use crate::cli::ClientOpts;
+use crate::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
+use crate::net::connect;
 
 // ANCHOR: run
 /// Connects once, then for each message sends a request and prints the reply.

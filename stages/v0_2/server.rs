@@ -11,10 +11,10 @@ use std::io;
 use std::net::TcpStream;
 use std::thread;
 
-use redis_lite::cli::ServerOpts;
-use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
-use redis_lite::net::{ACCEPT_BACKOFF, accept_should_back_off, lingering_close, listen};
-use redis_lite::{errln, outln};
+use crate::cli::ServerOpts;
+use crate::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
+use crate::net::{ACCEPT_BACKOFF, accept_should_back_off, lingering_close, listen};
+use crate::{errln, outln};
 
 const REPLY: &[u8] = b"world";
 

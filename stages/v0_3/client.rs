@@ -5,10 +5,10 @@ use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 
-use redis_lite::cli::ClientOpts;
-use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, append_frame, read_frame, write_frame};
-use redis_lite::io_util::write_all;
-use redis_lite::net::connect;
+use crate::cli::ClientOpts;
+use crate::frame::{FRAME_BUF_LEN, FrameBuf, append_frame, read_frame, write_frame};
+use crate::io_util::write_all;
+use crate::net::connect;
 
 // ANCHOR: run
 /// Connects once, then sends each message and prints each reply: one at a time, or with

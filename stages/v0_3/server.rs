@@ -7,10 +7,10 @@
 
 use std::io;
 
-use redis_lite::cli::ServerOpts;
-use redis_lite::event_loop::{self, Service};
-use redis_lite::frame::{K_MAX_MSG, append_frame};
-use redis_lite::outln;
+use crate::cli::ServerOpts;
+use crate::event_loop::{self, Service};
+use crate::frame::{K_MAX_MSG, append_frame};
+use crate::outln;
 
 const REPLY: &[u8] = b"world";
 

@@ -5,10 +5,10 @@
 use std::io::{self, Write};
 use std::net::TcpStream;
 
-use redis_lite::cli::{ClientOpts, each_command};
-use redis_lite::frame::read_frame_growing;
-use redis_lite::net::connect;
-use redis_lite::request::{Escaped, append_request};
+use crate::cli::{ClientOpts, each_command};
+use crate::frame::read_frame_growing;
+use crate::net::connect;
+use crate::request::{Escaped, append_request};
 
 use crate::server::K_MAX_MSG;
 

@@ -6,16 +6,16 @@
 use std::collections::HashMap;
 use std::io;
 
-use redis_lite::cli::{Help, ServerOpts};
-use redis_lite::event_loop::{self, Service};
-use redis_lite::outln;
-use redis_lite::request::Request;
+use crate::cli::{Help, ServerOpts};
+use crate::event_loop::{self, Service};
+use crate::outln;
+use crate::request::Request;
 
 pub const HELP: Help = Help {
     serves: "listen and answer get, set and del",
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
-    addr: redis_lite::cli::DEFAULT_ADDR,
+    addr: crate::cli::DEFAULT_ADDR,
     idle_timeout: None,
 };
 

@@ -2,8 +2,8 @@
 
 use std::io;
 
-use redis_lite::cli::ServerOpts;
-use redis_lite::hashtable::HashTable;
+use crate::cli::ServerOpts;
+use crate::hashtable::HashTable;
 
 use crate::server::{Keyspace, serve_with};
 

@@ -7,18 +7,18 @@
 
 use std::io;
 
-use redis_lite::cli::{Help, ServerOpts};
-use redis_lite::event_loop::{self, Service};
-use redis_lite::hashtable::HashTable;
-use redis_lite::outln;
-use redis_lite::request::Request;
-use redis_lite::tlv::{self, ERR_ARG, ERR_UNKNOWN};
+use crate::cli::{Help, ServerOpts};
+use crate::event_loop::{self, Service};
+use crate::hashtable::HashTable;
+use crate::outln;
+use crate::request::Request;
+use crate::tlv::{self, ERR_ARG, ERR_UNKNOWN};
 
 pub const HELP: Help = Help {
     serves: "listen and answer get, set, del and keys",
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
-    addr: redis_lite::cli::DEFAULT_ADDR,
+    addr: crate::cli::DEFAULT_ADDR,
     idle_timeout: None,
 };
 

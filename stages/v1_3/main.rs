@@ -22,6 +22,33 @@
 
 #![deny(unsafe_code)]
 
+// The shared code as this stage has it: `src/`, cut to this stage by src/snapshots.rs.
+#[path = "lib/avl.rs"]
+mod avl;
+#[path = "lib/cli.rs"]
+mod cli;
+#[path = "lib/event_loop.rs"]
+mod event_loop;
+#[path = "lib/frame.rs"]
+mod frame;
+#[path = "lib/hashtable.rs"]
+mod hashtable;
+#[path = "lib/io_util.rs"]
+mod io_util;
+#[path = "lib/log.rs"]
+mod log;
+#[path = "lib/net.rs"]
+mod net;
+#[path = "lib/request.rs"]
+mod request;
+#[allow(unsafe_code)] // the calls into the C library, and nothing else
+#[path = "lib/sys.rs"]
+mod sys;
+#[path = "lib/tlv.rs"]
+mod tlv;
+#[path = "lib/zset.rs"]
+mod zset;
+
 // ANCHOR: reuse
 // v1.2's client, unchanged: it already prints every kind of value.
 #[path = "../v1_2/client.rs"]
@@ -32,5 +59,5 @@ mod sorted;
 
 fn main() -> std::process::ExitCode {
     let extras = ["--nagle", "--max-conns"];
-    redis_lite::cli::run("v1_3", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v1_3", &extras, &server::HELP, server::serve, client::run)
 }

@@ -7,13 +7,13 @@
 
 use std::io;
 
-use redis_lite::cli::{Help, ServerOpts};
-use redis_lite::event_loop::{self, Service};
-use redis_lite::hashtable::HashTable;
-use redis_lite::outln;
-use redis_lite::request::Request;
-use redis_lite::tlv::{self, ERR_ARG, ERR_TYPE, ERR_UNKNOWN};
-use redis_lite::zset::ZSet;
+use crate::cli::{Help, ServerOpts};
+use crate::event_loop::{self, Service};
+use crate::hashtable::HashTable;
+use crate::outln;
+use crate::request::Request;
+use crate::tlv::{self, ERR_ARG, ERR_TYPE, ERR_UNKNOWN};
+use crate::zset::ZSet;
 
 use crate::sorted;
 
@@ -21,7 +21,7 @@ pub const HELP: Help = Help {
     serves: "listen and answer get, set, del, keys, zadd, zrem, zscore and zquery",
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
-    addr: redis_lite::cli::DEFAULT_ADDR,
+    addr: crate::cli::DEFAULT_ADDR,
     idle_timeout: None,
 };
 

@@ -7,9 +7,9 @@
 //! Scores are parsed strictly: the whole argument must be a number, and NaN is refused
 //! (`ERR 4`), because a score that compares unequal to itself has no place in an order.
 
-use redis_lite::avl::NodeId;
-use redis_lite::tlv::{self, ERR_ARG, ERR_TYPE};
-use redis_lite::zset::ZSet;
+use crate::avl::NodeId;
+use crate::tlv::{self, ERR_ARG, ERR_TYPE};
+use crate::zset::ZSet;
 
 use crate::server::{K_MAX_MSG, Store, Value};
 

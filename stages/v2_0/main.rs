@@ -24,6 +24,37 @@
 
 #![deny(unsafe_code)]
 
+// The shared code as this stage has it: `src/`, cut to this stage by src/snapshots.rs.
+#[path = "lib/avl.rs"]
+mod avl;
+#[path = "lib/cli.rs"]
+mod cli;
+#[path = "lib/event_loop.rs"]
+mod event_loop;
+#[path = "lib/frame.rs"]
+mod frame;
+#[path = "lib/hashtable.rs"]
+mod hashtable;
+#[path = "lib/io_util.rs"]
+mod io_util;
+#[path = "lib/lazyfree.rs"]
+mod lazyfree;
+#[path = "lib/log.rs"]
+mod log;
+#[path = "lib/net.rs"]
+mod net;
+#[path = "lib/request.rs"]
+mod request;
+#[allow(unsafe_code)] // the calls into the C library, and nothing else
+#[path = "lib/sys.rs"]
+mod sys;
+#[path = "lib/tlv.rs"]
+mod tlv;
+#[path = "lib/ttl.rs"]
+mod ttl;
+#[path = "lib/zset.rs"]
+mod zset;
+
 // ANCHOR: reuse
 // v1.2's client and v1.3's sorted-set commands, unchanged.
 #[path = "../v1_2/client.rs"]
@@ -36,5 +67,5 @@ mod store;
 
 fn main() -> std::process::ExitCode {
     let extras = ["--nagle", "--max-conns", "--idle-timeout"];
-    redis_lite::cli::run("v2_0", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v2_0", &extras, &server::HELP, server::serve, client::run)
 }

@@ -10,11 +10,11 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use redis_lite::cli::{Help, ServerOpts};
-use redis_lite::event_loop::{self, Service};
-use redis_lite::outln;
-use redis_lite::request::Request;
-use redis_lite::tlv::{self, ERR_ARG, ERR_TYPE, ERR_UNKNOWN};
+use crate::cli::{Help, ServerOpts};
+use crate::event_loop::{self, Service};
+use crate::outln;
+use crate::request::Request;
+use crate::tlv::{self, ERR_ARG, ERR_TYPE, ERR_UNKNOWN};
 
 use crate::sorted;
 // Where v1.3's sorted-set commands, compiled into this stage, look for them.
@@ -25,8 +25,8 @@ pub const HELP: Help = Help {
     serves: "listen and answer get, set, del, keys, zadd, zrem, zscore, zquery, pexpire and pttl",
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
-    addr: redis_lite::cli::DEFAULT_ADDR,
-    idle_timeout: Some(redis_lite::cli::DEFAULT_IDLE_TIMEOUT),
+    addr: crate::cli::DEFAULT_ADDR,
+    idle_timeout: Some(crate::cli::DEFAULT_IDLE_TIMEOUT),
 };
 
 /// The largest request or reply body, as in v1.0: 32 MiB.

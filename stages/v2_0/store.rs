@@ -10,10 +10,10 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
-use redis_lite::hashtable::HashTable;
-use redis_lite::lazyfree::{self, LazyFree, Waiting};
-use redis_lite::ttl::{TimerId, TtlHeap};
-use redis_lite::zset::ZSet;
+use crate::hashtable::HashTable;
+use crate::lazyfree::{self, LazyFree, Waiting};
+use crate::ttl::{TimerId, TtlHeap};
+use crate::zset::ZSet;
 
 // ANCHOR: limits
 /// The most keys the loop expires in one turn: a million keys that expire together are

@@ -6,9 +6,9 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
-use redis_lite::cli::{ClientOpts, each_command};
-use redis_lite::net::connect;
-use redis_lite::resp;
+use crate::cli::{ClientOpts, each_command};
+use crate::net::connect;
+use crate::resp;
 
 /// One command from the command line, or, with none, one per line of standard input.
 pub fn run(opts: &ClientOpts) -> io::Result<()> {

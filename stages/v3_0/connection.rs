@@ -3,7 +3,7 @@
 //! `CLIENT SETNAME`, `HELLO`, `SELECT`, `INFO`). Each gets the smallest answer that satisfies
 //! them, as Redis would give it; `QUIT` closes the connection after its `+OK`.
 
-use redis_lite::resp::{self, Arg};
+use crate::resp::{self, Arg};
 
 use crate::server::Flow;
 use crate::store::Store;

@@ -24,6 +24,37 @@
 
 #![deny(unsafe_code)]
 
+// The shared code as this stage has it: `src/`, cut to this stage by src/snapshots.rs.
+#[path = "lib/avl.rs"]
+mod avl;
+#[path = "lib/cli.rs"]
+mod cli;
+#[path = "lib/event_loop.rs"]
+mod event_loop;
+#[path = "lib/frame.rs"]
+mod frame;
+#[path = "lib/glob.rs"]
+mod glob;
+#[path = "lib/hashtable.rs"]
+mod hashtable;
+#[path = "lib/lazyfree.rs"]
+mod lazyfree;
+#[path = "lib/log.rs"]
+mod log;
+#[path = "lib/net.rs"]
+mod net;
+#[path = "lib/request.rs"]
+mod request;
+#[path = "lib/resp.rs"]
+mod resp;
+#[allow(unsafe_code)] // the calls into the C library, and nothing else
+#[path = "lib/sys.rs"]
+mod sys;
+#[path = "lib/ttl.rs"]
+mod ttl;
+#[path = "lib/zset.rs"]
+mod zset;
+
 mod client;
 mod connection;
 mod float;
@@ -35,5 +66,5 @@ mod zsets;
 
 fn main() -> std::process::ExitCode {
     let extras = ["--nagle", "--max-conns", "--idle-timeout"];
-    redis_lite::cli::run("v3_0", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v3_0", &extras, &server::HELP, server::serve, client::run)
 }

@@ -8,10 +8,10 @@
 
 use std::io;
 
-use redis_lite::cli::{Help, ServerOpts};
-use redis_lite::event_loop::{self, Next, Service, Session};
-use redis_lite::outln;
-use redis_lite::resp::{self, Arg, Parsed, Parser, Request};
+use crate::cli::{Help, ServerOpts};
+use crate::event_loop::{self, Next, Service, Session};
+use crate::outln;
+use crate::resp::{self, Arg, Parsed, Parser, Request};
 
 use crate::store::{self, Store};
 use crate::{connection, strings, zsets};

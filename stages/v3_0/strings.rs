@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use redis_lite::glob;
-use redis_lite::resp::{self, Arg};
+use crate::glob;
+use crate::resp::{self, Arg};
 
 use crate::server::{Flow, is_option};
 use crate::store::{Store, Value};

@@ -7,9 +7,9 @@
 //! The options Redis added later (`ZADD NX|XX|GT|LT|CH|INCR`, `ZRANGE ... BYSCORE|REV`) are
 //! left out: each is a few lines on what is here, and exercises in the book.
 
-use redis_lite::avl::NodeId;
-use redis_lite::resp::{self, Arg};
-use redis_lite::zset::ZSet;
+use crate::avl::NodeId;
+use crate::resp::{self, Arg};
+use crate::zset::ZSet;
 
 use crate::float::{bound, score};
 use crate::server::{Flow, is_option};

@@ -1,0 +1,262 @@
+//! Every stage compiles its own copy of the shared code, cut from `src/` to what that stage
+//! teaches: `stages/v0_3/lib/event_loop.rs` is `src/event_loop.rs` as v0.3 has it. These tests
+//! make the copies and fail when one is stale, so that no copy is ever kept by hand.
+//!
+//! `src/` is the one source. Its lines carry stage tags, comments the library's compiler
+//! ignores, where the code differs from stage to stage (a range is `v2_0..`, from v2.0 on;
+//! `..v2_0`, before v2.0; `v1_2..v2_0`, from v1.2 to before v2.0; several, with commas
+//! between; `stages`, in every stage but not in the library; `lib`, in no stage, only in the
+//! library the tests and benches use, which is where each module's unit tests run):
+//!
+//! ```text
+//! struct Conn<T> { //@ v3_0..            this line only from v3.0 on
+//! //@ ..v3_0: struct Conn {              this line, uncommented, only before v3.0
+//! //@ v2_0.. {                           the lines up to the matching `//@ }`, from v2.0 on
+//! //@ }
+//! ```
+//!
+//! Which modules a stage has is said once, in its `main.rs`: a `#[path = "lib/NAME.rs"]` line
+//! before each `mod`. `cargo test` checks (here, in the library's own tests, which build no stage: a
+//! stage may not compile until its snapshot is made); `REDIS_LITE_SNAPSHOTS=write cargo test
+//! --lib snapshots` writes them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The marker of a stage tag, in a comment.
+const TAG: &str = "//@ ";
+
+/// Where the snapshots live in a stage's directory.
+const LIB: &str = "lib";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every stage, oldest first: `v0_1`, `v0_2`, ... (names of one digit each, so they sort).
+fn stages() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(root().join("stages"))
+        .expect("stages/")
+        .map(|entry| entry.expect("a stage").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('v'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The shared modules a stage's `main.rs` takes from its `lib/`.
+fn modules(stage: &str) -> Vec<String> {
+    let main = fs::read_to_string(root().join("stages").join(stage).join("main.rs"))
+        .expect("the stage's main.rs");
+    let prefix = format!("#[path = \"{LIB}/");
+    let names = main.lines().filter_map(|line| line.trim().strip_prefix(prefix.as_str()));
+    names.filter_map(|rest| rest.strip_suffix(".rs\"]")).map(str::to_owned).collect()
+}
+
+/// Whether `stage` is in `ranges`, one range or several with commas between (see the top of
+/// this file).
+fn in_range(ranges: &str, stage: &str) -> Result<bool, String> {
+    let mut any = false;
+    for range in ranges.split(", ") {
+        any |= in_one_range(range, stage)?;
+    }
+    Ok(any)
+}
+
+fn in_one_range(range: &str, stage: &str) -> Result<bool, String> {
+    match range {
+        "lib" => return Ok(false),
+        "stages" => return Ok(true),
+        _ => {}
+    }
+    let Some((from, before)) = range.split_once("..") else {
+        return Err(format!("not a stage range: {range:?}"));
+    };
+    let valid = |s: &str| s.is_empty() || (s.len() == 4 && s.starts_with('v'));
+    if !valid(from) || !valid(before) {
+        return Err(format!("not a stage range: {range:?}"));
+    }
+    Ok((from.is_empty() || stage >= from) && (before.is_empty() || stage < before))
+}
+
+/// `source` as `stage` has it: tagged lines kept or dropped, tags taken out.
+fn cut(source: &str, stage: &str) -> Result<String, String> {
+    let mut out = String::new();
+    // Whether each enclosing block is in the stage, and its indentation.
+    let mut blocks: Vec<(bool, &str)> = Vec::new();
+    for (n, line) in source.lines().enumerate() {
+        let at = |e: String| format!("line {}: {e}", n + 1);
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let shown = blocks.iter().all(|&(b, _)| b);
+        if let Some(tag) = trimmed.strip_prefix(TAG) {
+            out.push_str(&format!("{CUT}\n"));
+            if tag == "}" {
+                let (_, opened) =
+                    blocks.pop().ok_or_else(|| at("a `//@ }` that closes nothing".into()))?;
+                if opened != indent {
+                    return Err(at("a `//@ }` indented unlike the block it closes".into()));
+                }
+            } else if let Some(range) = tag.strip_suffix(" {") {
+                blocks.push((in_range(range, stage).map_err(at)?, indent));
+            } else if let Some((range, code)) = tag.split_once(": ") {
+                if shown && in_range(range, stage).map_err(at)? {
+                    out.push_str(&format!("{indent}{code}\n"));
+                } else {
+                    out.push_str(&format!("{CUT}\n"));
+                }
+            } else {
+                return Err(at(format!("not a stage tag: {trimmed:?}")));
+            }
+            continue;
+        }
+        let (code, keep) = match line.rsplit_once(&format!(" {TAG}")) {
+            Some((code, range)) => (code.trim_end(), in_range(range.trim(), stage).map_err(at)?),
+            None => (line, true),
+        };
+        if shown && keep {
+            out.push_str(code);
+            out.push('\n');
+        } else {
+            out.push_str(&format!("{CUT}\n"));
+        }
+    }
+    if !blocks.is_empty() {
+        return Err(format!("{} `//@ ... {{` blocks left open", blocks.len()));
+    }
+    Ok(tidy_blank_lines(&out))
+}
+
+/// Where `cut` took lines out: a line that is never in a source file.
+const CUT: &str = "\u{0}";
+
+/// What a cut leaves as rustfmt would: where lines were taken out, no two blank lines in a row,
+/// and none at the start or end of the file or of a block.
+fn tidy_blank_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<&str> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if *line == CUT {
+            continue;
+        }
+        if line.is_empty() {
+            let before = lines[..i].iter().rev().position(|l| *l != CUT);
+            let after = lines[i + 1..].iter().position(|l| *l != CUT);
+            let cut_before = before != Some(0);
+            let cut_after = after != Some(0);
+            let prev = out.last();
+            let next = after.map(|n| lines[i + 1 + n]);
+            let at_start = prev.is_none_or(|l| l.is_empty() || l.ends_with('{'));
+            let at_end = next.is_none_or(|l| l.is_empty() || l.trim_start().starts_with('}'));
+            if (cut_before || cut_after) && (at_start || at_end) {
+                continue;
+            }
+        }
+        out.push(line);
+    }
+    out.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// The first line of every snapshot: where it comes from, and how to change it.
+fn header(module: &str, stage: &str) -> String {
+    format!(
+        "// src/{module}.rs as stage {stage} has it, made by src/snapshots.rs: edit src/, then\n\
+         // run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.\n"
+    )
+}
+
+/// Every snapshot's path and what it should hold.
+fn expected() -> Vec<(PathBuf, String)> {
+    let mut all = Vec::new();
+    for stage in stages() {
+        for module in modules(&stage) {
+            let source = fs::read_to_string(root().join("src").join(format!("{module}.rs")))
+                .unwrap_or_else(|e| panic!("src/{module}.rs, for {stage}: {e}"));
+            let body = cut(&source, &stage).unwrap_or_else(|e| panic!("src/{module}.rs: {e}"));
+            let path = root().join("stages").join(&stage).join(LIB).join(format!("{module}.rs"));
+            all.push((path, header(&module, &stage) + &body));
+        }
+    }
+    all
+}
+
+/// Files in a stage's `lib/` that no `main.rs` asks for: left over, and misleading.
+fn strays(expected: &[(PathBuf, String)]) -> Vec<PathBuf> {
+    let mut strays = Vec::new();
+    for stage in stages() {
+        let Ok(entries) = fs::read_dir(root().join("stages").join(&stage).join(LIB)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("a snapshot").path();
+            if !expected.iter().any(|(p, _)| *p == path) {
+                strays.push(path);
+            }
+        }
+    }
+    strays
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+}
+
+/// Every stage's snapshots are what `src/` makes of them.
+#[test]
+fn every_snapshot_is_current() {
+    let expected = expected();
+    let write = std::env::var("REDIS_LITE_SNAPSHOTS").is_ok_and(|v| v == "write");
+    let mut stale = Vec::new();
+    for (path, text) in &expected {
+        if fs::read_to_string(path).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        if write {
+            fs::create_dir_all(path.parent().expect("a stage")).expect("the stage's lib/");
+            fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", relative(path)));
+        } else {
+            stale.push(relative(path));
+        }
+    }
+    for path in strays(&expected) {
+        if write {
+            fs::remove_file(&path).expect("a stray snapshot");
+        } else {
+            stale.push(format!("{} (no main.rs asks for it)", relative(&path)));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale snapshots: {}\nrun `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`",
+        stale.join(", ")
+    );
+}
+
+/// Each kind of tag keeps what it should, for the stage it should.
+#[test]
+fn tags_cut_as_documented() {
+    let source = "a\nb //@ v2_0..\n//@ ..v2_0: c\n  //@ v1_0..v2_0 {\n  d\n  //@ }\ne //@ lib\n";
+    assert_eq!(cut(source, "v0_3").unwrap(), "a\nc\n");
+    assert_eq!(cut(source, "v1_2").unwrap(), "a\nc\n  d\n");
+    assert_eq!(cut(source, "v2_0").unwrap(), "a\nb\n");
+    assert_eq!(cut("a //@ ..v0_3, v1_2..\n", "v1_0").unwrap(), "");
+    assert_eq!(cut("a //@ ..v0_3, v1_2..\n", "v1_2").unwrap(), "a\n");
+}
+
+/// Blank lines left side by side by a cut are one, as rustfmt would have them.
+#[test]
+fn cut_lines_leave_no_double_blank() {
+    let source = "a\n\nb //@ v2_0..\n\nc {\n\n    d //@ v2_0..\n}\n";
+    assert_eq!(cut(source, "v1_0").unwrap(), "a\n\nc {\n}\n");
+    assert_eq!(cut(source, "v2_0").unwrap(), "a\n\nb\n\nc {\n\n    d\n}\n");
+}
+
+/// A tag that is not one, or a block never closed, is an error, not a silent keep.
+#[test]
+fn bad_tags_are_refused() {
+    assert!(cut("a //@ 2.0\n", "v1_0").is_err());
+    assert!(cut("//@ v1_0.. {\na\n", "v1_0").is_err());
+    assert!(cut("//@ }\n", "v1_0").is_err());
+    assert!(cut("//@ whatever\n", "v1_0").is_err());
+    assert!(cut("//@ v1_0.. {\n    //@ }\n", "v1_0").is_err());
+}

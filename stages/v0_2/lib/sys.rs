@@ -1,0 +1,52 @@
+// src/sys.rs as stage v0_2 has it, made by src/snapshots.rs: edit src/, then
+// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+//! What the servers need from Linux that std does not have, declared by hand: poll(2), to
+//! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
+//! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
+//! how many descriptors one `poll` may take when someone has lowered the limit; and
+//! sigaction(2), so that SIGTERM and SIGINT wake the loop to shut down instead of killing it.
+//!
+//! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
+//! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a
+//! struct with exactly C's layout (`#[repr(C)]`), the constants from `<poll.h>`, and the
+//! function's signature in an `extern "C"` block. The compiler cannot check any of them
+//! against the C headers, so calling it is `unsafe`; this module is the only place in the
+//! crate where that happens, and it hands out safe functions instead (introduced in v0.3).
+//! The declarations were checked against Linux's headers, and nothing else: `lib.rs` refuses
+//! to build the crate anywhere else.
+//!
+//! What it cannot do: scale past a few thousand connections. poll(2) makes the kernel look at
+//! every descriptor on every call, O(n) per wake-up; epoll(7) on Linux and kqueue(2) on the
+//! BSDs remember the set between calls. A real server would use them (through a crate such as
+//! mio); poll is the portable, teachable one, and the original's choice.
+
+use std::ffi::{c_int, c_ulong};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+// ANCHOR: unacked
+// `ioctl(2)`: one entry point for a thousand device-specific requests, which is why its third
+// argument is variadic in C. `SIOCOUTQ` (0x5411 on Linux, `TIOCOUTQ` under another name) asks
+// a TCP socket for the bytes it has sent, or still holds to send, that the peer has not yet
+// acknowledged; the answer is written through an `int *`.
+unsafe extern "C" {
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
+}
+const SIOCOUTQ: c_ulong = 0x5411;
+
+/// How many bytes written to `socket` its peer has not yet acknowledged: 0 once everything,
+/// our FIN included, has arrived. Queuing bytes with `write` (or a FIN with `shutdown`) is
+/// not delivering them; this is how a server can tell the difference.
+pub fn unacknowledged(socket: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut unacked: c_int = 0;
+    // SAFETY: `socket` is borrowed, so the descriptor is open for the whole call; SIOCOUTQ
+    // writes one `int` through the pointer, which points at `unacked`, a live, writable
+    // `c_int`, and the kernel keeps no pointer after it returns.
+    let result = unsafe { ioctl(socket.as_raw_fd(), SIOCOUTQ, &mut unacked as *mut c_int) };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Never negative for a socket; `try_from` says so without a cast that could wrap.
+    Ok(usize::try_from(unacked).unwrap_or(0))
+}
+// ANCHOR_END: unacked

@@ -1,0 +1,124 @@
+// src/frame.rs as stage v1_0 has it, made by src/snapshots.rs: edit src/, then
+// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+//! Length-prefixed framing: how v0.2 finds message boundaries in a TCP byte stream.
+//!
+//! TCP delivers bytes, not messages: one `write` of "hello" may arrive as "he" then "llo",
+//! and two writes may arrive as one read. So every message carries its own length:
+//!
+//! ```text
+//! +------------------------+---------------------+
+//! | len: u32, little-endian | body: len bytes     |   len <= K_MAX_MSG (4096)
+//! +------------------------+---------------------+
+//!   05 00 00 00              68 65 6c 6c 6f        "hello"
+//! ```
+//!
+//! The reader trusts nothing it has not checked: the length is compared with [`K_MAX_MSG`]
+//! before another byte is read or anything is allocated, so a hostile header costs the server
+//! four bytes and one connection, never 4 GiB. Each connection owns one [`FrameBuf`] big enough
+//! for the largest frame and reuses it for every request, so the request path allocates
+//! nothing.
+//!
+//! What this cannot do yet: [`read_frame`] blocks until a whole frame is in, so a server built
+//! on it waits on one client at a time; it also makes two `read` calls per frame (header, then
+//! body). The event loop of v0.3 reads whatever has arrived and cuts frames out of a buffer.
+
+use std::io::{self, Read};
+
+use crate::io_util::read_up_to;
+
+// ANCHOR: limits
+
+/// The length prefix: a `u32`, little-endian.
+pub const HEADER_LEN: usize = 4;
+
+// ANCHOR_END: limits
+
+// ANCHOR: body_len
+
+/// [`body_len`] with a limit of the caller's: from v1.0 on, each stage has its own.
+pub fn body_len_up_to(header: [u8; HEADER_LEN], max_msg: usize) -> io::Result<usize> {
+    // u32 -> usize cannot lose bits on any target std's networking runs on.
+    let len = u32::from_le_bytes(header) as usize;
+    if len > max_msg {
+        return Err(too_long(io::ErrorKind::InvalidData, len, max_msg));
+    }
+    Ok(len)
+}
+// ANCHOR_END: body_len
+
+fn too_long(kind: io::ErrorKind, len: usize, max_msg: usize) -> io::Error {
+    io::Error::new(kind, format!("message too long: {len} > {max_msg}"))
+}
+
+// ANCHOR: read_frame
+// ANCHOR_END: read_frame
+
+/// The error for a stream that ended after `partial`, the first bytes of a frame: the same
+/// words whether the frame was read from a stream (v0.2) or cut out of a buffer (v0.3).
+pub fn ended_inside(partial: &[u8]) -> io::Error {
+    let message = match partial.first_chunk::<HEADER_LEN>() {
+        None => format!(
+            "stream ended inside a frame header, after {} of {HEADER_LEN} bytes",
+            partial.len()
+        ),
+        Some(header) => {
+            let len = u32::from_le_bytes(*header);
+            format!("stream ended after {} of {len} bytes", partial.len() - HEADER_LEN)
+        }
+    };
+    io::Error::new(io::ErrorKind::UnexpectedEof, message)
+}
+
+// ANCHOR: write_frame
+// ANCHOR_END: write_frame
+
+// ANCHOR: encode_frame
+// ANCHOR_END: encode_frame
+
+// ANCHOR: append_frame
+// ANCHOR_END: append_frame
+
+// ANCHOR: parse_frame
+
+/// [`parse_frame`] with a limit of the caller's (v1.0 on).
+pub fn parse_frame_up_to(buf: &[u8], max_msg: usize) -> io::Result<Option<(&[u8], usize)>> {
+    let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
+    // Checked before waiting for the body: a lying header is refused at once.
+    let len = body_len_up_to(*header, max_msg)?;
+    Ok(buf.get(HEADER_LEN..HEADER_LEN + len).map(|body| (body, HEADER_LEN + len)))
+}
+// ANCHOR_END: parse_frame
+
+// ANCHOR: read_frame_growing
+/// Reads one frame of up to `max_msg` bytes from `r` into `body` (cleared first), for limits
+/// too large for a [`FrameBuf`] on the stack (v1.0's clients). `Ok(false)` is a clean end of
+/// stream before the frame began.
+///
+/// `body` grows with the bytes that arrive, never with what the header promises: a header
+/// that claims 32 MiB and is followed by nothing costs nothing.
+pub fn read_frame_growing<R: Read>(
+    r: &mut R,
+    max_msg: usize,
+    body: &mut Vec<u8>,
+) -> io::Result<bool> {
+    body.clear();
+    let mut header = [0u8; HEADER_LEN];
+    match read_up_to(r, &mut header)? {
+        0 => return Ok(false),
+        HEADER_LEN => {}
+        got => return Err(ended_inside(&header[..got])),
+    }
+    let len = body_len_up_to(header, max_msg)?;
+    // `take` stops at `len` bytes; `read_to_end` grows `body` as they come.
+    r.take(len as u64).read_to_end(body)?;
+    if body.len() < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("stream ended after {} of {len} bytes", body.len()),
+        ));
+    }
+    Ok(true)
+}
+// ANCHOR_END: read_frame_growing

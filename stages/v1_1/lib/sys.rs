@@ -1,0 +1,305 @@
+// src/sys.rs as stage v1_1 has it, made by src/snapshots.rs: edit src/, then
+// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+//! What the servers need from Linux that std does not have, declared by hand: poll(2), to
+//! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
+//! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
+//! how many descriptors one `poll` may take when someone has lowered the limit; and
+//! sigaction(2), so that SIGTERM and SIGINT wake the loop to shut down instead of killing it.
+//!
+//! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
+//! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a
+//! struct with exactly C's layout (`#[repr(C)]`), the constants from `<poll.h>`, and the
+//! function's signature in an `extern "C"` block. The compiler cannot check any of them
+//! against the C headers, so calling it is `unsafe`; this module is the only place in the
+//! crate where that happens, and it hands out safe functions instead (introduced in v0.3).
+//! The declarations were checked against Linux's headers, and nothing else: `lib.rs` refuses
+//! to build the crate anywhere else.
+//!
+//! What it cannot do: scale past a few thousand connections. poll(2) makes the kernel look at
+//! every descriptor on every call, O(n) per wake-up; epoll(7) on Linux and kqueue(2) on the
+//! BSDs remember the set between calls. A real server would use them (through a crate such as
+//! mio); poll is the portable, teachable one, and the original's choice.
+
+use std::ffi::{c_int, c_short, c_ulong, c_void};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+// ANCHOR: pollfd
+/// `struct pollfd` from `<poll.h>`: which descriptor, which events we want to hear about,
+/// and which ones happened (filled in by the kernel).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct PollFd {
+    fd: c_int,
+    events: c_short,
+    revents: c_short,
+}
+
+/// There is data to read (or a connection to accept, or the peer closed its side).
+pub const POLLIN: c_short = 0x001;
+/// Writing now would not block.
+pub const POLLOUT: c_short = 0x004;
+/// An error is pending on the socket (always reported, never asked for).
+pub const POLLERR: c_short = 0x008;
+/// The connection is hung up (always reported, never asked for).
+pub const POLLHUP: c_short = 0x010;
+/// The descriptor is not open (always reported; a bug in the caller).
+pub const POLLNVAL: c_short = 0x020;
+
+// `nfds_t` is `unsigned long` on Linux.
+unsafe extern "C" {
+    #[link_name = "poll"]
+    fn c_poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+}
+// ANCHOR_END: pollfd
+
+impl PollFd {
+    /// What happened to this descriptor, after [`Poller::poll`] returned.
+    pub fn revents(&self) -> c_short {
+        self.revents
+    }
+}
+
+// ANCHOR: poller
+/// The array of `pollfd`s, kept from call to call so that waiting allocates nothing.
+#[derive(Debug, Default)]
+pub struct Poller {
+    fds: Vec<PollFd>,
+    /// How many descriptors each poll(2) call of the last wait took, when the open-file limit
+    /// did not allow them all in one (see [`Poller::poll`]); `None` when they fitted.
+    slice: Option<usize>,
+}
+
+/// The longest a wait in slices sleeps before it looks at every slice again: how late, at
+/// worst, a client beyond the first slice is noticed while the open-file limit is too low.
+const SLICED_WAIT_MS: c_int = 10;
+
+impl Poller {
+    pub fn new() -> Poller {
+        Poller::default()
+    }
+
+    /// Waits until at least one of `interests` is ready, or `timeout_ms` milliseconds pass
+    /// (-1: as long as it takes), and returns one [`PollFd`] per interest, in order, to read
+    /// `revents()` from. A signal ends the wait early with `ErrorKind::Interrupted`: call
+    /// again.
+    ///
+    /// Each interest is a socket, borrowed, and the events to wake for (`POLLIN`, `POLLOUT`,
+    /// both with `|`, or 0). The borrow is what makes this safe to hand out: no socket can be
+    /// closed, and its number reused by another, while poll(2) watches it.
+    ///
+    /// poll(2) refuses (EINVAL) more descriptors than the process may have open, a limit
+    /// that `prlimit --pid` can lower from outside below what is already open. Then they are
+    /// polled in slices of that size ([`Poller::slice`] says how big): each slice once without
+    /// waiting, and if none is ready, the first (the caller's own sockets) for at most
+    /// [`SLICED_WAIT_MS`]. Every descriptor is still looked at on every call; the price is a
+    /// few more system calls, and a wait that may end, with nothing ready, before `timeout_ms`.
+    pub fn poll<'fd>(
+        &mut self,
+        interests: impl IntoIterator<Item = (BorrowedFd<'fd>, c_short)>,
+        timeout_ms: c_int,
+    ) -> io::Result<&[PollFd]> {
+        self.fds.clear();
+        self.fds.extend(interests.into_iter().map(|(fd, events)| PollFd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        }));
+        self.slice = None;
+        match poll_slice(&mut self.fds, timeout_ms) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(EINVAL) => {
+                let limit = open_file_limit()?;
+                if limit == 0 || limit >= self.fds.len() {
+                    return Err(e); // Not the limit's doing: nothing to slice.
+                }
+                self.slice = Some(limit);
+                self.poll_in_slices(limit, timeout_ms)?;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(&self.fds)
+    }
+
+    /// How many descriptors each poll(2) call of the last wait took, if they did not all fit
+    /// in one.
+    pub fn slice(&self) -> Option<usize> {
+        self.slice
+    }
+
+    /// How many descriptors the last wait watched.
+    pub fn watched(&self) -> usize {
+        self.fds.len()
+    }
+
+    fn poll_in_slices(&mut self, slice: usize, timeout_ms: c_int) -> io::Result<()> {
+        let mut ready = 0;
+        for fds in self.fds.chunks_mut(slice) {
+            ready += poll_slice(fds, 0)?;
+        }
+        if ready == 0 && timeout_ms != 0 {
+            let wait = if timeout_ms < 0 { SLICED_WAIT_MS } else { timeout_ms.min(SLICED_WAIT_MS) };
+            poll_slice(&mut self.fds[..slice], wait)?;
+        }
+        Ok(())
+    }
+}
+
+/// One call of poll(2) on `fds`: how many are ready.
+fn poll_slice(fds: &mut [PollFd], timeout_ms: c_int) -> io::Result<usize> {
+    // SAFETY: `PollFd` is `#[repr(C)]` with the fields of C's `struct pollfd` in order and of
+    // the same types, so the pointer is to `fds.len()` valid, initialised, writable `struct
+    // pollfd`s, borrowed mutably for the length of the call; poll(2) reads them and writes
+    // only their `revents`, and keeps no pointer after it returns. `fds.len()` fits in
+    // `nfds_t` (usize and unsigned long are the same width on Linux). Every descriptor came
+    // from a `BorrowedFd` that `Poller::poll` still borrows, so each is open.
+    let ready = unsafe { c_poll(fds.as_mut_ptr(), fds.len() as c_ulong, timeout_ms) };
+    // Never negative once it is not -1: `try_from` says so without a cast that could wrap.
+    usize::try_from(ready).map_err(|_| io::Error::last_os_error())
+}
+
+/// `EINVAL` from `<errno.h>`: an argument the call refuses.
+const EINVAL: c_int = 22;
+// ANCHOR_END: poller
+
+// ANCHOR: unacked
+// `ioctl(2)`: one entry point for a thousand device-specific requests, which is why its third
+// argument is variadic in C. `SIOCOUTQ` (0x5411 on Linux, `TIOCOUTQ` under another name) asks
+// a TCP socket for the bytes it has sent, or still holds to send, that the peer has not yet
+// acknowledged; the answer is written through an `int *`.
+unsafe extern "C" {
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
+}
+const SIOCOUTQ: c_ulong = 0x5411;
+
+/// How many bytes written to `socket` its peer has not yet acknowledged: 0 once everything,
+/// our FIN included, has arrived. Queuing bytes with `write` (or a FIN with `shutdown`) is
+/// not delivering them; this is how a server can tell the difference.
+pub fn unacknowledged(socket: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut unacked: c_int = 0;
+    // SAFETY: `socket` is borrowed, so the descriptor is open for the whole call; SIOCOUTQ
+    // writes one `int` through the pointer, which points at `unacked`, a live, writable
+    // `c_int`, and the kernel keeps no pointer after it returns.
+    let result = unsafe { ioctl(socket.as_raw_fd(), SIOCOUTQ, &mut unacked as *mut c_int) };
+    if result < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Never negative for a socket; `try_from` says so without a cast that could wrap.
+    Ok(usize::try_from(unacked).unwrap_or(0))
+}
+// ANCHOR_END: unacked
+
+// ANCHOR: rlimit
+/// `struct rlimit` from `<sys/resource.h>`: the soft limit, which the kernel enforces, and the
+/// hard limit, the ceiling to which the process may raise it. `rlim_t` is `unsigned long`.
+#[repr(C)]
+struct RLimit {
+    rlim_cur: c_ulong,
+    rlim_max: c_ulong,
+}
+
+unsafe extern "C" {
+    fn getrlimit(resource: c_int, rlim: *mut RLimit) -> c_int;
+}
+/// The limit on open descriptors: 7 on x86-64 and AArch64 (MIPS and SPARC number it otherwise).
+const RLIMIT_NOFILE: c_int = 7;
+
+/// How many descriptors this process may have open now: the soft `RLIMIT_NOFILE`, which
+/// `prlimit --pid` can change from outside at any moment, to below what is already open.
+pub fn open_file_limit() -> io::Result<usize> {
+    let mut limit = RLimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `limit` is a live, writable `struct rlimit` (two `unsigned long`s, in C's
+    // order, `#[repr(C)]`); getrlimit writes it and keeps no pointer after it returns.
+    if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // RLIM_INFINITY is all ones: as many as a usize can say.
+    Ok(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+}
+// ANCHOR_END: rlimit
+
+// ANCHOR: signals
+/// `struct sigaction` as glibc and musl lay it out on x86-64 and AArch64 (MIPS puts the flags
+/// first): the handler, the signals to block while it runs (a `sigset_t`, 1024 bits), flags,
+/// and a field for the C library's own use.
+#[repr(C)]
+struct SigAction {
+    sa_handler: extern "C" fn(c_int),
+    sa_mask: [c_ulong; 1024 / c_ulong::BITS as usize],
+    sa_flags: c_int,
+    sa_restorer: Option<extern "C" fn()>,
+}
+
+unsafe extern "C" {
+    fn sigaction(signal: c_int, action: *const SigAction, old: *mut SigAction) -> c_int;
+    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+    /// Where this thread's `errno` lives (glibc and musl both have it).
+    fn __errno_location() -> *mut c_int;
+}
+
+/// Interrupt, as Ctrl-C sends it.
+pub const SIGINT: u8 = 2;
+/// Terminate, as `kill` and service managers send it.
+pub const SIGTERM: u8 = 15;
+/// Calls that a signal interrupts are restarted, instead of failing with `EINTR` (poll(2) is
+/// not: it always returns `EINTR`, which is what wakes the loop).
+const SA_RESTART: c_int = 0x1000_0000;
+
+/// The socket pair signals are written into, made once per process and never closed: a
+/// handler may run at any moment, so the descriptor it writes to must stay open for good.
+static SIGNALS: OnceLock<(UnixStream, UnixStream)> = OnceLock::new();
+/// The writing end's number, for the handler (-1 until there is one).
+static SIGNAL_WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// The handler. It may interrupt the program anywhere, even inside `malloc` holding its lock,
+/// so it may do only what is async-signal-safe: no allocation, no lock, no `println!`. It
+/// writes the signal's number, one byte, into a non-blocking socket that the loop polls;
+/// if the socket is full, bytes are waiting to be read already, and one more changes nothing.
+extern "C" fn on_signal(signal: c_int) {
+    let fd = SIGNAL_WRITE_FD.load(Ordering::Acquire);
+    let byte = signal as u8;
+    // SAFETY: write(2) is async-signal-safe; it reads one byte from `byte`, which lives for
+    // the call, and fails harmlessly (EBADF) if `fd` were still -1. `__errno_location` is
+    // this thread's `errno`, always valid: it is saved and put back because the code the
+    // signal interrupted may be about to read it, and write(2) may change it.
+    unsafe {
+        let errno = __errno_location();
+        let saved = *errno;
+        write(fd, (&raw const byte).cast(), 1);
+        *errno = saved;
+    }
+}
+
+/// From now on, SIGTERM and SIGINT do not kill the process: each writes its number, one byte,
+/// into the socket returned, which the caller polls and reads to learn of them. The first
+/// call installs the handler; later ones return the same socket.
+pub fn shutdown_signals() -> io::Result<&'static UnixStream> {
+    if let Some((read_end, _)) = SIGNALS.get() {
+        return Ok(read_end);
+    }
+    let (read_end, write_end) = UnixStream::pair()?;
+    read_end.set_nonblocking(true)?;
+    write_end.set_nonblocking(true)?;
+    let (read_end, write_end) = SIGNALS.get_or_init(|| (read_end, write_end));
+    SIGNAL_WRITE_FD.store(write_end.as_raw_fd(), Ordering::Release);
+    for signal in [SIGINT, SIGTERM] {
+        let action = SigAction {
+            sa_handler: on_signal,
+            sa_mask: [0; 1024 / c_ulong::BITS as usize],
+            sa_flags: SA_RESTART,
+            sa_restorer: None,
+        };
+        // SAFETY: `action` is a `struct sigaction` laid out as the C library's (above), alive
+        // for the call; sigaction(2) copies it and keeps no pointer, and a null `old` asks
+        // for nothing back. Its handler does only what a handler may (see `on_signal`), and
+        // the descriptor it writes to is in a static, open until the process ends.
+        if unsafe { sigaction(c_int::from(signal), &action, std::ptr::null_mut()) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(read_end)
+}
+// ANCHOR_END: signals

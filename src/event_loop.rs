@@ -14,12 +14,23 @@
 //! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
 //! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
 //! closes only that client, and only after the replies it was already owed have been
-//! delivered; a costly request (a `keys`, v1.2) lets the other clients go first.
+//! delivered.
+//@ v1_2.. {
+//! A costly request (a `keys`, v1.2) lets the other clients go first.
+//@ }
+//@ v2_0.. {
 //!
 //! From v2.0 on the loop also keeps time: it closes clients silent for longer than
 //! `--idle-timeout` (the stages before have no such option, and close no one for being idle),
 //! and wakes for the service's own deadlines (keys that expire). `poll`'s timeout is the
 //! nearest deadline of any kind, so an idle server sleeps until something is due.
+//@ }
+//@ v3_0.. {
+//!
+//! From v3.0 on, a request need not be a frame: the service cuts its own from the bytes that
+//! arrived ([`Service::answer_next`]), keeps what it needs of each connection between reads
+//! (a [`Session`]), and has a big string read into a buffer of its own ([`Next::BigString`]).
+//@ }
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
 //! take the replies already answered for up to [`SHUTDOWN_GRACE`], gives the service its last
@@ -52,6 +63,7 @@ pub trait Service {
     /// v1.0 on). Checked as soon as a frame's header is in, before its body is waited for.
     const MAX_MSG: usize;
 
+    //@ v3_0.. {
     /// What the service keeps of each connection between two reads, made when the connection
     /// is accepted and dropped with it: nothing (`()`) while a request is a frame that says how
     /// long it is; from v3.0 on, how far a request of Redis's protocol has been read.
@@ -61,12 +73,14 @@ pub trait Service {
     /// connection is closed: words of the service's protocol, if it has any for this. The
     /// default, none: the connection is closed without a word.
     const REFUSAL: Option<&'static [u8]> = None;
+    //@ }
 
     /// Answers one request, `body`, by appending one whole reply frame to `out`. An error
     /// means the request broke the protocol: nothing after it is answered, and the connection
     /// closes once the replies before it are delivered.
     fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
 
+    //@ v3_0.. {
     /// Cuts the first request from the front of `buf`, the bytes received and not yet
     /// answered, and answers it (see [`Next`]). The default reads v0.2's length-prefixed
     /// frames and hands each body to [`Service::answer`]; a protocol without frames (Redis's
@@ -77,11 +91,10 @@ pub trait Service {
         buf: &[u8],
         out: &mut Vec<u8>,
     ) -> io::Result<Next> {
-        let Some((body, used)) = parse_frame_up_to(buf, Self::MAX_MSG)? else {
-            return Ok(Next::Wait);
-        };
-        self.answer(body, out)?;
-        Ok(Next::Answered(used))
+        Ok(match answer_frame(self, buf, out)? {
+            Some(used) => Next::Answered(used),
+            None => Next::Wait,
+        })
     }
 
     /// What to say when a client's stream ends in the middle of a request, `partial` being
@@ -90,7 +103,9 @@ pub trait Service {
     fn ended_inside(&self, _session: &Self::Session, partial: &[u8]) -> io::Error {
         ended_inside(partial)
     }
+    //@ }
 
+    //@ v1_2.. {
     /// Whether the request just answered was costly enough (a `keys` that walked a big table)
     /// that the loop should serve the other clients before answering another request from the
     /// same one. Without it, one write of a thousand such requests would hold every other
@@ -99,7 +114,9 @@ pub trait Service {
     fn should_yield(&mut self) -> bool {
         false
     }
+    //@ }
 
+    //@ v2_0.. {
     /// The next moment the service has work of its own to do (the earliest deadline of a key,
     /// from v2.0 on), so that `poll` wakes for it. The default: never.
     fn next_deadline(&mut self) -> Option<Instant> {
@@ -122,6 +139,7 @@ pub trait Service {
 
     /// Does what the thread behind [`Service::wake_fd`] asked for.
     fn on_wake(&mut self) {}
+    //@ }
 
     /// The service's last word when a signal stops the server, called once the clients have
     /// taken their replies (or the grace for it is over), and no request will come again:
@@ -132,6 +150,7 @@ pub trait Service {
     }
 }
 
+//@ v3_0.. {
 /// What [`Service::answer_next`] did with the front of a connection's unread bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -162,7 +181,27 @@ pub trait Session: Default {
 
 /// No session: a stage whose requests are frames.
 impl Session for () {}
+//@ }
 // ANCHOR_END: service
+
+/// Cuts the first frame from the front of `buf` and has `service` answer the body: how many
+/// bytes the frame took, or `None` while it has not all arrived. An error is the protocol
+/// broken (a frame too long) or the service's own.
+//@ ..v3_0: fn answer_frame<S: Service>(
+// `?Sized`: from v3.0, `Service::answer_next` calls it with `self`, which may be unsized there.
+//@ v3_0..
+fn answer_frame<S: Service + ?Sized>(
+    //@ v3_0..
+    service: &mut S,
+    buf: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<Option<usize>> {
+    let Some((body, used)) = parse_frame_up_to(buf, S::MAX_MSG)? else {
+        return Ok(None);
+    };
+    service.answer(body, out)?;
+    Ok(Some(used))
+}
 
 // ANCHOR: limits
 /// Unsent reply bytes above which a client's requests are neither answered nor read until
@@ -186,20 +225,27 @@ const LET_GO_READS: usize = 1024;
 /// memory never touched before costs a fraction of a millisecond to fault in and zero.
 const GROW_AT_MOST: usize = 1 << 20;
 
+//@ v3_0.. {
 /// The most bytes of a big string read from one client in one turn: a client sending 400 MiB
 /// as fast as loopback goes would otherwise keep the loop reading for a quarter of a second,
 /// while everyone else waits. Small, because the bytes land in memory never touched before,
 /// and each new page costs a fault: measured, 1 MiB turns gave the other clients a median
 /// round trip of 0.65 ms during a 400 MiB `SET`, 256 KiB turns 0.29 ms.
 const BIG_STRING_PER_TURN: usize = 256 << 10;
+//@ }
 // ANCHOR_END: limits
 
 // ANCHOR: conn
+//@ ..v3_0: /// One client's state, kept between calls to `poll`.
+//@ ..v3_0: struct Conn {
+//@ v3_0.. {
 /// One client's state, kept between calls to `poll`; `T`, the service's part of it.
+//@ }
 struct Conn<T> {
+    //@ v3_0..
     stream: TcpStream,
     peer: String,
-    session: T,
+    session: T, //@ v3_0..
     /// Received bytes; those in `incoming[start..end]` are not yet cut into frames.
     incoming: Vec<u8>,
     start: usize,
@@ -212,9 +258,12 @@ struct Conn<T> {
     peer_closed: bool,
     /// Bytes read and thrown away since the connection began to close.
     discarded: usize,
+    //@ v1_2.. {
     /// Set when the service asked to yield with whole frames still buffered: the moment from
     /// which they wait, so that `poll` returns at once and they are answered next turn.
     resume_at: Option<Instant>,
+    //@ }
+    //@ v2_0.. {
     /// When the client last did anything: sent bytes, or took some of its replies.
     last_active: Instant,
     /// Reply bytes not yet delivered when the idle check last looked (`usize::MAX`: never).
@@ -223,6 +272,7 @@ struct Conn<T> {
     /// [`Conns`], `NONE` at either end): see [`Conns`].
     older: u32,
     newer: u32,
+    //@ }
 }
 
 /// Where a connection is in its life. It only ever moves down this list.
@@ -251,7 +301,8 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot catch SIGTERM and SIGINT: {e}")))?;
     let listener = listen(opts.addr)?;
     listener.set_nonblocking(true)?;
-    let mut conns = Conns::<S::Session>::new();
+    //@ ..v3_0: let mut conns = Conns::new();
+    let mut conns = Conns::<S::Session>::new(); //@ v3_0..
     let mut poller = Poller::new();
     // Set after `accept` failed for a reason of the server's: not before then, try again.
     let mut accept_paused_until: Option<Instant> = None;
@@ -262,20 +313,27 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
             slice = poller.slice();
             say_how_polled(slice, poller.watched());
         }
+        //@ ..v2_0: let deadlines =
+        //@ ..v2_0:     accept_paused_until.into_iter().chain(conns.list.iter().filter_map(Conn::deadline));
+        //@ v2_0.. {
         let deadlines = accept_paused_until
             .into_iter()
             .chain(conns.list.iter().filter_map(Conn::deadline))
             .chain(conns.idle_deadline(opts.idle_timeout))
             .chain(service.next_deadline());
+        //@ }
         let timeout = timeout_ms(Instant::now(), deadlines.min());
         // Which events each socket should wake us for, worked out every turn from its state.
         let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
+        //@ v2_0.. {
         let wake = service.wake_fd().map(|fd| (fd, POLLIN));
         let has_wake = wake.is_some();
         let first_conn = 2 + usize::from(has_wake);
+        //@ }
+        //@ ..v2_0: let first_conn = 2;
         let interests = iter::once((signals.as_fd(), POLLIN))
             .chain(iter::once((listener.as_fd(), listen_for)))
-            .chain(wake)
+            .chain(wake) //@ v2_0..
             .chain(conns.list.iter().map(Conn::interest));
         let ready = match poller.poll(interests, timeout) {
             Ok(ready) => ready,
@@ -292,22 +350,26 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
             return shut_down(caught, &mut conns, &mut poller, signals, service);
         }
         let now = Instant::now();
+        //@ v2_0.. {
         if has_wake && ready[2].revents() != 0 {
             service.on_wake();
         }
+        //@ }
         for (i, fd) in ready[first_conn..].iter().enumerate() {
             conns.list[i].on_events(fd.revents(), now, service);
+            //@ v2_0.. {
             if fd.revents() != 0 {
                 conns.touch(i, now);
             }
+            //@ }
         }
         // Every reply of the turn goes out now, back to back, after every ready client has been
         // answered: a client is woken once for all its replies, not once per read we answered.
         for conn in &mut conns.list {
             conn.flush(service);
         }
-        service.on_timers(now);
-        conns.close_idle(opts.idle_timeout, now);
+        service.on_timers(now); //@ v2_0..
+        conns.close_idle(opts.idle_timeout, now); //@ v2_0..
         // Dropping a `Conn` closes its socket.
         conns.remove_closed();
         if ready[1].revents() & POLLIN != 0 {
@@ -350,7 +412,8 @@ fn read_signals(mut signals: &UnixStream) -> Option<Caught> {
 /// one line. Another signal meanwhile: exit at once, status 1.
 fn shut_down<S: Service>(
     mut caught: Caught,
-    conns: &mut Conns<S::Session>,
+    //@ ..v3_0: conns: &mut Conns,
+    conns: &mut Conns<S::Session>, //@ v3_0..
     poller: &mut Poller,
     signals: &UnixStream,
     service: &mut S,
@@ -460,7 +523,8 @@ fn say_how_polled(slice: Option<usize>, total: usize) {
 /// already connected go on being served.
 fn accept_all<S: Service>(
     listener: &TcpListener,
-    conns: &mut Conns<S::Session>,
+    //@ ..v3_0: conns: &mut Conns,
+    conns: &mut Conns<S::Session>, //@ v3_0..
     opts: &ServerOpts,
 ) -> Option<Instant> {
     loop {
@@ -476,7 +540,7 @@ fn accept_all<S: Service>(
         };
         if conns.list.len() >= opts.max_conns {
             errln!("{peer}: refused: already serving {} clients", conns.list.len());
-            refuse(stream, S::REFUSAL);
+            refuse(stream, S::REFUSAL); //@ v3_0..
             continue;
         }
         match Conn::new(stream, peer.to_string(), opts.nagle) {
@@ -486,6 +550,7 @@ fn accept_all<S: Service>(
     }
 }
 
+//@ v3_0.. {
 /// Tells a client past `--max-conns` why, if the protocol has words for it, and closes its
 /// connection (dropping `stream`). One `write` that cannot block: the socket is fresh, its
 /// send buffer empty, and a line of a few dozen bytes fits it whole. Whatever goes wrong
@@ -497,9 +562,11 @@ fn refuse(stream: TcpStream, refusal: Option<&[u8]>) {
         let _ = (&stream).write(words);
     }
 }
+//@ }
 // ANCHOR_END: accept_all
 
 // ANCHOR: conns
+//@ v2_0.. {
 /// What an idle check found of a connection's replies.
 enum Undelivered {
     /// Some were delivered since the last look: the client is reading, slowly.
@@ -520,22 +587,38 @@ const NONE: u32 = u32::MAX;
 /// write, but it can hold numbers. The connections stay packed in `list` (which `poll` wants
 /// in order, every turn), and removing one moves the last into its place (`swap_remove`), so
 /// only that one's neighbours need their links fixed.
+//@ }
+//@ ..v2_0 {
+/// Every connection, packed in a `Vec` in the order `poll` is given them. Removing one moves
+/// the last into its place (`swap_remove`): their order means nothing, so nothing else moves.
+//@ }
+//@ ..v3_0: struct Conns {
+//@ ..v3_0:     list: Vec<Conn>,
 struct Conns<T> {
-    list: Vec<Conn<T>>,
-    oldest: u32,
-    newest: u32,
+    //@ v3_0..
+    list: Vec<Conn<T>>, //@ v3_0..
+    oldest: u32,        //@ v2_0..
+    newest: u32,        //@ v2_0..
 }
 
+//@ ..v3_0: impl Conns {
+//@ ..v3_0:     fn new() -> Conns {
 impl<T: Session> Conns<T> {
+    //@ v3_0..
     fn new() -> Conns<T> {
-        Conns { list: Vec::new(), oldest: NONE, newest: NONE }
+        //@ v3_0..
+        //@ ..v2_0: Conns { list: Vec::new() }
+        Conns { list: Vec::new(), oldest: NONE, newest: NONE } //@ v2_0..
     }
 
+    //@ ..v3_0: fn push(&mut self, conn: Conn) {
     fn push(&mut self, conn: Conn<T>) {
+        //@ v3_0..
         self.list.push(conn);
-        self.link_newest(self.list.len() - 1);
+        self.link_newest(self.list.len() - 1); //@ v2_0..
     }
 
+    //@ v2_0.. {
     /// Connection `i` did something at `now`: it becomes the newest.
     fn touch(&mut self, i: usize, now: Instant) {
         self.list[i].last_active = now;
@@ -582,6 +665,7 @@ impl<T: Session> Conns<T> {
             at = next;
         }
     }
+    //@ }
 
     /// What a shutdown left, of `clients` connections: how many had every reply; of those still
     /// open when the grace ran out, how many reply bytes were never sent, and how many were
@@ -592,7 +676,8 @@ impl<T: Session> Conns<T> {
             return format!("{}, all had every reply", count(clients, "client"));
         }
         let unsent: usize = self.list.iter().map(Conn::unsent).sum();
-        let unacked = |conn: &Conn<T>| unacknowledged(conn.stream.as_fd()).unwrap_or(0);
+        //@ ..v3_0: let unacked = |conn: &Conn| unacknowledged(conn.stream.as_fd()).unwrap_or(0);
+        let unacked = |conn: &Conn<T>| unacknowledged(conn.stream.as_fd()).unwrap_or(0); //@ v3_0..
         let in_flight: usize = self.list.iter().map(unacked).sum();
         let done = clients - left;
         format!(
@@ -605,14 +690,18 @@ impl<T: Session> Conns<T> {
     fn remove_closed(&mut self) {
         for i in (0..self.list.len()).rev() {
             if self.list[i].phase == Phase::Closed {
-                self.unlink(i);
+                self.unlink(i); //@ v2_0..
                 self.list.swap_remove(i);
+                //@ v2_0.. {
                 if i < self.list.len() {
                     self.relink_moved(i);
                 }
+                //@ }
             }
         }
     }
+
+    //@ v2_0.. {
 
     fn link_newest(&mut self, i: usize) {
         (self.list[i].older, self.list[i].newer) = (self.newest, NONE);
@@ -649,17 +738,22 @@ impl<T: Session> Conns<T> {
         }
         debug_assert!(self.oldest != old && self.newest != old);
     }
+    //@ }
 }
 // ANCHOR_END: conns
 
+//@ ..v3_0: impl Conn {
+//@ ..v3_0:     fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn> {
 impl<T: Session> Conn<T> {
+    //@ v3_0..
     fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn<T>> {
+        //@ v3_0..
         stream.set_nonblocking(true)?;
         stream.set_nodelay(!nagle)?;
         Ok(Conn {
             stream,
             peer,
-            session: T::default(),
+            session: T::default(), //@ v3_0..
             incoming: vec![0; INCOMING_CAP],
             start: 0,
             end: 0,
@@ -668,11 +762,13 @@ impl<T: Session> Conn<T> {
             phase: Phase::Serving,
             peer_closed: false,
             discarded: 0,
-            resume_at: None,
+            resume_at: None, //@ v1_2..
+            //@ v2_0.. {
             last_active: Instant::now(),
             undelivered_seen: usize::MAX,
             older: NONE,
             newer: NONE,
+            //@ }
         })
     }
 
@@ -680,6 +776,7 @@ impl<T: Session> Conn<T> {
         self.outgoing.len() - self.sent
     }
 
+    //@ v2_0.. {
     /// Whether this connection's replies are still on their way to the client: what is queued
     /// here or unacknowledged in the kernel, compared with the last look.
     fn undelivered(&mut self) -> Undelivered {
@@ -691,6 +788,7 @@ impl<T: Session> Conn<T> {
             false => Undelivered::Stuck(now),
         }
     }
+    //@ }
 
     // ANCHOR: interest
     /// The socket and what to wake for: writable while replies wait; readable while serving,
@@ -710,13 +808,19 @@ impl<T: Session> Conn<T> {
     }
     // ANCHOR_END: interest
 
+    //@ ..v1_2 {
+    /// When the loop must wake for this connection even if nothing happens: the next time a
+    /// lingering connection checks on its client.
+    //@ }
+    //@ v1_2.. {
     /// When the loop must wake for this connection even if nothing happens: the next time a
     /// lingering connection checks on its client, or at once when frames wait to be answered
     /// after the connection yielded to the others.
+    //@ }
     fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Lingering(delivery) => Some(delivery.deadline),
-            Phase::Serving => self.resume_at,
+            Phase::Serving => self.resume_at, //@ v1_2..
             _ => None,
         }
     }
@@ -724,16 +828,21 @@ impl<T: Session> Conn<T> {
     // ANCHOR: on_events
     /// Serves whatever `poll` said is ready. An error or hang-up is handled as readable: the
     /// read that follows reports what happened.
+    //@ ..v3_0: fn on_events<S: Service>(&mut self, revents: c_short, now: Instant, service: &mut S) {
+    //@ v3_0.. {
     fn on_events<S: Service<Session = T>>(
         &mut self,
         revents: c_short,
         now: Instant,
         service: &mut S,
     ) {
+        //@ }
+        //@ v1_2.. {
         if self.resume_at.take().is_some() && self.phase == Phase::Serving {
             // This connection's turn again, after it yielded: its waiting frames come first.
             self.answer_buffered(service);
         }
+        //@ }
         if revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL) != 0 {
             match self.phase {
                 Phase::Serving => self.on_readable(service),
@@ -758,14 +867,19 @@ impl<T: Session> Conn<T> {
     // ANCHOR: on_readable
     /// One `read` of whatever has arrived, then the complete frames in the buffer answered. The
     /// replies are sent at the end of the turn, with every other client's (`flush`).
+    //@ ..v3_0: fn on_readable<S: Service>(&mut self, service: &mut S) {
     fn on_readable<S: Service<Session = T>>(&mut self, service: &mut S) {
+        //@ v3_0..
         // Frames that backpressure held back come before new bytes; while replies still pile
         // up, nothing more is read (poll can report an error or hang-up unasked).
         self.answer_buffered(service);
-        let waiting = self.resume_at.is_some();
+        //@ ..v1_2: if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE {
+        let waiting = self.resume_at.is_some(); //@ v1_2..
         if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE || waiting {
+            //@ v1_2..
             return;
         }
+        //@ v3_0.. {
         if let Some((big, wanted)) = self.session.big_string() {
             match read_big_string(&self.stream, big, wanted) {
                 Ok(BigRead::More) => _ = self.answer_buffered(service),
@@ -774,18 +888,22 @@ impl<T: Session> Conn<T> {
             }
             return;
         }
+        //@ }
         if self.end == self.incoming.len() {
             self.make_room(S::MAX_MSG);
         }
+        //@ v3_0.. {
         if self.end == self.incoming.len() {
             // As big as a request may be, and still not a whole one: a frame's header would have
             // said so already; a request without one (v3.0's) only shows it here.
             let msg = format!("a request larger than {} bytes", S::MAX_MSG);
             return self.stop_serving(msg);
         }
+        //@ }
         match self.stream.read(&mut self.incoming[self.end..]) {
             Ok(0) => {
-                self.on_end_of_input(service);
+                //@ ..v3_0: self.on_end_of_input();
+                self.on_end_of_input(service); //@ v3_0..
                 self.on_writable();
             }
             Ok(n) => {
@@ -802,14 +920,18 @@ impl<T: Session> Conn<T> {
     /// requests back for, those requests are answered and sent too, again and again while the
     /// socket takes everything: no `poll` event would come for them, as their bytes arrived
     /// long ago.
+    //@ ..v3_0: fn flush<S: Service>(&mut self, service: &mut S) {
     fn flush<S: Service<Session = T>>(&mut self, service: &mut S) {
+        //@ v3_0..
         loop {
             let held = self.unsent() > PAUSE_READING_ABOVE;
             if self.unsent() > 0 || self.phase == Phase::Draining {
                 self.on_writable();
             }
             let released = held && self.unsent() <= PAUSE_READING_ABOVE;
+            //@ ..v1_2: if !released || self.phase != Phase::Serving {
             if !released || self.phase != Phase::Serving || self.resume_at.is_some() {
+                //@ v1_2..
                 return;
             }
             if self.answer_buffered(service) == 0 {
@@ -848,11 +970,18 @@ impl<T: Session> Conn<T> {
     /// so the threshold is checked before every frame, not only before every read. Frames not
     /// answered yet wait in the buffer. A frame that breaks the protocol ends the serving.
     /// Returns how many frames were answered.
+    //@ ..v3_0: fn answer_buffered<S: Service>(&mut self, service: &mut S) -> usize {
     fn answer_buffered<S: Service<Session = T>>(&mut self, service: &mut S) -> usize {
+        //@ v3_0..
         let mut answered = 0;
         while self.phase == Phase::Serving && self.unsent() <= PAUSE_READING_ABOVE {
             let buffered = &self.incoming[self.start..self.end];
+            //@ ..v3_0: match answer_frame(service, buffered, &mut self.outgoing) {
             match service.answer_next(&mut self.session, buffered, &mut self.outgoing) {
+                //@ v3_0..
+                //@ ..v3_0: Ok(Some(used)) => (self.start, answered) = (self.start + used, answered + 1),
+                //@ ..v3_0: Ok(None) => break,
+                //@ v3_0.. {
                 Ok(Next::Answered(used)) => {
                     (self.start, answered) = (self.start + used, answered + 1)
                 }
@@ -861,19 +990,23 @@ impl<T: Session> Conn<T> {
                     self.move_to_big_string(at);
                     break;
                 }
+                //@ }
                 // The frames before the bad one were answered: those replies go out first.
                 Err(e) => self.stop_serving(e),
             }
+            //@ v1_2.. {
             if service.should_yield() {
                 // The rest wait for the next turn, after every other ready client's.
                 self.resume_at = Some(Instant::now());
                 break;
             }
+            //@ }
         }
         self.tidy_incoming();
         answered
     }
 
+    //@ v3_0.. {
     /// The bytes from `at` on (counted from the first unanswered one) begin a big string:
     /// they go into its own buffer, and the connection's keeps what came before.
     fn move_to_big_string(&mut self, at: usize) {
@@ -883,6 +1016,7 @@ impl<T: Session> Conn<T> {
             self.end = from;
         }
     }
+    //@ }
 
     /// Starts the buffer over when everything in it is consumed, for free, and gives back what
     /// a big frame made it grow to once what is left would fit the usual size.
@@ -931,14 +1065,17 @@ impl<T: Session> Conn<T> {
     // ANCHOR: closing
     /// The client closed its side: cleanly between frames, or in the middle of one. Either
     /// way, the replies it is owed still go out.
+    //@ ..v3_0: fn on_end_of_input(&mut self) {
     fn on_end_of_input<S: Service<Session = T>>(&mut self, service: &S) {
+        //@ v3_0..
         self.peer_closed = true;
         if self.start == self.end {
             errln!("{}: EOF, client closed the connection", self.peer);
             self.phase = Phase::Draining;
         } else {
             let partial = &self.incoming[self.start..self.end];
-            self.stop_serving(service.ended_inside(&self.session, partial));
+            //@ ..v3_0: self.stop_serving(ended_inside(partial));
+            self.stop_serving(service.ended_inside(&self.session, partial)); //@ v3_0..
         }
     }
 
@@ -1024,6 +1161,7 @@ impl<T: Session> Conn<T> {
 }
 
 // ANCHOR: read_big_string
+//@ v3_0.. {
 /// What a read into a big string's buffer came to.
 enum BigRead {
     /// Bytes, or none yet: go on.
@@ -1049,6 +1187,7 @@ fn read_big_string(stream: &TcpStream, big: &mut Vec<u8>, wanted: usize) -> io::
         Err(e) => Err(e),
     }
 }
+//@ }
 // ANCHOR_END: read_big_string
 
 /// Errors that mean "not now", not "broken": try again when `poll` says so.

@@ -13,6 +13,9 @@
 //! //@ ..v3_0: struct Conn {              this line, uncommented, only before v3.0
 //! //@ v2_0.. {                           the lines up to the matching `//@ }`, from v2.0 on
 //! //@ }
+//! impl<T> Conn<T> {
+//!     //@ v3_0..                         the line above only from v3.0 on (where rustfmt
+//!                                        puts a tag that ends a line opening a block)
 //! ```
 //!
 //! Which modules a stage has is said once, in its `main.rs`: a `#[path = "lib/NAME.rs"]` line
@@ -81,7 +84,7 @@ fn in_one_range(range: &str, stage: &str) -> Result<bool, String> {
 
 /// `source` as `stage` has it: tagged lines kept or dropped, tags taken out.
 fn cut(source: &str, stage: &str) -> Result<String, String> {
-    let mut out = String::new();
+    let mut out: Vec<String> = Vec::new();
     // Whether each enclosing block is in the stage, and its indentation.
     let mut blocks: Vec<(bool, &str)> = Vec::new();
     for (n, line) in source.lines().enumerate() {
@@ -89,37 +92,35 @@ fn cut(source: &str, stage: &str) -> Result<String, String> {
         let trimmed = line.trim_start();
         let indent = &line[..line.len() - trimmed.len()];
         let shown = blocks.iter().all(|&(b, _)| b);
-        if let Some(tag) = trimmed.strip_prefix(TAG) {
-            out.push_str(&format!("{CUT}\n"));
-            if tag == "}" {
-                let (_, opened) =
-                    blocks.pop().ok_or_else(|| at("a `//@ }` that closes nothing".into()))?;
-                if opened != indent {
-                    return Err(at("a `//@ }` indented unlike the block it closes".into()));
+        let Some(tag) = trimmed.strip_prefix(TAG) else {
+            let (code, keep) = match line.rsplit_once(&format!(" {TAG}")) {
+                Some((code, range)) => {
+                    (code.trim_end(), in_range(range.trim(), stage).map_err(at)?)
                 }
-            } else if let Some(range) = tag.strip_suffix(" {") {
-                blocks.push((in_range(range, stage).map_err(at)?, indent));
-            } else if let Some((range, code)) = tag.split_once(": ") {
-                if shown && in_range(range, stage).map_err(at)? {
-                    out.push_str(&format!("{indent}{code}\n"));
-                } else {
-                    out.push_str(&format!("{CUT}\n"));
-                }
-            } else {
-                return Err(at(format!("not a stage tag: {trimmed:?}")));
-            }
+                None => (line, true),
+            };
+            out.push(if shown && keep { code.to_owned() } else { CUT.to_owned() });
             continue;
-        }
-        let (code, keep) = match line.rsplit_once(&format!(" {TAG}")) {
-            Some((code, range)) => (code.trim_end(), in_range(range.trim(), stage).map_err(at)?),
-            None => (line, true),
         };
-        if shown && keep {
-            out.push_str(code);
-            out.push('\n');
-        } else {
-            out.push_str(&format!("{CUT}\n"));
+        if tag == "}" {
+            let (_, opened) = blocks.pop().ok_or_else(|| at("a `//@ }` closing nothing".into()))?;
+            // Deeper is rustfmt's doing, after a line that opens a block; shallower, a mistake.
+            if indent.len() < opened.len() {
+                return Err(at("a `//@ }` indented less than the block it closes".into()));
+            }
+        } else if let Some((range, code)) = tag.split_once(": ") {
+            if shown && in_range(range, stage).map_err(at)? {
+                out.push(format!("{indent}{code}"));
+            }
+        } else if let Some(range) = tag.strip_suffix(" {") {
+            blocks.push((in_range(range, stage).map_err(at)?, indent));
+        } else if !in_range(tag, stage).map_err(at)? {
+            // A range alone: the line above is only in it. (rustfmt moves a comment that ends a
+            // line opening a block, `impl Conn<T> { //@ v3_0..`, to the next line.)
+            let above = out.iter_mut().rev().find(|line| *line != CUT);
+            *above.ok_or_else(|| at("a range with no line above it".into()))? = CUT.to_owned();
         }
+        out.push(CUT.to_owned());
     }
     if !blocks.is_empty() {
         return Err(format!("{} `//@ ... {{` blocks left open", blocks.len()));
@@ -132,11 +133,10 @@ const CUT: &str = "\u{0}";
 
 /// What a cut leaves as rustfmt would: where lines were taken out, no two blank lines in a row,
 /// and none at the start or end of the file or of a block.
-fn tidy_blank_lines(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+fn tidy_blank_lines(lines: &[String]) -> String {
     let mut out: Vec<&str> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        if *line == CUT {
+        if line == CUT {
             continue;
         }
         if line.is_empty() {
@@ -145,7 +145,7 @@ fn tidy_blank_lines(text: &str) -> String {
             let cut_before = before != Some(0);
             let cut_after = after != Some(0);
             let prev = out.last();
-            let next = after.map(|n| lines[i + 1 + n]);
+            let next = after.map(|n| lines[i + 1 + n].as_str());
             let at_start = prev.is_none_or(|l| l.is_empty() || l.ends_with('{'));
             let at_end = next.is_none_or(|l| l.is_empty() || l.trim_start().starts_with('}'));
             if (cut_before || cut_after) && (at_start || at_end) {
@@ -241,6 +241,8 @@ fn tags_cut_as_documented() {
     assert_eq!(cut(source, "v2_0").unwrap(), "a\nb\n");
     assert_eq!(cut("a //@ ..v0_3, v1_2..\n", "v1_0").unwrap(), "");
     assert_eq!(cut("a //@ ..v0_3, v1_2..\n", "v1_2").unwrap(), "a\n");
+    assert_eq!(cut("x {\n    //@ v2_0..\n}\n", "v1_0").unwrap(), "}\n");
+    assert_eq!(cut("x {\n    //@ v2_0..\n}\n", "v2_0").unwrap(), "x {\n}\n");
 }
 
 /// Blank lines left side by side by a cut are one, as rustfmt would have them.
@@ -258,5 +260,6 @@ fn bad_tags_are_refused() {
     assert!(cut("//@ v1_0.. {\na\n", "v1_0").is_err());
     assert!(cut("//@ }\n", "v1_0").is_err());
     assert!(cut("//@ whatever\n", "v1_0").is_err());
-    assert!(cut("//@ v1_0.. {\n    //@ }\n", "v1_0").is_err());
+    assert!(cut("    //@ v1_0.. {\n//@ }\n", "v1_0").is_err());
+    assert!(cut("//@ v2_0..\n", "v1_0").is_err());
 }

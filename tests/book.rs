@@ -3,7 +3,8 @@
 //! without mdbook:
 //!
 //! - every `{{#include path:anchor}}` names a file that exists and an anchor it defines;
-//! - every listing names the file it comes from, in a caption above it;
+//! - every listing names the file it comes from, in a caption above it, and a chapter of a
+//!   stage shows that stage's own code;
 //! - every local link and image resolves, and every code fence says its language;
 //! - every `cargo run --bin X`, `cargo test --test X` and `cargo bench --bench X` the book
 //!   shows names a target that exists;
@@ -193,6 +194,99 @@ fn the_caption_check_catches_a_missing_or_wrong_name() {
     assert_eq!(uncaptioned(&wrong).len(), 1);
     // A transcript is the book's own, not a file of the code: no caption needed.
     assert_eq!(uncaptioned("```text\n{{#include ../transcripts/cli.txt}}\n```\n").len(), 0);
+}
+
+/// The stage each chapter belongs to, from the parts of `SUMMARY.md` (`# Stage v1.2: ...`):
+/// `v1_2`. Chapters outside a stage's part (the introduction, the look back) are not listed.
+fn stage_chapters() -> BTreeMap<String, String> {
+    let mut chapters = BTreeMap::new();
+    let mut stage = None;
+    for line in read(&book_src().join("SUMMARY.md")).lines() {
+        if let Some(part) = line.strip_prefix("# ") {
+            let version = part.strip_prefix("Stage v").and_then(|rest| rest.get(..3));
+            stage = version.map(|v| format!("v{}", v.replace('.', "_")));
+        } else if let (Some(stage), Some((_, link))) = (&stage, line.split_once("](")) {
+            chapters.insert(link.trim_end_matches(')').to_owned(), stage.clone());
+        }
+    }
+    chapters
+}
+
+/// The name after `mark` (`ANCHOR:` or `ANCHOR_END:`) in `line`, if it has one, read as
+/// mdBook reads it: up to the end of the word.
+fn anchor_name(line: &str, mark: &str) -> Option<String> {
+    let after = line.split(mark).nth(1)?;
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    Some(after.trim_start().chars().take_while(|&c| word(c)).collect())
+}
+
+/// The lines of `source` between `ANCHOR: anchor` and `ANCHOR_END: anchor`, other anchors'
+/// markers left out.
+fn anchor_lines<'a>(source: &'a str, anchor: &str) -> Vec<&'a str> {
+    let (mut inside, mut lines) = (false, Vec::new());
+    for line in source.lines() {
+        if anchor_name(line, "ANCHOR_END:").is_some_and(|name| name == anchor) {
+            inside = false;
+        } else if anchor_name(line, "ANCHOR:").is_some_and(|name| name == anchor) {
+            inside = true;
+        } else if inside && !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:") {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// Why a listing in a chapter of `stage` may not come from `include`, if it may not: a stage's
+/// chapters show that stage's own code (`stages/vX_Y/`, or a file its `main.rs` takes from an
+/// earlier stage), never a later stage's, and from `src/` only what no stage compiles (the
+/// library's unit tests and the checkers the model tests use).
+fn foreign_listing(stage: &str, include: &str) -> Option<String> {
+    let (path, anchor) = include.split_once(':').unwrap_or((include, ""));
+    let file = path.strip_prefix("../../")?;
+    if let Some(rest) = file.strip_prefix("stages/") {
+        let main = read(&Path::new(ROOT).join("stages").join(stage).join("main.rs"));
+        let from_main = rest.split_once('/').is_some_and(|(_, name)| {
+            main.contains(&format!("#[path = \"../{rest}\"]")) || rest == format!("{stage}/{name}")
+        });
+        return (!from_main).then(|| format!("{file} is not {stage}'s code"));
+    }
+    let module = file.strip_prefix("src/")?;
+    let stages = Path::new(ROOT).join("stages");
+    for entry in fs::read_dir(&stages).unwrap() {
+        let snapshot = entry.unwrap().path().join("lib").join(module);
+        let Ok(text) = fs::read_to_string(&snapshot) else { continue };
+        if anchor_lines(&text, anchor).iter().any(|line| !line.trim().is_empty()) {
+            return Some(format!(
+                "{file}:{anchor} is compiled by a stage: show its copy in stages/{stage}/lib/"
+            ));
+        }
+    }
+    None
+}
+
+/// Every chapter of a stage shows that stage's code: what the reader at that chapter can build.
+#[test]
+fn every_listing_is_its_stages_own_code() {
+    let mut problems = Vec::new();
+    for (chapter, stage) in stage_chapters() {
+        for include in includes(&read(&book_src().join(&chapter))) {
+            if let Some(why) = foreign_listing(&stage, include) {
+                problems.push(format!("{chapter} ({stage}): {why}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The rule above refuses a later stage's file, and code of `src/` that a stage compiles.
+#[test]
+fn the_stage_check_refuses_another_stages_code() {
+    assert_eq!(foreign_listing("v0_2", "../../stages/v0_2/server.rs:serve"), None);
+    assert!(foreign_listing("v0_2", "../../stages/v0_3/server.rs:world").is_some());
+    assert_eq!(foreign_listing("v1_1", "../../stages/v1_0/server.rs:answer"), None);
+    assert!(foreign_listing("v0_3", "../../src/event_loop.rs:serve").is_some());
+    assert_eq!(foreign_listing("v1_1", "../../src/hashtable.rs:check_invariants"), None);
+    assert_eq!(stage_chapters().get("v0_3.md").map(String::as_str), Some("v0_3"));
 }
 
 // ---------------------------------------------------------------------------------------------

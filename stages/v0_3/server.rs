@@ -22,7 +22,6 @@ struct World {
 
 impl Service for World {
     const MAX_MSG: usize = K_MAX_MSG;
-    type Session = ();
 
     fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         if !self.quiet {

@@ -81,7 +81,6 @@ pub fn serve_with<K: Keyspace>(opts: &ServerOpts) -> io::Result<()> {
 // ANCHOR: answer
 impl<K: Keyspace> Service for Store<K> {
     const MAX_MSG: usize = K_MAX_MSG;
-    type Session = ();
 
     /// Parses the request in place, runs it, and appends the reply frame. A body that does
     /// not parse is a protocol error: the loop closes the connection, once what was answered

@@ -39,7 +39,6 @@ pub fn serve(opts: &ServerOpts) -> io::Result<()> {
 // ANCHOR: service
 impl Service for Store {
     const MAX_MSG: usize = K_MAX_MSG;
-    type Session = ();
 
     /// Parses the request in place, then writes the reply frame straight into the connection's
     /// buffer: a placeholder for the length, the value, then the length patched in.

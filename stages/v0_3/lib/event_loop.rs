@@ -16,12 +16,7 @@
 //! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
 //! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
 //! closes only that client, and only after the replies it was already owed have been
-//! delivered; a costly request (a `keys`, v1.2) lets the other clients go first.
-//!
-//! From v2.0 on the loop also keeps time: it closes clients silent for longer than
-//! `--idle-timeout` (the stages before have no such option, and close no one for being idle),
-//! and wakes for the service's own deadlines (keys that expire). `poll`'s timeout is the
-//! nearest deadline of any kind, so an idle server sleeps until something is due.
+//! delivered.
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
 //! take the replies already answered for up to [`SHUTDOWN_GRACE`], gives the service its last
@@ -54,76 +49,10 @@ pub trait Service {
     /// v1.0 on). Checked as soon as a frame's header is in, before its body is waited for.
     const MAX_MSG: usize;
 
-    /// What the service keeps of each connection between two reads, made when the connection
-    /// is accepted and dropped with it: nothing (`()`) while a request is a frame that says how
-    /// long it is; from v3.0 on, how far a request of Redis's protocol has been read.
-    type Session: Session;
-
-    /// What to tell a client that arrives when `--max-conns` are already served, before its
-    /// connection is closed: words of the service's protocol, if it has any for this. The
-    /// default, none: the connection is closed without a word.
-    const REFUSAL: Option<&'static [u8]> = None;
-
     /// Answers one request, `body`, by appending one whole reply frame to `out`. An error
     /// means the request broke the protocol: nothing after it is answered, and the connection
     /// closes once the replies before it are delivered.
     fn answer(&mut self, body: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
-
-    /// Cuts the first request from the front of `buf`, the bytes received and not yet
-    /// answered, and answers it (see [`Next`]). The default reads v0.2's length-prefixed
-    /// frames and hands each body to [`Service::answer`]; a protocol without frames (Redis's
-    /// own, v3.0) replaces it.
-    fn answer_next(
-        &mut self,
-        _session: &mut Self::Session,
-        buf: &[u8],
-        out: &mut Vec<u8>,
-    ) -> io::Result<Next> {
-        let Some((body, used)) = parse_frame_up_to(buf, Self::MAX_MSG)? else {
-            return Ok(Next::Wait);
-        };
-        self.answer(body, out)?;
-        Ok(Next::Answered(used))
-    }
-
-    /// What to say when a client's stream ends in the middle of a request, `partial` being
-    /// what arrived of it into the buffer (the session may hold more). The default reads it as
-    /// a frame: how much of how many bytes.
-    fn ended_inside(&self, _session: &Self::Session, partial: &[u8]) -> io::Error {
-        ended_inside(partial)
-    }
-
-    /// Whether the request just answered was costly enough (a `keys` that walked a big table)
-    /// that the loop should serve the other clients before answering another request from the
-    /// same one. Without it, one write of a thousand such requests would hold every other
-    /// client for a thousand times as long as one. The default, never, suits a service whose
-    /// every request is cheap.
-    fn should_yield(&mut self) -> bool {
-        false
-    }
-
-    /// The next moment the service has work of its own to do (the earliest deadline of a key,
-    /// from v2.0 on), so that `poll` wakes for it. The default: never.
-    fn next_deadline(&mut self) -> Option<Instant> {
-        None
-    }
-
-    /// Does a bounded part of the service's own work that is due at `now` (expiring keys). The
-    /// loop calls it once per turn; if more is due, `next_deadline` is still in the past and
-    /// the next `poll` returns at once, after every ready client has been served.
-    fn on_timers(&mut self, _now: Instant) {}
-
-    /// A socket that a thread of the service's own writes to when it needs the loop (v2.0's
-    /// `lazyfree` thread, asking it to merge the blocks it freed): the loop polls it with the
-    /// clients' sockets and calls [`Service::on_wake`] when it is readable. The default: none.
-    /// A service that gives one must read it in `on_wake`: a socket left readable would wake
-    /// the loop at once, every turn.
-    fn wake_fd(&self) -> Option<BorrowedFd<'_>> {
-        None
-    }
-
-    /// Does what the thread behind [`Service::wake_fd`] asked for.
-    fn on_wake(&mut self) {}
 
     /// The service's last word when a signal stops the server, called once the clients have
     /// taken their replies (or the grace for it is over), and no request will come again:
@@ -134,37 +63,22 @@ pub trait Service {
     }
 }
 
-/// What [`Service::answer_next`] did with the front of a connection's unread bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
-    /// Answered one request, made of the first this many bytes.
-    Answered(usize),
-    /// No whole request yet: read more.
-    Wait,
-    /// No whole request yet, and the bytes from `at` on begin a string big enough to be read
-    /// into a buffer of its own, which [`Session::big_string`] gives: the loop moves them
-    /// there, and reads what follows into it until it is full.
-    BigString { at: usize },
-}
-
-/// A connection's part of the service: see [`Service::Session`].
-pub trait Session: Default {
-    /// A buffer that the next bytes from the client are for, and how many it wants, while a
-    /// big string arrives (v3.0); the loop reads into it instead of the connection's buffer.
-    fn big_string(&mut self) -> Option<(&mut Vec<u8>, usize)> {
-        None
-    }
-
-    /// Bytes of the request being read that the session holds outside the connection's buffer
-    /// (a big string's so far), for saying how much of a request came before a stream ended.
-    fn bytes_held(&self) -> usize {
-        0
-    }
-}
-
-/// No session: a stage whose requests are frames.
-impl Session for () {}
 // ANCHOR_END: service
+
+/// Cuts the first frame from the front of `buf` and has `service` answer the body: how many
+/// bytes the frame took, or `None` while it has not all arrived. An error is the protocol
+/// broken (a frame too long) or the service's own.
+fn answer_frame<S: Service>(
+    service: &mut S,
+    buf: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<Option<usize>> {
+    let Some((body, used)) = parse_frame_up_to(buf, S::MAX_MSG)? else {
+        return Ok(None);
+    };
+    service.answer(body, out)?;
+    Ok(Some(used))
+}
 
 // ANCHOR: limits
 /// Unsent reply bytes above which a client's requests are neither answered nor read until
@@ -188,20 +102,13 @@ const LET_GO_READS: usize = 1024;
 /// memory never touched before costs a fraction of a millisecond to fault in and zero.
 const GROW_AT_MOST: usize = 1 << 20;
 
-/// The most bytes of a big string read from one client in one turn: a client sending 400 MiB
-/// as fast as loopback goes would otherwise keep the loop reading for a quarter of a second,
-/// while everyone else waits. Small, because the bytes land in memory never touched before,
-/// and each new page costs a fault: measured, 1 MiB turns gave the other clients a median
-/// round trip of 0.65 ms during a 400 MiB `SET`, 256 KiB turns 0.29 ms.
-const BIG_STRING_PER_TURN: usize = 256 << 10;
 // ANCHOR_END: limits
 
 // ANCHOR: conn
-/// One client's state, kept between calls to `poll`; `T`, the service's part of it.
-struct Conn<T> {
+/// One client's state, kept between calls to `poll`.
+struct Conn {
     stream: TcpStream,
     peer: String,
-    session: T,
     /// Received bytes; those in `incoming[start..end]` are not yet cut into frames.
     incoming: Vec<u8>,
     start: usize,
@@ -214,17 +121,6 @@ struct Conn<T> {
     peer_closed: bool,
     /// Bytes read and thrown away since the connection began to close.
     discarded: usize,
-    /// Set when the service asked to yield with whole frames still buffered: the moment from
-    /// which they wait, so that `poll` returns at once and they are answered next turn.
-    resume_at: Option<Instant>,
-    /// When the client last did anything: sent bytes, or took some of its replies.
-    last_active: Instant,
-    /// Reply bytes not yet delivered when the idle check last looked (`usize::MAX`: never).
-    undelivered_seen: usize,
-    /// The connections either side of this one in order of last activity (indices in
-    /// [`Conns`], `NONE` at either end): see [`Conns`].
-    older: u32,
-    newer: u32,
 }
 
 /// Where a connection is in its life. It only ever moves down this list.
@@ -253,7 +149,7 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot catch SIGTERM and SIGINT: {e}")))?;
     let listener = listen(opts.addr)?;
     listener.set_nonblocking(true)?;
-    let mut conns = Conns::<S::Session>::new();
+    let mut conns = Conns::new();
     let mut poller = Poller::new();
     // Set after `accept` failed for a reason of the server's: not before then, try again.
     let mut accept_paused_until: Option<Instant> = None;
@@ -264,20 +160,14 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
             slice = poller.slice();
             say_how_polled(slice, poller.watched());
         }
-        let deadlines = accept_paused_until
-            .into_iter()
-            .chain(conns.list.iter().filter_map(Conn::deadline))
-            .chain(conns.idle_deadline(opts.idle_timeout))
-            .chain(service.next_deadline());
+        let deadlines =
+            accept_paused_until.into_iter().chain(conns.list.iter().filter_map(Conn::deadline));
         let timeout = timeout_ms(Instant::now(), deadlines.min());
         // Which events each socket should wake us for, worked out every turn from its state.
         let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
-        let wake = service.wake_fd().map(|fd| (fd, POLLIN));
-        let has_wake = wake.is_some();
-        let first_conn = 2 + usize::from(has_wake);
+        let first_conn = 2;
         let interests = iter::once((signals.as_fd(), POLLIN))
             .chain(iter::once((listener.as_fd(), listen_for)))
-            .chain(wake)
             .chain(conns.list.iter().map(Conn::interest));
         let ready = match poller.poll(interests, timeout) {
             Ok(ready) => ready,
@@ -294,22 +184,14 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
             return shut_down(caught, &mut conns, &mut poller, signals, service);
         }
         let now = Instant::now();
-        if has_wake && ready[2].revents() != 0 {
-            service.on_wake();
-        }
         for (i, fd) in ready[first_conn..].iter().enumerate() {
             conns.list[i].on_events(fd.revents(), now, service);
-            if fd.revents() != 0 {
-                conns.touch(i, now);
-            }
         }
         // Every reply of the turn goes out now, back to back, after every ready client has been
         // answered: a client is woken once for all its replies, not once per read we answered.
         for conn in &mut conns.list {
             conn.flush(service);
         }
-        service.on_timers(now);
-        conns.close_idle(opts.idle_timeout, now);
         // Dropping a `Conn` closes its socket.
         conns.remove_closed();
         if ready[1].revents() & POLLIN != 0 {
@@ -352,7 +234,7 @@ fn read_signals(mut signals: &UnixStream) -> Option<Caught> {
 /// one line. Another signal meanwhile: exit at once, status 1.
 fn shut_down<S: Service>(
     mut caught: Caught,
-    conns: &mut Conns<S::Session>,
+    conns: &mut Conns,
     poller: &mut Poller,
     signals: &UnixStream,
     service: &mut S,
@@ -462,7 +344,7 @@ fn say_how_polled(slice: Option<usize>, total: usize) {
 /// already connected go on being served.
 fn accept_all<S: Service>(
     listener: &TcpListener,
-    conns: &mut Conns<S::Session>,
+    conns: &mut Conns,
     opts: &ServerOpts,
 ) -> Option<Instant> {
     loop {
@@ -478,7 +360,6 @@ fn accept_all<S: Service>(
         };
         if conns.list.len() >= opts.max_conns {
             errln!("{peer}: refused: already serving {} clients", conns.list.len());
-            refuse(stream, S::REFUSAL);
             continue;
         }
         match Conn::new(stream, peer.to_string(), opts.nagle) {
@@ -488,101 +369,22 @@ fn accept_all<S: Service>(
     }
 }
 
-/// Tells a client past `--max-conns` why, if the protocol has words for it, and closes its
-/// connection (dropping `stream`). One `write` that cannot block: the socket is fresh, its
-/// send buffer empty, and a line of a few dozen bytes fits it whole. Whatever goes wrong
-/// (the client already left), there is nothing more to do for it.
-fn refuse(stream: TcpStream, refusal: Option<&[u8]>) {
-    if let Some(words) = refusal
-        && stream.set_nonblocking(true).is_ok()
-    {
-        let _ = (&stream).write(words);
-    }
-}
 // ANCHOR_END: accept_all
 
 // ANCHOR: conns
-/// What an idle check found of a connection's replies.
-enum Undelivered {
-    /// Some were delivered since the last look: the client is reading, slowly.
-    Moving,
-    /// None moved (or none are left): this many bytes wait.
-    Stuck(usize),
+/// Every connection, packed in a `Vec` in the order `poll` is given them. Removing one moves
+/// the last into its place (`swap_remove`): their order means nothing, so nothing else moves.
+struct Conns {
+    list: Vec<Conn>,
 }
 
-/// No connection: the end of the list either way.
-const NONE: u32 = u32::MAX;
-
-/// Every connection, and their order of last activity: a doubly-linked list threaded through
-/// the connections themselves by index, oldest first, as the C++ original threads its idle
-/// list through its `Conn`s with pointers. Moving a connection to the newest end when it
-/// does something, and finding the oldest, are both O(1), however many clients there are.
-///
-/// Why indices: safe Rust cannot have two pointers into one `Vec` element that both may
-/// write, but it can hold numbers. The connections stay packed in `list` (which `poll` wants
-/// in order, every turn), and removing one moves the last into its place (`swap_remove`), so
-/// only that one's neighbours need their links fixed.
-struct Conns<T> {
-    list: Vec<Conn<T>>,
-    oldest: u32,
-    newest: u32,
-}
-
-impl<T: Session> Conns<T> {
-    fn new() -> Conns<T> {
-        Conns { list: Vec::new(), oldest: NONE, newest: NONE }
+impl Conns {
+    fn new() -> Conns {
+        Conns { list: Vec::new() }
     }
 
-    fn push(&mut self, conn: Conn<T>) {
+    fn push(&mut self, conn: Conn) {
         self.list.push(conn);
-        self.link_newest(self.list.len() - 1);
-    }
-
-    /// Connection `i` did something at `now`: it becomes the newest.
-    fn touch(&mut self, i: usize, now: Instant) {
-        self.list[i].last_active = now;
-        if self.newest as usize != i {
-            self.unlink(i);
-            self.link_newest(i);
-        }
-    }
-
-    /// When the oldest connection will have been silent for `timeout`: the only idle deadline
-    /// the loop needs, as every other connection was active more recently.
-    fn idle_deadline(&self, timeout: Option<Duration>) -> Option<Instant> {
-        let oldest = self.list.get(self.oldest as usize)?;
-        Some(oldest.last_active + timeout?)
-    }
-
-    /// Closes every connection silent for `timeout`: the oldest ones, until one is not. A
-    /// connection still taking delivery of its replies is not silent, even if `poll` had
-    /// nothing to say about it (the kernel reports room to write only once a big send buffer
-    /// has half drained, which a slow reader can take seconds to do): it is touched instead,
-    /// and closed only after a whole timeout in which none of its replies moved. Connections
-    /// already closing are left to their own deadlines.
-    fn close_idle(&mut self, timeout: Option<Duration>, now: Instant) {
-        let Some(timeout) = timeout else { return };
-        let mut at = self.oldest;
-        while let Some(conn) = self.list.get_mut(at as usize)
-            && conn.last_active + timeout <= now
-        {
-            let next = conn.newer;
-            if conn.phase == Phase::Serving {
-                match conn.undelivered() {
-                    Undelivered::Moving => self.touch(at as usize, now),
-                    Undelivered::Stuck(bytes) => {
-                        let silent = now.duration_since(conn.last_active).as_millis();
-                        let lost = if bytes > 0 {
-                            format!(", {bytes} bytes undelivered")
-                        } else {
-                            String::new()
-                        };
-                        conn.abort(format_args!("idle for {silent} ms{lost}"));
-                    }
-                }
-            }
-            at = next;
-        }
     }
 
     /// What a shutdown left, of `clients` connections: how many had every reply; of those still
@@ -594,7 +396,7 @@ impl<T: Session> Conns<T> {
             return format!("{}, all had every reply", count(clients, "client"));
         }
         let unsent: usize = self.list.iter().map(Conn::unsent).sum();
-        let unacked = |conn: &Conn<T>| unacknowledged(conn.stream.as_fd()).unwrap_or(0);
+        let unacked = |conn: &Conn| unacknowledged(conn.stream.as_fd()).unwrap_or(0);
         let in_flight: usize = self.list.iter().map(unacked).sum();
         let done = clients - left;
         format!(
@@ -607,61 +409,20 @@ impl<T: Session> Conns<T> {
     fn remove_closed(&mut self) {
         for i in (0..self.list.len()).rev() {
             if self.list[i].phase == Phase::Closed {
-                self.unlink(i);
                 self.list.swap_remove(i);
-                if i < self.list.len() {
-                    self.relink_moved(i);
-                }
             }
         }
-    }
-
-    fn link_newest(&mut self, i: usize) {
-        (self.list[i].older, self.list[i].newer) = (self.newest, NONE);
-        match self.newest {
-            NONE => self.oldest = i as u32,
-            newest => self.list[newest as usize].newer = i as u32,
-        }
-        self.newest = i as u32;
-    }
-
-    fn unlink(&mut self, i: usize) {
-        let (older, newer) = (self.list[i].older, self.list[i].newer);
-        match older {
-            NONE => self.oldest = newer,
-            older => self.list[older as usize].newer = newer,
-        }
-        match newer {
-            NONE => self.newest = older,
-            newer => self.list[newer as usize].older = older,
-        }
-    }
-
-    /// The connection now at `i` was moved there from the end: its neighbours' links, and the
-    /// ends', still name its old index.
-    fn relink_moved(&mut self, i: usize) {
-        let (old, older, newer) = (self.list.len() as u32, self.list[i].older, self.list[i].newer);
-        match older {
-            NONE => self.oldest = i as u32,
-            older => self.list[older as usize].newer = i as u32,
-        }
-        match newer {
-            NONE => self.newest = i as u32,
-            newer => self.list[newer as usize].older = i as u32,
-        }
-        debug_assert!(self.oldest != old && self.newest != old);
     }
 }
 // ANCHOR_END: conns
 
-impl<T: Session> Conn<T> {
-    fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn<T>> {
+impl Conn {
+    fn new(stream: TcpStream, peer: String, nagle: bool) -> io::Result<Conn> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(!nagle)?;
         Ok(Conn {
             stream,
             peer,
-            session: T::default(),
             incoming: vec![0; INCOMING_CAP],
             start: 0,
             end: 0,
@@ -670,28 +431,11 @@ impl<T: Session> Conn<T> {
             phase: Phase::Serving,
             peer_closed: false,
             discarded: 0,
-            resume_at: None,
-            last_active: Instant::now(),
-            undelivered_seen: usize::MAX,
-            older: NONE,
-            newer: NONE,
         })
     }
 
     fn unsent(&self) -> usize {
         self.outgoing.len() - self.sent
-    }
-
-    /// Whether this connection's replies are still on their way to the client: what is queued
-    /// here or unacknowledged in the kernel, compared with the last look.
-    fn undelivered(&mut self) -> Undelivered {
-        let unacked = unacknowledged(self.stream.as_fd()).unwrap_or(0);
-        let now = self.unsent() + unacked;
-        let before = std::mem::replace(&mut self.undelivered_seen, now);
-        match now > 0 && now < before {
-            true => Undelivered::Moving,
-            false => Undelivered::Stuck(now),
-        }
     }
 
     // ANCHOR: interest
@@ -713,12 +457,10 @@ impl<T: Session> Conn<T> {
     // ANCHOR_END: interest
 
     /// When the loop must wake for this connection even if nothing happens: the next time a
-    /// lingering connection checks on its client, or at once when frames wait to be answered
-    /// after the connection yielded to the others.
+    /// lingering connection checks on its client.
     fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Lingering(delivery) => Some(delivery.deadline),
-            Phase::Serving => self.resume_at,
             _ => None,
         }
     }
@@ -726,16 +468,7 @@ impl<T: Session> Conn<T> {
     // ANCHOR: on_events
     /// Serves whatever `poll` said is ready. An error or hang-up is handled as readable: the
     /// read that follows reports what happened.
-    fn on_events<S: Service<Session = T>>(
-        &mut self,
-        revents: c_short,
-        now: Instant,
-        service: &mut S,
-    ) {
-        if self.resume_at.take().is_some() && self.phase == Phase::Serving {
-            // This connection's turn again, after it yielded: its waiting frames come first.
-            self.answer_buffered(service);
-        }
+    fn on_events<S: Service>(&mut self, revents: c_short, now: Instant, service: &mut S) {
         if revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL) != 0 {
             match self.phase {
                 Phase::Serving => self.on_readable(service),
@@ -760,34 +493,19 @@ impl<T: Session> Conn<T> {
     // ANCHOR: on_readable
     /// One `read` of whatever has arrived, then the complete frames in the buffer answered. The
     /// replies are sent at the end of the turn, with every other client's (`flush`).
-    fn on_readable<S: Service<Session = T>>(&mut self, service: &mut S) {
+    fn on_readable<S: Service>(&mut self, service: &mut S) {
         // Frames that backpressure held back come before new bytes; while replies still pile
         // up, nothing more is read (poll can report an error or hang-up unasked).
         self.answer_buffered(service);
-        let waiting = self.resume_at.is_some();
-        if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE || waiting {
-            return;
-        }
-        if let Some((big, wanted)) = self.session.big_string() {
-            match read_big_string(&self.stream, big, wanted) {
-                Ok(BigRead::More) => _ = self.answer_buffered(service),
-                Ok(BigRead::End) => self.on_end_of_input(service),
-                Err(e) => self.abort(e),
-            }
+        if self.phase != Phase::Serving || self.unsent() > PAUSE_READING_ABOVE {
             return;
         }
         if self.end == self.incoming.len() {
             self.make_room(S::MAX_MSG);
         }
-        if self.end == self.incoming.len() {
-            // As big as a request may be, and still not a whole one: a frame's header would have
-            // said so already; a request without one (v3.0's) only shows it here.
-            let msg = format!("a request larger than {} bytes", S::MAX_MSG);
-            return self.stop_serving(msg);
-        }
         match self.stream.read(&mut self.incoming[self.end..]) {
             Ok(0) => {
-                self.on_end_of_input(service);
+                self.on_end_of_input();
                 self.on_writable();
             }
             Ok(n) => {
@@ -804,14 +522,14 @@ impl<T: Session> Conn<T> {
     /// requests back for, those requests are answered and sent too, again and again while the
     /// socket takes everything: no `poll` event would come for them, as their bytes arrived
     /// long ago.
-    fn flush<S: Service<Session = T>>(&mut self, service: &mut S) {
+    fn flush<S: Service>(&mut self, service: &mut S) {
         loop {
             let held = self.unsent() > PAUSE_READING_ABOVE;
             if self.unsent() > 0 || self.phase == Phase::Draining {
                 self.on_writable();
             }
             let released = held && self.unsent() <= PAUSE_READING_ABOVE;
-            if !released || self.phase != Phase::Serving || self.resume_at.is_some() {
+            if !released || self.phase != Phase::Serving {
                 return;
             }
             if self.answer_buffered(service) == 0 {
@@ -850,40 +568,19 @@ impl<T: Session> Conn<T> {
     /// so the threshold is checked before every frame, not only before every read. Frames not
     /// answered yet wait in the buffer. A frame that breaks the protocol ends the serving.
     /// Returns how many frames were answered.
-    fn answer_buffered<S: Service<Session = T>>(&mut self, service: &mut S) -> usize {
+    fn answer_buffered<S: Service>(&mut self, service: &mut S) -> usize {
         let mut answered = 0;
         while self.phase == Phase::Serving && self.unsent() <= PAUSE_READING_ABOVE {
             let buffered = &self.incoming[self.start..self.end];
-            match service.answer_next(&mut self.session, buffered, &mut self.outgoing) {
-                Ok(Next::Answered(used)) => {
-                    (self.start, answered) = (self.start + used, answered + 1)
-                }
-                Ok(Next::Wait) => break,
-                Ok(Next::BigString { at }) => {
-                    self.move_to_big_string(at);
-                    break;
-                }
+            match answer_frame(service, buffered, &mut self.outgoing) {
+                Ok(Some(used)) => (self.start, answered) = (self.start + used, answered + 1),
+                Ok(None) => break,
                 // The frames before the bad one were answered: those replies go out first.
                 Err(e) => self.stop_serving(e),
-            }
-            if service.should_yield() {
-                // The rest wait for the next turn, after every other ready client's.
-                self.resume_at = Some(Instant::now());
-                break;
             }
         }
         self.tidy_incoming();
         answered
-    }
-
-    /// The bytes from `at` on (counted from the first unanswered one) begin a big string:
-    /// they go into its own buffer, and the connection's keeps what came before.
-    fn move_to_big_string(&mut self, at: usize) {
-        let from = self.start + at;
-        if let Some((big, _)) = self.session.big_string() {
-            big.extend_from_slice(&self.incoming[from..self.end]);
-            self.end = from;
-        }
     }
 
     /// Starts the buffer over when everything in it is consumed, for free, and gives back what
@@ -933,14 +630,14 @@ impl<T: Session> Conn<T> {
     // ANCHOR: closing
     /// The client closed its side: cleanly between frames, or in the middle of one. Either
     /// way, the replies it is owed still go out.
-    fn on_end_of_input<S: Service<Session = T>>(&mut self, service: &S) {
+    fn on_end_of_input(&mut self) {
         self.peer_closed = true;
         if self.start == self.end {
             errln!("{}: EOF, client closed the connection", self.peer);
             self.phase = Phase::Draining;
         } else {
             let partial = &self.incoming[self.start..self.end];
-            self.stop_serving(service.ended_inside(&self.session, partial));
+            self.stop_serving(ended_inside(partial));
         }
     }
 
@@ -1026,31 +723,6 @@ impl<T: Session> Conn<T> {
 }
 
 // ANCHOR: read_big_string
-/// What a read into a big string's buffer came to.
-enum BigRead {
-    /// Bytes, or none yet: go on.
-    More,
-    /// The client closed its side before the string was whole.
-    End,
-}
-
-/// Reads up to `wanted` bytes of a big string, [`BIG_STRING_PER_TURN`] at most, into the spare
-/// capacity of `big`, reserved at the string's length. `read_to_end` on a `take` writes into
-/// that capacity without zeroing it first, and never grows `big` (it stops at the `take`'s
-/// limit, which is within the capacity), so memory is touched only where bytes arrived. It
-/// reads until the socket has nothing more (`WouldBlock`), keeping what it read.
-fn read_big_string(stream: &TcpStream, big: &mut Vec<u8>, wanted: usize) -> io::Result<BigRead> {
-    let (before, limit) = (big.len(), wanted.min(BIG_STRING_PER_TURN));
-    let result = stream.take(limit as u64).read_to_end(big);
-    let got = big.len() - before;
-    match result {
-        // `read_to_end` ends at the limit, or at the end of the stream before it.
-        Ok(_) if got < limit => Ok(BigRead::End),
-        Ok(_) => Ok(BigRead::More),
-        Err(e) if is_transient(&e) => Ok(BigRead::More),
-        Err(e) => Err(e),
-    }
-}
 // ANCHOR_END: read_big_string
 
 /// Errors that mean "not now", not "broken": try again when `poll` says so.

@@ -16,12 +16,17 @@
 //! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
 //! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
 //! closes only that client, and only after the replies it was already owed have been
-//! delivered; a costly request (a `keys`, v1.2) lets the other clients go first.
+//! delivered.
+//! A costly request (a `keys`, v1.2) lets the other clients go first.
 //!
 //! From v2.0 on the loop also keeps time: it closes clients silent for longer than
 //! `--idle-timeout` (the stages before have no such option, and close no one for being idle),
 //! and wakes for the service's own deadlines (keys that expire). `poll`'s timeout is the
 //! nearest deadline of any kind, so an idle server sleeps until something is due.
+//!
+//! From v3.0 on, a request need not be a frame: the service cuts its own from the bytes that
+//! arrived ([`Service::answer_next`]), keeps what it needs of each connection between reads
+//! (a [`Session`]), and has a big string read into a buffer of its own ([`Next::BigString`]).
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
 //! take the replies already answered for up to [`SHUTDOWN_GRACE`], gives the service its last
@@ -79,11 +84,10 @@ pub trait Service {
         buf: &[u8],
         out: &mut Vec<u8>,
     ) -> io::Result<Next> {
-        let Some((body, used)) = parse_frame_up_to(buf, Self::MAX_MSG)? else {
-            return Ok(Next::Wait);
-        };
-        self.answer(body, out)?;
-        Ok(Next::Answered(used))
+        Ok(match answer_frame(self, buf, out)? {
+            Some(used) => Next::Answered(used),
+            None => Next::Wait,
+        })
     }
 
     /// What to say when a client's stream ends in the middle of a request, `partial` being
@@ -165,6 +169,22 @@ pub trait Session: Default {
 /// No session: a stage whose requests are frames.
 impl Session for () {}
 // ANCHOR_END: service
+
+/// Cuts the first frame from the front of `buf` and has `service` answer the body: how many
+/// bytes the frame took, or `None` while it has not all arrived. An error is the protocol
+/// broken (a frame too long) or the service's own.
+// `?Sized`: from v3.0, `Service::answer_next` calls it with `self`, which may be unsized there.
+fn answer_frame<S: Service + ?Sized>(
+    service: &mut S,
+    buf: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<Option<usize>> {
+    let Some((body, used)) = parse_frame_up_to(buf, S::MAX_MSG)? else {
+        return Ok(None);
+    };
+    service.answer(body, out)?;
+    Ok(Some(used))
+}
 
 // ANCHOR: limits
 /// Unsent reply bytes above which a client's requests are neither answered nor read until

@@ -130,6 +130,13 @@ fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
     panic!("{}: no heap summary from valgrind", stage.name());
 }
 
+/// How far from one allocation per logged request a run may be. The lines go to a thread of
+/// their own through a channel (`src/log.rs`), and on a busy machine two runs of the same
+/// binary differed by up to 4 allocations in 1,000 logged requests (none with `--quiet`): the
+/// channel's side that waits for the other depends on scheduling. Twice that is allowed; a
+/// line that allocated twice would be 1,000 off.
+const LOG_SLACK: u64 = 8;
+
 // ANCHOR: server_allocations
 /// The servers themselves: with `--quiet`, v0.2 and v0.3 allocate nothing per request, nor
 /// do v1.0 to v3.0 per `get`; with their log on, one allocation each, the `client says: ...` line.
@@ -148,7 +155,13 @@ fn the_servers_allocate_nothing_per_request() {
         assert_eq!(quiet_1100 - quiet_100, 0, "{}: allocations for 1,000 requests", stage.name());
         let logged_100 = allocations_serving(stage, &[], 100);
         let logged_1100 = allocations_serving(stage, &[], 1100);
-        assert_eq!(logged_1100 - logged_100, 1000, "{}: one per logged request", stage.name());
+        // One line each, give or take `LOG_SLACK`: see there.
+        let per_line = logged_1100.abs_diff(logged_100 + 1000);
+        assert!(
+            per_line <= LOG_SLACK,
+            "{}: {logged_1100} - {logged_100}: not one per logged request",
+            stage.name()
+        );
     }
 }
 // ANCHOR_END: server_allocations

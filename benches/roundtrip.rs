@@ -232,8 +232,8 @@ fn criterion_rate(group: &str, bench: &str, depth: usize) -> Option<f64> {
 }
 
 // ANCHOR: chart
-/// Draws criterion's figures as a bar chart, requests per second on a log scale, one bar per
-/// server and depth: `target/criterion/roundtrip-chart.svg` (the book's copy is in assets/).
+/// Draws criterion's figures as a bar chart, requests per second, one bar per server and
+/// depth: `target/criterion/roundtrip-chart.svg` (the book's copy is in assets/).
 fn chart() -> String {
     let groups =
         [("pingpong", 1), ("pipelined_16", 16), ("pipelined_64", 64), ("concurrent_100", 100)];
@@ -246,24 +246,35 @@ fn chart() -> String {
             })
         })
         .collect();
+    chart_svg(&bars)
+}
+
+/// The chart itself. The axis is linear from zero, so that a bar 26 times as long as another
+/// is 26 times the rate: a log axis would draw 26× as a small step, and a log axis has no
+/// zero to start from. Small rates get short bars; the figure beside each bar says what it is.
+fn chart_svg(bars: &[(String, f64)]) -> String {
     let (left, width, row) = (250.0, 440.0, 26.0);
-    // Log scale from 100 to 10,000,000 requests per second: five decades.
-    let x = |rate: f64| left + width * ((rate.max(100.0).log10() - 2.0) / 5.0);
+    let most = bars.iter().map(|&(_, rate)| rate).fold(1.0, f64::max);
+    let step = round_step(most / 5.0);
+    let top = (most / step).ceil() * step;
+    let x = |rate: f64| left + width * rate.max(0.0) / top;
     let height = 70.0 + row * bars.len() as f64;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"{height}\" \
          font-family=\"Helvetica, Arial, sans-serif\" font-size=\"13\">\n\
          <rect width=\"760\" height=\"{height}\" fill=\"#fff\"/>\n\
          <text x=\"380\" y=\"22\" text-anchor=\"middle\" font-weight=\"bold\">\
-         Requests per second on loopback (log scale; more is better)</text>\n"
+         Requests per second on loopback (linear scale from 0; more is better)</text>\n"
     );
-    for (i, label) in ["100", "1k", "10k", "100k", "1M", "10M"].iter().enumerate() {
-        let gx = x(10f64.powi(i as i32 + 2));
+    let ticks = (top / step).round() as usize;
+    for i in 0..=ticks {
+        let gx = x(step * i as f64);
         svg += &format!(
             "<line x1=\"{gx}\" y1=\"40\" x2=\"{gx}\" y2=\"{}\" stroke=\"#ddd\"/>\
-             <text x=\"{gx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#666\">{label}</text>\n",
+             <text x=\"{gx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#666\">{}</text>\n",
             height - 20.0,
-            height - 6.0
+            height - 6.0,
+            short_number(step * i as f64)
         );
     }
     for (i, (name, rate)) in bars.iter().enumerate() {
@@ -282,6 +293,22 @@ fn chart() -> String {
         );
     }
     svg + "</svg>\n"
+}
+
+/// The smallest of 1, 2 or 5 times a power of ten that is at least `raw`: grid lines a
+/// reader can add up.
+fn round_step(raw: f64) -> f64 {
+    let power = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|&s| s >= raw).unwrap_or(raw)
+}
+
+/// 2500000 as `2.5M`, 500000 as `500k`.
+fn short_number(value: f64) -> String {
+    match value {
+        v if v >= 1e6 => format!("{}M", v / 1e6),
+        v if v >= 1e3 => format!("{}k", v / 1e3),
+        v => format!("{v}"),
+    }
 }
 // ANCHOR_END: chart
 

@@ -59,7 +59,8 @@ pub const MAX_LOAD_FACTOR: usize = 1;
 pub const REHASH_NODES: usize = 128;
 
 /// Empty buckets of `older` visited per operation, at most: without a cap, a step could scan a
-/// long empty stretch (build-your-own.org has none; Redis visits at most ten per node moved).
+/// long empty stretch (build-your-own.org has none; Redis's `dictRehash(d, n)` moves n buckets,
+/// each with its whole chain, and visits at most `n*10` empty ones).
 pub const REHASH_EMPTY_BUCKETS: usize = 1024;
 
 /// Bucket slots per page: 512 slots of 8 bytes, one 4 KiB page of memory. A table's buckets are

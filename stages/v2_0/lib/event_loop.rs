@@ -489,8 +489,9 @@ impl Conns {
 
     /// Closes every connection silent for `timeout`: the oldest ones, until one is not. A
     /// connection still taking delivery of its replies is not silent, even if `poll` had
-    /// nothing to say about it (the kernel reports room to write only once a big send buffer
-    /// has half drained, which a slow reader can take seconds to do): it is touched instead,
+    /// nothing to say about it (Linux reports room to write only once the free space is half
+    /// of what is still queued, `sk_stream_min_wspace`: a third of a big send buffer, which a
+    /// slow reader can take seconds to drain): it is touched instead,
     /// and closed only after a whole timeout in which none of its replies moved. Connections
     /// already closing are left to their own deadlines.
     fn close_idle(&mut self, timeout: Option<Duration>, now: Instant) {

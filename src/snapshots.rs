@@ -158,10 +158,11 @@ fn tidy_blank_lines(lines: &[String]) -> String {
 }
 
 /// The first line of every snapshot: where it comes from, and how to change it.
-fn header(module: &str, stage: &str) -> String {
+/// The same in every stage, so that a diff of two stages shows only what changed.
+fn header(module: &str) -> String {
     format!(
-        "// src/{module}.rs as stage {stage} has it, made by src/snapshots.rs: edit src/, then\n\
-         // run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.\n"
+        "// src/{module}.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run\n\
+         // `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.\n"
     )
 }
 
@@ -174,7 +175,7 @@ fn expected() -> Vec<(PathBuf, String)> {
                 .unwrap_or_else(|e| panic!("src/{module}.rs, for {stage}: {e}"));
             let body = cut(&source, &stage).unwrap_or_else(|e| panic!("src/{module}.rs: {e}"));
             let path = root().join("stages").join(&stage).join(LIB).join(format!("{module}.rs"));
-            all.push((path, header(&module, &stage) + &body));
+            all.push((path, header(&module) + &body));
         }
     }
     all

@@ -1,5 +1,5 @@
-// src/io_util.rs as stage v0_2 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/io_util.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! `read_full` and `write_all`: moving an exact number of bytes through a kernel that may move
 //! fewer than you asked for.
 //!

@@ -1,5 +1,5 @@
-// src/log.rs as stage v0_3 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/log.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Printing that can neither crash a server nor stall it: [`outln!`](crate::outln) and
 //! [`errln!`](crate::errln), `println!` and `eprintln!` for servers.
 //!

@@ -1,5 +1,5 @@
-// src/event_loop.rs as stage v1_2 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/event_loop.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! The event loop: one thread, many clients, non-blocking sockets and poll(2). Introduced in
 //! v0.3, where it answers every frame with `world`; from v1.0 on, each stage plugs its own
 //! commands into the same loop as a [`Service`], so a stage holds only what it changes.

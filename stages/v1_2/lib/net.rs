@@ -1,5 +1,5 @@
-// src/net.rs as stage v1_2 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/net.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Opening the two ends of a connection, with errors that say what went wrong and where, and
 //! the two things every server must do when something goes wrong: wait a little after a failed
 //! `accept`, and close a connection without destroying the replies already written to it.

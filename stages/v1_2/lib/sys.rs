@@ -1,5 +1,5 @@
-// src/sys.rs as stage v1_2 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/sys.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! What the servers need from Linux that std does not have, declared by hand: poll(2), to
 //! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
 //! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn

@@ -1,5 +1,5 @@
-// src/hashtable.rs as stage v1_3 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/hashtable.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! A chained hash table that resizes a little at a time, so that no single operation waits
 //! for a whole resize (introduced in v1.1; later stages use it unchanged).
 //!

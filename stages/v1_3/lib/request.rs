@@ -1,5 +1,5 @@
-// src/request.rs as stage v1_3 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/request.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! The request protocol from v1.0 on: a command is a list of byte strings, and a request
 //! frame's body carries one command, byte for byte as the C++ original lays it out:
 //!

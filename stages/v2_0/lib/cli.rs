@@ -1,5 +1,5 @@
-// src/cli.rs as stage v2_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/cli.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! The command line every stage shares, parsed by hand because the runtime uses std only.
 //!
 //! ```text

@@ -1,5 +1,5 @@
-// src/frame.rs as stage v2_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/frame.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Length-prefixed framing: how v0.2 finds message boundaries in a TCP byte stream.
 //!
 //! TCP delivers bytes, not messages: one `write` of "hello" may arrive as "he" then "llo",

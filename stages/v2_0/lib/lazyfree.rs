@@ -1,5 +1,5 @@
-// src/lazyfree.rs as stage v2_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/lazyfree.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Freeing big values on a thread of their own (introduced in v2.0), as Redis's `lazyfree`
 //! does for `UNLINK` and `FLUSHALL ASYNC` (v3.0) and, when configured, for `DEL` and expiry.
 //!

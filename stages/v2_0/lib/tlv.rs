@@ -1,5 +1,5 @@
-// src/tlv.rs as stage v2_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/tlv.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Typed replies, from v1.2 on: every value in a reply is tag-length-value (TLV), byte for
 //! byte as the C++ original serializes it, so that its clients can read our replies.
 //!

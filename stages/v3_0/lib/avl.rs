@@ -1,5 +1,5 @@
-// src/avl.rs as stage v3_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/avl.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! An order-statistic AVL tree, its nodes in an arena (introduced in v1.3, for sorted sets;
 //! later stages use it unchanged).
 //!

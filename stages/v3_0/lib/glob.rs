@@ -1,5 +1,5 @@
-// src/glob.rs as stage v3_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/glob.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Glob patterns, as `KEYS pattern` matches them from v3.0 on: Redis's `stringmatchlen`
 //! (`src/util.c`), on bytes, case-sensitive.
 //!

@@ -1,5 +1,5 @@
-// src/resp.rs as stage v3_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/resp.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! RESP2, Redis's own protocol, from v3.0 on: what lets `redis-cli`, `redis-benchmark` and
 //! every Redis client library talk to redis-lite. Like the protocol of v1.0 to v2.0 it is
 //! tag-length-value, but the tags are characters and the lengths are decimal text:

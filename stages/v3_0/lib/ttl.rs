@@ -1,5 +1,5 @@
-// src/ttl.rs as stage v3_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/ttl.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Key expiry: a binary min-heap of deadlines in which every entry knows where it is
 //! (introduced in v2.0; later stages use it unchanged).
 //!

@@ -1,5 +1,5 @@
-// src/zset.rs as stage v3_0 has it, made by src/snapshots.rs: edit src/, then
-// run `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+// src/zset.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! A sorted set: members, each a byte string with a score, kept in order of score and then
 //! name (introduced in v1.3).
 //!

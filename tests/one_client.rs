@@ -122,3 +122,43 @@ fn a_big_string_cut_short_is_one_line() {
     server.expect_log(&format!("the stream ended inside a request, after {} bytes", wire.len()));
     ping(&mut server.connect());
 }
+
+/// A client that sent a 64 MiB request of small strings (each under the size read into a
+/// buffer of its own), and then 9,021 bytes of the next request, which it never finishes: once
+/// the first is answered, the server gives back the buffer it grew to, rather than holding
+/// 64 MiB for 9 KiB that wait.
+#[test]
+fn a_grown_buffer_is_given_back_when_little_of_it_waits() {
+    let server = server();
+    let mut other = server.connect();
+    ping(&mut other);
+    let before = common::rss_kib(server.pid());
+    let one = [b"$1000\r\n".as_slice(), &[b'x'; 1000], b"\r\n"].concat();
+    let count = (64 << 20) / one.len();
+    let mut request = format!("*{}\r\n$3\r\nDEL\r\n", count + 1).into_bytes();
+    request.extend(one.repeat(count));
+    let next = [b"*2\r\n$3\r\nGET\r\n$9013\r\n".as_slice(), &[b'k'; 9001]].concat();
+    assert_eq!(next.len(), 9021);
+    let mut client = server.connect();
+    client.write_all(&[request, next].concat()).unwrap();
+    assert_eq!(read_resp_reply(&mut client), Reply::Got(b":0\r\n".to_vec()));
+    ping(&mut other);
+    let held_kib = common::rss_kib(server.pid()).saturating_sub(before);
+    assert!(held_kib < 8 << 10, "{held_kib} KiB held for 9,021 bytes waiting");
+}
+
+/// Connections that have sent nothing cost no buffer: 500 of them grow the server by far
+/// less than the 16 KiB each that a buffer made at accept would cost (8 MiB).
+#[test]
+fn a_silent_connection_costs_no_buffer() {
+    let server = server();
+    let mut other = server.connect();
+    ping(&mut other);
+    let before = common::rss_kib(server.pid());
+    let silent: Vec<TcpStream> = (0..500).map(|_| server.connect()).collect();
+    // Accepted in order: a PING answered on a newer connection means all of them are in.
+    let mut last = server.connect();
+    ping(&mut last);
+    let grown_kib = common::rss_kib(server.pid()).saturating_sub(before);
+    assert!(grown_kib < 2 << 10, "{grown_kib} KiB for {} silent connections", silent.len());
+}

@@ -192,8 +192,9 @@ fn answer_frame<S: Service + ?Sized>(
 /// the server's memory without bound. (It can be passed by one reply: a reply is built whole.)
 const PAUSE_READING_ABOVE: usize = 1 << 20;
 
-/// Room for received bytes per client to begin with, and to go back to: several small frames.
-/// A frame too big for it makes it grow, with the bytes that arrive, up to one whole frame.
+/// Room for received bytes per client, made at its first read (a client that has sent nothing
+/// costs no buffer), and gone back to: several small frames. A frame too big for it makes it
+/// grow, with the bytes that arrive, up to one whole frame.
 const INCOMING_CAP: usize = 16 * 1024;
 
 /// The reply buffer's capacity kept once it has drained; a burst's worth above this is given
@@ -683,7 +684,7 @@ impl<T: Session> Conn<T> {
             stream,
             peer,
             session: T::default(),
-            incoming: vec![0; INCOMING_CAP],
+            incoming: Vec::new(),
             start: 0,
             end: 0,
             outgoing: Vec::new(),
@@ -908,15 +909,18 @@ impl<T: Session> Conn<T> {
     }
 
     /// Starts the buffer over when everything in it is consumed, for free, and gives back what
-    /// a big frame made it grow to once what is left would fit the usual size.
+    /// a big frame made it grow to once what is left takes a quarter of it or less: the buffer
+    /// shrinks to twice what is left (the usual size at least), so that a client holds at most
+    /// about twice what it has sent and not had answered, whatever it sent before.
     fn tidy_incoming(&mut self) {
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
         }
-        if self.incoming.len() > INCOMING_CAP && self.end - self.start <= INCOMING_CAP / 2 {
+        let left = self.end - self.start;
+        if self.incoming.len() > INCOMING_CAP && left <= self.incoming.len() / 4 {
             self.incoming.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, self.end - self.start);
-            self.incoming.truncate(INCOMING_CAP);
+            (self.start, self.end) = (0, left);
+            self.incoming.truncate((2 * left).max(INCOMING_CAP));
             self.incoming.shrink_to_fit();
         }
     }
@@ -992,7 +996,7 @@ impl<T: Session> Conn<T> {
     fn let_go(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Write);
         for _ in 0..LET_GO_READS {
-            match self.stream.read(&mut self.incoming) {
+            match self.stream.read(scratch(&mut self.incoming)) {
                 Ok(n) if n > 0 => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 _ => break,
@@ -1004,7 +1008,7 @@ impl<T: Session> Conn<T> {
     /// does not find unread bytes and reset the connection. Bounded: past `LINGER_BYTES`,
     /// `interest` stops asking to read, and the client's sending stalls, not our loop.
     fn discard_input(&mut self) {
-        match self.stream.read(&mut self.incoming) {
+        match self.stream.read(scratch(&mut self.incoming)) {
             Ok(0) => {
                 self.peer_closed = true;
                 if matches!(self.phase, Phase::Lingering(_)) {
@@ -1073,6 +1077,16 @@ fn read_big_string(stream: &TcpStream, big: &mut Vec<u8>, wanted: usize) -> io::
     }
 }
 // ANCHOR_END: read_big_string
+
+/// A connection's buffer, `incoming`, as room to read into what will be thrown away: made now
+/// if the client never sent anything (a read into no room reads nothing, which looks like the
+/// end of the stream).
+fn scratch(incoming: &mut Vec<u8>) -> &mut [u8] {
+    if incoming.is_empty() {
+        incoming.resize(INCOMING_CAP, 0);
+    }
+    incoming
+}
 
 /// Errors that mean "not now", not "broken": try again when `poll` says so.
 fn is_transient(e: &io::Error) -> bool {

@@ -15,6 +15,9 @@
 //!   client's `PING`s, one after another, are timed, from the first byte to the `+OK` (the
 //!   sender niced, so that it never holds the prober off its CPU).
 //!
+//! - Idle connections: a second client's `PING`s, one after another, alone, then beside 990
+//!   connections that send nothing: what poll(2) costs per descriptor, per turn.
+//!
 //! `cargo bench --bench one_client` takes about half a minute and writes its table to
 //! `target/criterion/one_client-targets.md`. `cargo bench --bench one_client -- --test` runs it
 //! all small (a 0.2 s trickle, 10 clients of 256 KiB, an 8 MiB value), judges nothing, and
@@ -43,6 +46,8 @@ struct Sizes {
     sent_each: usize,
     big_value: usize,
     big_rounds: usize,
+    idle: usize,
+    idle_for: Duration,
 }
 
 /// A second client sending `PING`s, each round trip timed, until stopped: one after another,
@@ -199,6 +204,23 @@ fn big_set(addr: SocketAddr, sizes: &Sizes) -> ([u32; 3], Duration) {
     (spread(&times, began, ended), took)
 }
 
+/// The prober's round trips, one after another for `idle_for`: with no other client, then with
+/// `idle` connections open that send nothing. poll(2) looks at every descriptor on every call,
+/// so each idle connection is work on every turn of the loop; epoll(7), which Redis uses,
+/// remembers them between calls.
+fn idle(addr: SocketAddr, sizes: &Sizes) -> ([u32; 3], [u32; 3]) {
+    let alone = Prober::start(addr, Duration::ZERO);
+    thread::sleep(sizes.idle_for);
+    let times = alone.stop();
+    let alone = spread(&times, times[0].0, Instant::now());
+    let silent: Vec<TcpStream> = (0..sizes.idle).map(|_| connect(addr)).collect();
+    let crowd = Prober::start(addr, Duration::ZERO);
+    thread::sleep(sizes.idle_for);
+    let times = crowd.stop();
+    drop(silent);
+    (alone, spread(&times, times[0].0, Instant::now()))
+}
+
 /// Every measure, for one server.
 struct Costs {
     name: String,
@@ -207,6 +229,8 @@ struct Costs {
     small_strings: (u64, u64),
     /// Each round's round trips, and the time the `SET` took.
     big: Vec<([u32; 3], Duration)>,
+    /// Round trips with no other client, and with `idle` silent ones.
+    idle: ([u32; 3], [u32; 3]),
 }
 
 fn measure(name: String, addr: SocketAddr, pid: u32, sizes: &Sizes) -> Costs {
@@ -218,7 +242,8 @@ fn measure(name: String, addr: SocketAddr, pid: u32, sizes: &Sizes) -> Costs {
     let trickle = trickle(addr, pid, sizes);
     let memory = half_sent(addr, pid, sizes, &big_value_start(sizes.sent_each));
     let big = (0..sizes.big_rounds).map(|_| big_set(addr, sizes)).collect();
-    Costs { name, trickle, memory, small_strings, big }
+    let idle = idle(addr, sizes);
+    Costs { name, trickle, memory, small_strings, big, idle }
 }
 
 /// How one server's figure for a measure is shown.
@@ -235,7 +260,8 @@ fn rows(all: &[&Costs], sizes: &Sizes) -> Vec<String> {
         format!("{} MiB / {} MiB ({ratio:.2}×)", grown / 1024, sent / 1024)
     };
     let clients = sizes.clients;
-    let measures: [(String, &Cell<'_>); 7] = [
+    let idle = sizes.idle;
+    let measures: [(String, &Cell<'_>); 9] = [
         ("trickle: the server's CPU".into(), &|c| format!("{:.1}%", 100.0 * c.trickle.cpu)),
         ("others' PING before it: median / p99 / worst".into(), &|c| three(c.trickle.before)),
         ("others' PING during it".into(), &|c| three(c.trickle.during)),
@@ -251,6 +277,8 @@ fn rows(all: &[&Costs], sizes: &Sizes) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         }),
+        ("a PING alone: median / p99 / worst".into(), &|c| three(c.idle.0)),
+        (format!("a PING beside {idle} idle connections"), &|c| three(c.idle.1)),
     ];
     for (what, show) in measures {
         let cells: Vec<String> = all.iter().map(|c| show(c)).collect();
@@ -302,6 +330,8 @@ fn main() {
             sent_each: 256 << 10,
             big_value: 8 << 20,
             big_rounds: 1,
+            idle: 20,
+            idle_for: Duration::from_millis(100),
         },
         false => Sizes {
             trickle: Duration::from_secs(5),
@@ -309,6 +339,9 @@ fn main() {
             sent_each: (4 << 20) + 4096,
             big_value: 400 << 20,
             big_rounds: 3,
+            // Within v3.0's default `--max-conns` of 1,000, with the prober.
+            idle: 990,
+            idle_for: Duration::from_secs(1),
         },
     };
     // The clients on CPU 1, each server on CPU 0.

@@ -464,7 +464,9 @@ impl Parser {
     /// A line of words, up to `\n` (a `\r` before it is dropped), split as our own client
     /// splits a typed line. That is close to Redis's `sdssplitargs` but not the same: Redis
     /// also splits on `\r`, `\v` and `\f`, allows `\'` inside single quotes, takes `\`
-    /// outside quotes as a plain byte, and refuses `"a"b` (a closing quote must end the word).
+    /// outside quotes as a plain byte, takes a `\x` not followed by two hex digits inside
+    /// double quotes as a plain `x` (`"\x4g"` is `x4g`, where we refuse it), and refuses
+    /// `"a"b` (a closing quote must end the word).
     /// The one path that copies: inline requests come from people at a telnet prompt and from
     /// `redis-benchmark`'s `PING_INLINE`, never from a client library.
     fn inline(&mut self, buf: &[u8]) -> Result<Step, ProtocolError> {

@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -672,4 +672,161 @@ fn a_transcript_missing_server_lines_is_caught() {
     let server = &replayed.iter().find(|s| s.name == "server").unwrap().steps[0].1;
     assert_eq!(server.len(), 3, "{server:?}");
     assert_eq!(server[1], "client says: one");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exercises
+
+/// The exercises of a chapter: the numbered list items (`1. `, at the start of a line) of its
+/// `## Exercises` section, which ends at the next heading of level one or two. Each is the
+/// item's text, its continuation lines and fences included.
+fn exercises(text: &str) -> Vec<String> {
+    let (mut found, mut in_section, mut in_fence) = (Vec::<String>::new(), false, false);
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && (line.starts_with("# ") || line.starts_with("## ")) {
+            in_section = line.trim_end() == "## Exercises";
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        let numbered = line.split_once(". ").is_some_and(|(number, _)| {
+            !in_fence && !number.is_empty() && number.chars().all(|c| c.is_ascii_digit())
+        });
+        match found.last_mut() {
+            Some(item) if !numbered => {
+                item.push('\n');
+                item.push_str(line);
+            }
+            _ if numbered => found.push(line.to_string()),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The names of the `#[ignore]`d tests in `tests/exercises.rs`, the checks an exercise can
+/// name.
+fn exercise_tests(source: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut ignored = false;
+    for line in source.lines().map(str::trim) {
+        if line.starts_with("#[ignore") {
+            ignored = true;
+        } else if let Some(rest) = line.strip_prefix("fn ").filter(|_| ignored) {
+            names.insert(rest.split('(').next().unwrap_or_default().to_string());
+            ignored = false;
+        }
+    }
+    names
+}
+
+/// What is wrong with an exercise's check, if anything. An exercise has a check when it says
+/// `**Check:**` and then either names `cargo test --test exercises -- --ignored NAME`, NAME
+/// one of `tests` (each one it names must be), or shows a `console` fence whose first line is
+/// a command (`$ ...`) followed by at least one line of the output to expect.
+fn check_problem(exercise: &str, tests: &BTreeSet<String>) -> Option<String> {
+    let Some((_, check)) = exercise.split_once("**Check:**") else {
+        return Some("no **Check:**".into());
+    };
+    let command = "cargo test --test exercises -- --ignored ";
+    let named: Vec<&str> = check
+        .split(command)
+        .skip(1)
+        .map(|rest| rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or(""))
+        .collect();
+    if let Some(missing) = named.iter().find(|name| !tests.contains(**name)) {
+        return Some(format!(
+            "names `{command}{missing}`, not an ignored test in tests/exercises.rs"
+        ));
+    }
+    let mut fences = check.split("```console").skip(1);
+    let shows_output = fences.any(|fence| {
+        let body: Vec<&str> =
+            fence.split("```").next().unwrap_or("").lines().map(str::trim).collect();
+        let mut lines = body.into_iter().filter(|line| !line.is_empty());
+        lines.next().is_some_and(|first| first.starts_with("$ "))
+            && lines.any(|line| !line.starts_with("$ "))
+    });
+    match named.is_empty() && !shows_output {
+        true => Some("**Check:** names no exercises test and shows no command with output".into()),
+        false => None,
+    }
+}
+
+/// The exercises' problems in every chapter, and the exercises tests no exercise names.
+fn exercise_problems(chapters: &[(String, String)], tests_source: &str) -> Vec<String> {
+    let tests = exercise_tests(tests_source);
+    let mut problems = Vec::new();
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    for (name, text) in chapters {
+        for (i, exercise) in exercises(text).iter().enumerate() {
+            if let Some(problem) = check_problem(exercise, &tests) {
+                problems.push(format!("{name}: exercise {}: {problem}", i + 1));
+            }
+            let names = |test: &&String| {
+                exercise.contains(&format!("--ignored {test}`"))
+                    || exercise.contains(&format!("--ignored {test} "))
+            };
+            named.extend(tests.iter().filter(names).cloned());
+        }
+    }
+    for orphan in tests.difference(&named) {
+        problems.push(format!("tests/exercises.rs: {orphan} is the check of no exercise"));
+    }
+    problems
+}
+
+/// Every exercise in the book says how the learner knows they are done: an ignored test in
+/// `tests/exercises.rs` that exists, or a command and the output to expect; and every test
+/// in `tests/exercises.rs` is some exercise's check.
+#[test]
+fn every_exercise_has_a_check() {
+    let chapters: Vec<(String, String)> = chapters()
+        .iter()
+        .map(|path| (path.file_name().unwrap().to_string_lossy().into_owned(), read(path)))
+        .collect();
+    let total: usize = chapters.iter().map(|(_, text)| exercises(text).len()).sum();
+    assert!(total > 50, "the book's exercises are found: {total}");
+    let tests_source = read(&Path::new(ROOT).join("tests/exercises.rs"));
+    let problems = exercise_problems(&chapters, &tests_source);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The check above fails on what it should: an exercise without a check, one that names a
+/// test that does not exist or is not ignored, a command shown without its output, and a test
+/// that no exercise names.
+#[test]
+fn the_exercise_check_catches_an_exercise_without_one() {
+    let tests = "#[test]\n#[ignore = \"exercise\"]\nfn v9_done() {}\n#[test]\nfn v9_plain() {}\n";
+    let chapter = |items: &str| {
+        vec![(
+            "x.md".to_string(),
+            format!("# X\n\n## Exercises\n\n{items}\n## Next\n\n1. Not an exercise.\n"),
+        )]
+    };
+    let good = "1. **Do it.** Text.\n\n   **Check:** `cargo test --test exercises -- --ignored v9_done` passes.\n";
+    assert_eq!(exercise_problems(&chapter(good), tests), Vec::<String>::new());
+    let console = "2. **Run it.** Text.\n\n   **Check:**\n\n   ```console\n   $ cargo test --test v0_2\n   test result: ok.\n   ```\n";
+    assert_eq!(
+        exercise_problems(&chapter(&format!("{good}{console}")), tests),
+        Vec::<String>::new()
+    );
+    let cases = [
+        "2. **No check.** Do something.\n",
+        "2. **Wrong name.** **Check:** `cargo test --test exercises -- --ignored v9_gone` passes.\n",
+        "2. **Not ignored.** **Check:** `cargo test --test exercises -- --ignored v9_plain` passes.\n",
+        "2. **No output.** **Check:**\n\n   ```console\n   $ cargo test --test v0_2\n   ```\n",
+        "2. **No command.** **Check:** it works.\n",
+    ];
+    for case in cases {
+        let problems = exercise_problems(&chapter(&format!("{good}{case}")), tests);
+        assert_eq!(problems.len(), 1, "{case}: {problems:?}");
+        assert!(problems[0].starts_with("x.md: exercise 2:"), "{problems:?}");
+    }
+    let orphan = "1. **Other.** **Check:**\n\n   ```console\n   $ true\n   ok\n   ```\n";
+    let problems = exercise_problems(&chapter(orphan), tests);
+    assert_eq!(problems, ["tests/exercises.rs: v9_done is the check of no exercise"]);
 }

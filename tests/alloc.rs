@@ -130,12 +130,11 @@ fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
     panic!("{}: no heap summary from valgrind", stage.name());
 }
 
-/// How far from one allocation per logged request a run may be. The lines go to a thread of
-/// their own through a channel (`src/log.rs`), and on a busy machine two runs of the same
-/// binary differed by up to 4 allocations in 1,000 logged requests (none with `--quiet`): the
-/// channel's side that waits for the other depends on scheduling. Twice that is allowed; a
-/// line that allocated twice would be 1,000 off.
-const LOG_SLACK: u64 = 8;
+/// How far two runs may be from the count they should differ by. On a busy machine, two runs
+/// of the same binary differed by up to 4 allocations, quiet or logged, on a different stage
+/// each time: something in the process depends on scheduling (its threads, its shutdown), and
+/// it is not pinned down. Twice that is allowed; an allocation per request would be 1,000 off.
+const SLACK: u64 = 8;
 
 // ANCHOR: server_allocations
 /// The servers themselves: with `--quiet`, v0.2 and v0.3 allocate nothing per request, nor
@@ -152,7 +151,12 @@ fn the_servers_allocate_nothing_per_request() {
     for stage in stages.into_iter().chain([Stage::V2_0, Stage::V3_0]) {
         let quiet_100 = allocations_serving(stage, &["--quiet"], 100);
         let quiet_1100 = allocations_serving(stage, &["--quiet"], 1100);
-        assert_eq!(quiet_1100 - quiet_100, 0, "{}: allocations for 1,000 requests", stage.name());
+        let per_request = quiet_1100.abs_diff(quiet_100);
+        assert!(
+            per_request <= SLACK,
+            "{}: {per_request} allocations for 1,000 requests",
+            stage.name()
+        );
         let logged_100 = allocations_serving(stage, &[], 100);
         let logged_1100 = allocations_serving(stage, &[], 1100);
         // One line each, give or take `LOG_SLACK`: see there.

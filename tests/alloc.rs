@@ -159,10 +159,10 @@ fn the_servers_allocate_nothing_per_request() {
         );
         let logged_100 = allocations_serving(stage, &[], 100);
         let logged_1100 = allocations_serving(stage, &[], 1100);
-        // One line each, give or take `LOG_SLACK`: see there.
+        // One line each, give or take `SLACK`: see there.
         let per_line = logged_1100.abs_diff(logged_100 + 1000);
         assert!(
-            per_line <= LOG_SLACK,
+            per_line <= SLACK,
             "{}: {logged_1100} - {logged_100}: not one per logged request",
             stage.name()
         );

@@ -164,6 +164,7 @@ fn hello_exchange_on_the_wire() {
     }
 }
 
+/// The hello request, and exactly the row's reply bytes back.
 fn hello(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     let mut conn = t.connect()?;
     let (request, reply) = expected.hello_on_the_wire;
@@ -180,6 +181,7 @@ fn set_then_get() {
     }
 }
 
+/// `set greeting hello`, any reply, then `get greeting` and the row's `get_after_set`.
 fn set_get(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     let (set, get): (&[&[u8]], &[&[u8]]) =
         (&[b"set", b"greeting", b"hello"], &[b"get", b"greeting"]);
@@ -214,6 +216,7 @@ fn zadd_then_zscore() {
     }
 }
 
+/// `zadd board 10 ada`, any reply, then `zscore board ada` and the row's `zscore_after_zadd`.
 fn zadd_zscore(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     let zadd: &[&[u8]] = &[b"zadd", b"board", b"10", b"ada"];
     let zscore: &[&[u8]] = &[b"zscore", b"board", b"ada"];
@@ -230,6 +233,7 @@ fn second_request_on_one_connection() {
     }
 }
 
+/// `first` and `second` on one connection: answered twice, or closed after the first.
 fn second_request(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     let (stage, mut conn) = (expected.stage, t.connect()?);
     t.expect(&mut conn, &common::encode_request(stage, b"first"), &answer_bytes(stage))?;
@@ -258,6 +262,7 @@ fn hundred_bytes() -> Vec<u8> {
     (0..100).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
+/// A 100-byte message in one write, and the answer.
 fn long_message(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     let (stage, mut conn) = (expected.stage, t.connect()?);
     t.expect(&mut conn, &common::encode_request(stage, &hundred_bytes()), &answer_bytes(stage))
@@ -277,6 +282,8 @@ fn an_idle_client_and_a_second_client() {
     }
 }
 
+/// A silent first connection, then `hello` on a second: answered at once, or only once the
+/// first has left.
 fn idle_and_second(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     let stage = expected.stage;
     // The kernel queues connections in order, so the server takes this one first.
@@ -363,6 +370,7 @@ fn a_client_that_connects_and_leaves() {
     }
 }
 
+/// A connection opened and closed, then a request on another, answered.
 fn connects_and_leaves(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     drop(t.connect()?);
     let (stage, mut conn) = (expected.stage, t.connect()?);
@@ -444,6 +452,7 @@ fn a_closed_stdout_does_not_stop_the_server() {
     }
 }
 
+/// Two requests, each on a connection of its own, answered (the server's stdout is closed).
 fn closed_stdout(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
     let stage = expected.stage;
     for msg in ["first", "second"] {

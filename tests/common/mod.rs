@@ -230,6 +230,11 @@ impl Server {
             .unwrap_or_else(|e| panic!("{}: no line on stderr within {TIMEOUT:?} ({e})", self.name))
     }
 
+    /// The lines the server has written to stderr and no one has read yet, without waiting.
+    pub fn logged_so_far(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+
     /// Asserts the next stdout line is `client says: MSG`.
     pub fn expect_says(&self, msg: &str) {
         assert_eq!(self.next_stdout(), self.stage.says(msg), "{}", self.name);

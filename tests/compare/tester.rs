@@ -618,10 +618,23 @@ fn mangling_proxy(
 #[test]
 fn every_compare_test_is_a_scenario() {
     let source = include_str!("../compare.rs");
-    let tests = source.split("#[test]\nfn ").skip(1).map(|rest| &rest[..rest.find('(').unwrap()]);
-    for test in tests {
-        assert!(SCENARIOS.iter().any(|s| s.name == test), "{test} is not in SCENARIOS");
+    let tests: Vec<&str> =
+        source.split("#[test]\nfn ").skip(1).map(|rest| &rest[..rest.find('(').unwrap()]).collect();
+    for test in &tests {
+        assert!(SCENARIOS.iter().any(|s| s.name == *test), "{test} is not in SCENARIOS");
     }
+    assert_eq!(tests.len(), SCENARIOS.len(), "{tests:?}");
+}
+
+/// A command with arguments: our v0.2 with `--quiet`, split on whitespace as
+/// `REDIS_LITE_SERVER` is, passes every v0.2 scenario.
+#[test]
+fn the_tester_passes_a_command_with_arguments() {
+    let program = Program::parse(&format!("{} --quiet", Stage::V0_2.bin()));
+    assert_eq!(program.words.len(), 2);
+    let (lines, failures) = run_stage(Stage::V0_2, &program);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(lines.iter().filter(|l| l.starts_with("ok")).count(), 8, "{lines:?}");
 }
 
 /// v0.1, a server that closes after one reply and reads 64 bytes at most, run as a v0.2

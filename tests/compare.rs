@@ -2,13 +2,39 @@
 //! to do. A stage's limitation is an expected outcome in the table, asserted like any other:
 //! when a later stage lifts it, that stage's row says so and the same scenario proves it.
 //!
-//! To add a stage: add a row to `EXPECTED`.
+//! To add a stage: add a row to `EXPECTED`. To add a scenario: add it to `tester::SCENARIOS`
+//! too, run against any server or skipped with a reason.
+//!
+//! The scenarios that only need the wire are functions of a [`Transcript`], so that the
+//! tester (`tester.rs`) runs them against a server someone else wrote, which
+//! `REDIS_LITE_SERVER` names; the tests here run them against our stages and then check what
+//! only our binaries do (the `client says` lines, the log).
 
 mod common;
+#[path = "compare/tester.rs"]
+mod tester;
 
 use std::io::{ErrorKind, Write};
 
-use common::{Output, QUIET_PERIOD, Reply, Server, Stage, TIMEOUT, cpu_ticks, request};
+use common::{QUIET_PERIOD, Server, Stage, TIMEOUT, cpu_ticks, request};
+use tester::{Failure, Program, Transcript};
+
+/// Runs scenario `name` against our binary for `expected`'s stage, then `check`, and fails
+/// with the tester's report.
+fn run_ours(name: &str, expected: &Expected, check: impl FnOnce(&mut Server)) {
+    let program = Program::ours(expected.stage);
+    if let Err(report) = tester::scenario(name).run_on(&program, expected, check) {
+        panic!("\n{report}");
+    }
+}
+
+/// `answer(stage)`'s bytes: the reply to [`common::encode_request`]'s request.
+fn answer_bytes(stage: Stage) -> Vec<u8> {
+    match common::answer(stage) {
+        common::Reply::Got(bytes) => bytes,
+        common::Reply::Closed => unreachable!("every stage answers"),
+    }
+}
 
 // ANCHOR: expected
 /// What one stage is expected to do in each scenario below.
@@ -134,15 +160,15 @@ const EXPECTED: [Expected; 9] = [
 #[test]
 fn hello_exchange_on_the_wire() {
     for expected in &EXPECTED {
-        let server = Server::start(expected.stage);
-        let mut stream = server.connect();
-        let (request, reply) = expected.hello_on_the_wire;
-        stream.write_all(request).unwrap();
-        let mut got = vec![0u8; reply.len()];
-        std::io::Read::read_exact(&mut stream, &mut got).unwrap();
-        assert_eq!(got, reply, "{:?}", expected.stage);
-        server.expect_says("hello");
+        run_ours("hello_exchange_on_the_wire", expected, |server| server.expect_says("hello"));
     }
+}
+
+/// The hello request, and exactly the row's reply bytes back.
+fn hello(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    let mut conn = t.connect()?;
+    let (request, reply) = expected.hello_on_the_wire;
+    t.expect_wire(&mut conn, request, reply)
 }
 
 // ANCHOR: set_then_get
@@ -151,26 +177,33 @@ fn hello_exchange_on_the_wire() {
 #[test]
 fn set_then_get() {
     for expected in &EXPECTED {
-        let get =
-            one_then_another(expected, &[b"set", b"greeting", b"hello"], &[b"get", b"greeting"]);
-        assert_eq!(get, Reply::Got(expected.get_after_set.to_vec()), "{:?}", expected.stage);
+        run_ours("set_then_get", expected, |_| {});
     }
 }
 
-/// Sends `first`, then `second` (on a new connection if the stage closes after each reply),
-/// and returns the reply to `second`.
-fn one_then_another(expected: &Expected, first: &[&[u8]], second: &[&[u8]]) -> Reply {
+/// `set greeting hello`, any reply, then `get greeting` and the row's `get_after_set`.
+fn set_get(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    let (set, get): (&[&[u8]], &[&[u8]]) =
+        (&[b"set", b"greeting", b"hello"], &[b"get", b"greeting"]);
+    one_then_another(t, expected, set, get, expected.get_after_set)
+}
+
+/// Sends `first` and reads its reply, then sends `second` (on a new connection if the stage
+/// closes after each reply), and fails unless its reply is `want`.
+fn one_then_another(
+    t: &mut Transcript,
+    expected: &Expected,
+    first: &[&[u8]],
+    second: &[&[u8]],
+    want: &[u8],
+) -> Result<(), Failure> {
     let stage = expected.stage;
-    let server = Server::start(stage);
-    let mut stream = server.connect();
-    stream.write_all(&common::encode_command(stage, first)).unwrap();
-    let reply = common::read_reply(stage, &mut stream);
-    assert!(matches!(reply, Reply::Got(_)), "{stage:?}: {reply:?}");
+    let mut conn = t.connect()?;
+    t.expect_a_reply(&mut conn, &common::encode_command(stage, first))?;
     if !expected.persistent_connection {
-        stream = server.connect();
+        conn = t.connect()?;
     }
-    stream.write_all(&common::encode_command(stage, second)).unwrap();
-    common::read_reply(stage, &mut stream)
+    t.expect(&mut conn, &common::encode_command(stage, second), want)
 }
 // ANCHOR_END: set_then_get
 
@@ -179,10 +212,15 @@ fn one_then_another(expected: &Expected, first: &[&[u8]], second: &[&[u8]]) -> R
 #[test]
 fn zadd_then_zscore() {
     for expected in &EXPECTED {
-        let zadd: &[&[u8]] = &[b"zadd", b"board", b"10", b"ada"];
-        let zscore = one_then_another(expected, zadd, &[b"zscore", b"board", b"ada"]);
-        assert_eq!(zscore, Reply::Got(expected.zscore_after_zadd.to_vec()), "{:?}", expected.stage);
+        run_ours("zadd_then_zscore", expected, |_| {});
     }
+}
+
+/// `zadd board 10 ada`, any reply, then `zscore board ada` and the row's `zscore_after_zadd`.
+fn zadd_zscore(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    let zadd: &[&[u8]] = &[b"zadd", b"board", b"10", b"ada"];
+    let zscore: &[&[u8]] = &[b"zscore", b"board", b"ada"];
+    one_then_another(t, expected, zadd, zscore, expected.zscore_after_zadd)
 }
 
 // ANCHOR: persistent_connection
@@ -191,16 +229,18 @@ fn zadd_then_zscore() {
 #[test]
 fn second_request_on_one_connection() {
     for expected in &EXPECTED {
-        let server = Server::start(expected.stage);
-        let mut stream = server.connect();
-        let first = request(expected.stage, &mut stream, b"first");
-        assert_eq!(first, common::answer(expected.stage), "{:?}", expected.stage);
-        let second = request(expected.stage, &mut stream, b"second");
-        let want = match expected.persistent_connection {
-            true => common::answer(expected.stage),
-            false => Reply::Closed,
-        };
-        assert_eq!(second, want, "{:?}", expected.stage);
+        run_ours("second_request_on_one_connection", expected, |_| {});
+    }
+}
+
+/// `first` and `second` on one connection: answered twice, or closed after the first.
+fn second_request(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    let (stage, mut conn) = (expected.stage, t.connect()?);
+    t.expect(&mut conn, &common::encode_request(stage, b"first"), &answer_bytes(stage))?;
+    let second = common::encode_request(stage, b"second");
+    match expected.persistent_connection {
+        true => t.expect(&mut conn, &second, &answer_bytes(stage)),
+        false => t.expect_closed(&mut conn, &second),
     }
 }
 // ANCHOR_END: persistent_connection
@@ -209,15 +249,23 @@ fn second_request_on_one_connection() {
 /// A 100-byte message in one write: v0.1's single 64-byte read cuts it, v0.2 reads it whole.
 #[test]
 fn a_message_longer_than_one_read() {
-    let message: Vec<u8> = (0..100).map(|i| b'a' + (i % 26) as u8).collect();
     for expected in &EXPECTED {
-        let server = Server::start(expected.stage);
-        let mut stream = server.connect();
-        let reply = request(expected.stage, &mut stream, &message);
-        assert_eq!(reply, common::answer(expected.stage), "{:?}", expected.stage);
-        let seen = &message[..expected.seen_of_a_100_byte_message];
-        server.expect_says(std::str::from_utf8(seen).unwrap());
+        let seen = &hundred_bytes()[..expected.seen_of_a_100_byte_message];
+        run_ours("a_message_longer_than_one_read", expected, |server| {
+            server.expect_says(std::str::from_utf8(seen).unwrap())
+        });
     }
+}
+
+/// `abc...zabc...`, 100 bytes.
+fn hundred_bytes() -> Vec<u8> {
+    (0..100).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+/// A 100-byte message in one write, and the answer.
+fn long_message(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    let (stage, mut conn) = (expected.stage, t.connect()?);
+    t.expect(&mut conn, &common::encode_request(stage, &hundred_bytes()), &answer_bytes(stage))
 }
 // ANCHOR_END: long_message
 
@@ -228,29 +276,27 @@ fn a_message_longer_than_one_read() {
 #[test]
 fn an_idle_client_and_a_second_client() {
     for expected in &EXPECTED {
-        let server = Server::start(expected.stage);
-        // The kernel queues connections in order, so the server takes this one first.
-        let idle = server.connect();
-        let mut second = server.connect();
-        second.write_all(&common::encode_request(expected.stage, b"hello")).unwrap();
-
-        if !expected.serves_a_second_client_while_the_first_idles {
-            // Asserting absence needs a wait: no reply may come while the first client stays.
-            second.set_read_timeout(Some(QUIET_PERIOD)).unwrap();
-            let mut byte = [0u8; 1];
-            let err = std::io::Read::read(&mut second, &mut byte).expect_err("no reply yet");
-            assert!(
-                matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
-                "{:?}: {err}",
-                expected.stage
-            );
-            second.set_read_timeout(Some(TIMEOUT)).unwrap();
-            drop(idle);
-        }
-        let reply = common::read_reply(expected.stage, &mut second);
-        assert_eq!(reply, common::answer(expected.stage), "{:?}", expected.stage);
-        server.expect_says("hello");
+        run_ours("an_idle_client_and_a_second_client", expected, |server| {
+            server.expect_says("hello")
+        });
     }
+}
+
+/// A silent first connection, then `hello` on a second: answered at once, or only once the
+/// first has left.
+fn idle_and_second(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    let stage = expected.stage;
+    // The kernel queues connections in order, so the server takes this one first.
+    let idle = t.connect()?;
+    let mut second = t.connect()?;
+    let hello = common::encode_request(stage, b"hello");
+    if expected.serves_a_second_client_while_the_first_idles {
+        return t.expect(&mut second, &hello, &answer_bytes(stage));
+    }
+    // Asserting absence needs a wait: no reply may come while the first client stays.
+    t.expect_no_reply_yet(&mut second, &hello)?;
+    drop(idle);
+    t.expect_later(&mut second, &answer_bytes(stage))
 }
 // ANCHOR_END: idle_client
 
@@ -312,11 +358,23 @@ fn sigterm_with_a_client_connected() {
 #[test]
 fn a_client_that_connects_and_leaves() {
     for expected in &EXPECTED {
-        let mut server = Server::start(expected.stage);
-        drop(server.connect());
-        server.expect_log("closed");
-        common::assert_still_serves(&mut server);
+        run_ours("a_client_that_connects_and_leaves", expected, |server| {
+            assert!(server.is_running(), "{}: the server exited", server.name);
+            server.expect_log("closed");
+            server.expect_says("still there?");
+            // v0.2 on log every connection's end, v0.1 only failures.
+            if server.stage != Stage::V0_1 {
+                server.expect_log("EOF, client closed the connection");
+            }
+        });
     }
+}
+
+/// A connection opened and closed, then a request on another, answered.
+fn connects_and_leaves(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    drop(t.connect()?);
+    let (stage, mut conn) = (expected.stage, t.connect()?);
+    t.expect(&mut conn, &common::encode_request(stage, b"still there?"), &answer_bytes(stage))
 }
 
 /// With no server, each stage's client says what is wrong and what to do, in one line, and
@@ -388,20 +446,20 @@ fn accept_failures_back_off_and_recover() {
 #[test]
 fn a_closed_stdout_does_not_stop_the_server() {
     for expected in &EXPECTED {
-        let stage = expected.stage;
-        let mut cmd = std::process::Command::new(stage.bin());
-        cmd.args(["--addr", "127.0.0.1:0"]);
-        let mut server = Server::start_with_stdout(stage, cmd, Output::Closed);
-        for msg in ["first", "second"] {
-            let mut stream = server.connect();
-            assert_eq!(
-                request(stage, &mut stream, msg.as_bytes()),
-                common::answer(stage),
-                "{stage:?}"
-            );
-        }
-        assert!(server.is_running(), "{stage:?}: the server exited");
+        run_ours("a_closed_stdout_does_not_stop_the_server", expected, |server| {
+            assert!(server.is_running(), "{}: the server exited", server.name)
+        });
     }
+}
+
+/// Two requests, each on a connection of its own, answered (the server's stdout is closed).
+fn closed_stdout(t: &mut Transcript, expected: &Expected) -> Result<(), Failure> {
+    let stage = expected.stage;
+    for msg in ["first", "second"] {
+        let mut conn = t.connect()?;
+        t.expect(&mut conn, &common::encode_request(stage, msg.as_bytes()), &answer_bytes(stage))?;
+    }
+    Ok(())
 }
 
 // ANCHOR: idle_closed

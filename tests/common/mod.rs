@@ -28,8 +28,9 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// come yet). Only absence is asserted with it, never ordering.
 pub const QUIET_PERIOD: Duration = Duration::from_millis(300);
 
-/// The stages under test, each a binary that Cargo builds for the integration tests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The stages under test, each a binary that Cargo builds for the integration tests, in the
+/// order the book builds them (`V0_2 < V1_0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
     V0_1,
     V0_2,
@@ -123,7 +124,7 @@ pub enum Output {
 
 /// The first line a server prints, within the timeout, and the rest of its output. (Read on a
 /// thread of its own: a server that prints nothing must fail the test, not hang it.)
-fn first_line(out: ChildStdout, stage: Stage) -> (String, BufReader<ChildStdout>) {
+fn first_line(out: ChildStdout) -> Result<(String, BufReader<ChildStdout>), String> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut out = BufReader::new(out);
@@ -131,8 +132,7 @@ fn first_line(out: ChildStdout, stage: Stage) -> (String, BufReader<ChildStdout>
         let _ = out.read_line(&mut line);
         let _ = tx.send((line.trim_end().to_string(), out));
     });
-    rx.recv_timeout(TIMEOUT)
-        .unwrap_or_else(|e| panic!("{}: no first line within {TIMEOUT:?} ({e})", stage.name()))
+    rx.recv_timeout(TIMEOUT).map_err(|e| format!("no first line within {TIMEOUT:?} ({e})"))
 }
 
 impl Server {
@@ -164,16 +164,22 @@ impl Server {
 
     /// Like [`Server::start_command`], with the server's stdout treated as `output` says once
     /// its first line is in.
-    pub fn start_with_stdout(stage: Stage, mut cmd: Command, output: Output) -> Server {
+    pub fn start_with_stdout(stage: Stage, cmd: Command, output: Output) -> Server {
+        Server::try_start(stage, cmd, output).unwrap_or_else(|e| panic!("{}: {e}", stage.name()))
+    }
+
+    /// Like [`Server::start_with_stdout`], with what went wrong as a value instead of a panic:
+    /// for a program someone else wrote, whose failure to start is a finding to report.
+    pub fn try_start(stage: Stage, mut cmd: Command, output: Output) -> Result<Server, String> {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn the server");
+            .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
         let out = child.stdout.take().expect("piped stdout");
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
-        // Own the child before anything can panic, so that Drop kills it.
+        // Own the child before anything can fail, so that Drop kills it.
         let (unread, stdout) = mpsc::channel();
         let mut server = Server {
             stage,
@@ -184,7 +190,7 @@ impl Server {
             stderr,
             unread_stdout: None,
         };
-        let (first, out) = first_line(out, stage);
+        let (first, out) = first_line(out)?;
         match output {
             Output::Read => server.stdout = lines_of(out),
             // Dropping our end makes every later write of the server's fail with EPIPE.
@@ -192,11 +198,13 @@ impl Server {
             // Held open and never read: the pipe fills, and then the server's writes block.
             Output::Unread => server.unread_stdout = Some(out),
         }
-        let addr = first.strip_prefix("listening on ").unwrap_or_else(|| {
-            panic!("{}: first line should be 'listening on ADDR', got {first:?}", stage.name())
-        });
-        server.addr = addr.parse().expect("a socket address after 'listening on'");
-        server
+        let addr = first
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("first line should be 'listening on ADDR', got {first:?}"))?;
+        server.addr = addr
+            .parse()
+            .map_err(|e| format!("{addr:?}, after 'listening on', is not a socket address: {e}"))?;
+        Ok(server)
     }
 
     /// Opens a connection to the server, with bounded reads and writes.
@@ -220,6 +228,11 @@ impl Server {
         self.stderr
             .recv_timeout(TIMEOUT)
             .unwrap_or_else(|e| panic!("{}: no line on stderr within {TIMEOUT:?} ({e})", self.name))
+    }
+
+    /// The lines the server has written to stderr and no one has read yet, without waiting.
+    pub fn logged_so_far(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
     }
 
     /// Asserts the next stdout line is `client says: MSG`.

@@ -19,7 +19,10 @@
 //! ```
 //!
 //! Which modules a stage has is said once, in its `main.rs`: a `#[path = "lib/NAME.rs"]` line
-//! before each `mod`. `cargo test` checks (here, in the library's own tests, which build no stage: a
+//! before each `mod`. A stage's own file that a later stage takes unchanged is copied, not
+//! borrowed by a path into another stage, so that every stage's directory is whole and a diff
+//! of two stages shows only what changed: `mod client; // copied from stages/v1_0/client.rs`
+//! in `main.rs` makes `client.rs` beside it a copy of that file. `cargo test` checks (here, in the library's own tests, which build no stage: a
 //! stage may not compile until its snapshot is made); `REDIS_LITE_SNAPSHOTS=write cargo test
 //! --lib snapshots` writes them.
 
@@ -54,6 +57,18 @@ fn modules(stage: &str) -> Vec<String> {
     let prefix = format!("#[path = \"{LIB}/");
     let names = main.lines().filter_map(|line| line.trim().strip_prefix(prefix.as_str()));
     names.filter_map(|rest| rest.strip_suffix(".rs\"]")).map(str::to_owned).collect()
+}
+
+/// The files a stage's `main.rs` takes unchanged from an earlier stage: (the copy, the original).
+fn copies(stage: &str) -> Vec<(PathBuf, PathBuf)> {
+    let dir = root().join("stages").join(stage);
+    let main = fs::read_to_string(dir.join("main.rs")).expect("the stage's main.rs");
+    let copy = |line: &str| {
+        let (module, original) =
+            line.trim().strip_prefix("mod ")?.split_once("; // copied from ")?;
+        Some((dir.join(format!("{module}.rs")), root().join(original)))
+    };
+    main.lines().filter_map(copy).collect()
 }
 
 /// Whether `stage` is in `ranges`, one range or several with commas between (see the top of
@@ -176,6 +191,11 @@ fn expected() -> Vec<(PathBuf, String)> {
             let body = cut(&source, &stage).unwrap_or_else(|e| panic!("src/{module}.rs: {e}"));
             let path = root().join("stages").join(&stage).join(LIB).join(format!("{module}.rs"));
             all.push((path, header(&module) + &body));
+        }
+        for (copy, original) in copies(&stage) {
+            let text = fs::read_to_string(&original)
+                .unwrap_or_else(|e| panic!("{}, for {stage}: {e}", relative(&original)));
+            all.push((copy, text));
         }
     }
     all

@@ -41,11 +41,9 @@ mod sys;
 
 // ANCHOR: reuse
 // v1.0's client and commands, unchanged: this stage changes only where the keys live.
-#[path = "../v1_0/client.rs"]
-mod client;
-#[path = "../v1_0/server.rs"]
+mod client; // copied from stages/v1_0/client.rs
 #[allow(dead_code)] // its `serve`, v1.0's commands on std's HashMap, is v1.0's
-mod server;
+mod server; // copied from stages/v1_0/server.rs
 mod store;
 // ANCHOR_END: reuse
 

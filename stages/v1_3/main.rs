@@ -51,8 +51,7 @@ mod zset;
 
 // ANCHOR: reuse
 // v1.2's client, unchanged: it already prints every kind of value.
-#[path = "../v1_2/client.rs"]
-mod client;
+mod client; // copied from stages/v1_2/client.rs
 mod server;
 mod sorted;
 // ANCHOR_END: reuse

@@ -57,11 +57,9 @@ mod zset;
 
 // ANCHOR: reuse
 // v1.2's client and v1.3's sorted-set commands, unchanged.
-#[path = "../v1_2/client.rs"]
-mod client;
+mod client; // copied from stages/v1_2/client.rs
 mod server;
-#[path = "../v1_3/sorted.rs"]
-mod sorted;
+mod sorted; // copied from stages/v1_3/sorted.rs
 mod store;
 // ANCHOR_END: reuse
 

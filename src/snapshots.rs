@@ -284,3 +284,34 @@ fn bad_tags_are_refused() {
     assert!(cut("    //@ v1_0.. {\n//@ }\n", "v1_0").is_err());
     assert!(cut("//@ v2_0..\n", "v1_0").is_err());
 }
+
+/// `unsafe` code is refused in every stage except in its copy of `sys.rs`: each `main.rs`
+/// denies it, and the one exception is the attribute on `mod sys`.
+#[test]
+fn every_stage_allows_unsafe_only_in_sys() {
+    for stage in stages() {
+        let dir = root().join("stages").join(&stage);
+        let main = fs::read_to_string(dir.join("main.rs")).expect("the stage's main.rs");
+        assert!(main.contains("#![deny(unsafe_code)]"), "{stage}'s main.rs does not deny unsafe");
+        let lines: Vec<&str> = main.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.contains("allow(unsafe_code)") {
+                let module = lines[i + 1..].iter().find(|line| line.starts_with("mod "));
+                assert_eq!(module, Some(&"mod sys;"), "{stage}: unsafe allowed outside sys");
+            }
+        }
+        for entry in fs::read_dir(&dir).expect("the stage") {
+            let path = entry.expect("a file").path();
+            let text = fs::read_to_string(&path).unwrap_or_default();
+            let is_main = path.ends_with("main.rs");
+            assert!(is_main || !text.contains("allow(unsafe_code)"), "{}", relative(&path));
+        }
+    }
+    // The copies in `lib/` come from `src/`, where only `lib.rs` may say it, on `mod sys`.
+    for entry in fs::read_dir(root().join("src")).expect("src/") {
+        let path = entry.expect("a file").path();
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let allowed = path.ends_with("lib.rs") || path.ends_with("snapshots.rs");
+        assert!(allowed || !text.contains("allow(unsafe_code)"), "{}", relative(&path));
+    }
+}

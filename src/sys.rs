@@ -1,3 +1,17 @@
+//@ ..v0_3: //! What the server needs from Linux that std does not have, declared by
+//@ ..v0_3: //! hand: the `SIOCOUTQ` ioctl, to learn how much of what we sent the client
+//@ ..v0_3: //! has not yet acknowledged, so that closing a connection does not destroy
+//@ ..v0_3: //! replies already written.
+//@ ..v0_3: //!
+//@ ..v0_3: //! Calling the C library from Rust takes the function's signature in an
+//@ ..v0_3: //! `extern "C"` block, which the compiler cannot check against the C headers,
+//@ ..v0_3: //! so calling it is `unsafe`. This module is the only place in the crate where
+//@ ..v0_3: //! that happens, and it hands out a safe function instead. The declaration was
+//@ ..v0_3: //! checked against Linux's headers, and nothing else.
+//@ ..v0_3: //!
+//@ ..v0_3: //! What it cannot do yet: wait for whichever of several sockets is ready
+//@ ..v0_3: //! (poll(2), v0.3).
+//@ v0_3.. {
 //! What the servers need from Linux that std does not have, declared by hand: poll(2), to
 //! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
 //! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
@@ -17,6 +31,7 @@
 //! every descriptor on every call, O(n) per wake-up; epoll(7) on Linux and kqueue(2) on the
 //! BSDs remember the set between calls. A real server would use them (through a crate such as
 //! mio); poll is the portable, teachable one, and the original's choice.
+//@ }
 
 use std::ffi::{c_int, c_short, c_ulong, c_void}; //@ v0_3..
 //@ ..v0_3: use std::ffi::{c_int, c_ulong};

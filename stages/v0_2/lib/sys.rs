@@ -1,24 +1,18 @@
 // src/sys.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
 // `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
-//! What the servers need from Linux that std does not have, declared by hand: poll(2), to
-//! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
-//! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
-//! how many descriptors one `poll` may take when someone has lowered the limit; and
-//! sigaction(2), so that SIGTERM and SIGINT wake the loop to shut down instead of killing it.
+//! What the server needs from Linux that std does not have, declared by
+//! hand: the `SIOCOUTQ` ioctl, to learn how much of what we sent the client
+//! has not yet acknowledged, so that closing a connection does not destroy
+//! replies already written.
 //!
-//! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
-//! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a
-//! struct with exactly C's layout (`#[repr(C)]`), the constants from `<poll.h>`, and the
-//! function's signature in an `extern "C"` block. The compiler cannot check any of them
-//! against the C headers, so calling it is `unsafe`; this module is the only place in the
-//! crate where that happens, and it hands out safe functions instead (introduced in v0.3).
-//! The declarations were checked against Linux's headers, and nothing else: `lib.rs` refuses
-//! to build the crate anywhere else.
+//! Calling the C library from Rust takes the function's signature in an
+//! `extern "C"` block, which the compiler cannot check against the C headers,
+//! so calling it is `unsafe`. This module is the only place in the crate where
+//! that happens, and it hands out a safe function instead. The declaration was
+//! checked against Linux's headers, and nothing else.
 //!
-//! What it cannot do: scale past a few thousand connections. poll(2) makes the kernel look at
-//! every descriptor on every call, O(n) per wake-up; epoll(7) on Linux and kqueue(2) on the
-//! BSDs remember the set between calls. A real server would use them (through a crate such as
-//! mio); poll is the portable, teachable one, and the original's choice.
+//! What it cannot do yet: wait for whichever of several sockets is ready
+//! (poll(2), v0.3).
 
 use std::ffi::{c_int, c_ulong};
 use std::io;

@@ -1,17 +1,20 @@
 //! The command line every stage shares, parsed by hand because the runtime uses std only.
 //!
 //! ```text
+//@ ..v0_2: //! vX_Y [server] [--addr HOST:PORT] [--quiet]
+//@ v0_2..v0_3: //! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle]
+//@ v0_3..v2_0: //! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]
+//@ v2_0.. {
 //! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N] [--idle-timeout MS]
-//! vX_Y client [--addr HOST:PORT] [--pipeline] [MESSAGE...]
+//@ }
+//@ ..v0_3, v1_0..: //! vX_Y client [--addr HOST:PORT] [MESSAGE...]
+//! vX_Y client [--addr HOST:PORT] [--pipeline] [MESSAGE...] //@ v0_3..v1_0
 //! ```
 //!
-//! `--nagle`, `--max-conns`, `--pipeline` and `--idle-timeout` are *extras*: a stage names the
-//! ones it has (v0.1 none, v0.2 `--nagle`, v0.3 the first three, v2.0 all four), and to the
-//! others they are unknown options.
-//!
-//! A stage's `main` hands [`run`] its server and client functions; `run` parses the
-//! arguments, calls one of them, and turns what comes back into one line on stderr and an exit
-//! code: 0 for success, 1 when the server or client failed, 2 for a usage mistake.
+//! Each stage has the options it teaches, and to it any other is an unknown option. A stage's
+//! `main` hands [`run`] its server and client functions; `run` parses the arguments, calls one
+//! of them, and turns what comes back into one line on stderr and an exit code: 0 for success,
+//! 1 when the server or client failed, 2 for a usage mistake.
 
 use std::ffi::OsString;
 //@ ..v1_0: use std::io::{self, Write};
@@ -25,12 +28,14 @@ use std::time::Duration;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:1234";
 //@ }
 
-/// How many clients an event-loop server (v0.3) serves at once, unless told otherwise: well
-/// under the usual limit of 1024 open files per process.
+//@ v0_3.. {
+/// How many clients an event-loop server serves at once, unless told otherwise: well under the
+/// usual limit of 1024 open files per process.
 pub const DEFAULT_MAX_CONNS: usize = 1000;
+//@ }
 
 //@ v2_0..v3_0 {
-/// How long a client may stay silent before it is closed (v2.0), unless told otherwise: the
+/// How long a client may stay silent before it is closed, unless told otherwise: the
 /// original's 5 seconds.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_millis(5000);
 //@ }
@@ -41,12 +46,18 @@ pub struct ServerOpts {
     pub addr: SocketAddr,
     /// Leave out the `client says: ...` line per request (printing costs more than serving).
     pub quiet: bool,
+    //@ v0_2.. {
     /// Leave Nagle's algorithm on (no TCP_NODELAY), to reproduce the stall it causes.
     pub nagle: bool,
-    /// Connections served at once; more are accepted and closed at once (v0.3).
+    //@ }
+    //@ v0_3.. {
+    /// Connections served at once; more are accepted and closed at once.
     pub max_conns: usize,
-    /// How long a client may stay silent before it is closed: from v2.0 on; before, never.
+    //@ }
+    //@ v2_0.. {
+    /// How long a client may stay silent before it is closed; `None`, never.
     pub idle_timeout: Option<Duration>,
+    //@ }
 }
 
 /// What the client side of a stage is told.
@@ -55,8 +66,10 @@ pub struct ClientOpts {
     pub addr: SocketAddr,
     /// The messages to send, in order; empty means the stage's default ones.
     pub messages: Vec<String>,
-    /// Send every message in one write while reading the replies (v0.3).
+    //@ v0_3..v1_0 {
+    /// Send every message in one write while reading the replies.
     pub pipeline: bool,
+    //@ }
 }
 
 /// What the command line asked for.
@@ -67,30 +80,19 @@ pub enum Command {
     Help,
 }
 
-//@ lib {
-/// Parses the arguments after the program name, for a stage that has the options in
-/// `extras`. The error is one line saying what is wrong.
-pub fn parse<I: IntoIterator<Item = String>>(args: I, extras: &[&str]) -> Result<Command, String> {
-    parse_with(args, extras, &WORLD)
-}
-//@ }
-
-/// [`parse`], for a stage whose defaults are in `help`: its address (v3.0: Redis's port), and
-/// its idle timeout if it has `--idle-timeout`.
-pub fn parse_with<I: IntoIterator<Item = String>>(
-    args: I,
-    extras: &[&str],
-    help: &Help,
-) -> Result<Command, String> {
+/// Parses the arguments after the program name, for a stage whose defaults are in `help`. The
+/// error is one line saying what is wrong.
+pub fn parse<I: IntoIterator<Item = String>>(args: I, help: &Help) -> Result<Command, String> {
     let mut args = args.into_iter().peekable();
     let role = args.next_if(|arg| arg == "client" || arg == "server");
     let is_client = role.is_some_and(|role| role == "client");
-    let has = |option: &str| extras.contains(&option);
-
     let mut addr = parse_addr(help.addr)?;
-    let (mut quiet, mut nagle, mut max_conns) = (false, false, DEFAULT_MAX_CONNS);
-    let mut idle_timeout = if has("--idle-timeout") { help.idle_timeout } else { None };
-    let (mut messages, mut pipeline, mut only_messages) = (Vec::new(), false, false);
+    let mut quiet = false;
+    let mut nagle = false; //@ v0_2..
+    let mut max_conns = DEFAULT_MAX_CONNS; //@ v0_3..
+    let mut idle_timeout = help.idle_timeout; //@ v2_0..
+    let mut pipeline = false; //@ v0_3..v1_0
+    let (mut messages, mut only_messages) = (Vec::new(), false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             _ if only_messages => messages.push(arg),
@@ -100,14 +102,17 @@ pub fn parse_with<I: IntoIterator<Item = String>>(
                 addr = parse_addr(&value)?;
             }
             "--quiet" if !is_client => quiet = true,
-            "--nagle" if !is_client && has("--nagle") => nagle = true,
-            "--max-conns" if !is_client && has("--max-conns") => {
+            "--nagle" if !is_client => nagle = true, //@ v0_2..
+            //@ v0_3.. {
+            "--max-conns" if !is_client => {
                 let value = args.next().unwrap_or_default();
                 max_conns = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
                     format!("--max-conns needs a whole number above 0, not '{value}'")
                 })?;
             }
-            "--idle-timeout" if !is_client && has("--idle-timeout") => {
+            //@ }
+            //@ v2_0.. {
+            "--idle-timeout" if !is_client => {
                 let value = args.next().unwrap_or_default();
                 let ms: u64 = value.parse().map_err(|_| {
                     format!(
@@ -116,7 +121,8 @@ pub fn parse_with<I: IntoIterator<Item = String>>(
                 })?;
                 idle_timeout = (ms > 0).then(|| Duration::from_millis(ms));
             }
-            "--pipeline" if is_client && has("--pipeline") => pipeline = true,
+            //@ }
+            "--pipeline" if is_client => pipeline = true, //@ v0_3..v1_0
             // `--` ends the options, so a message may start with '-'.
             "--" if is_client => only_messages = true,
             // A negative number (an offset, a score: `-1`, `-inf`) is a word, never an option.
@@ -128,9 +134,19 @@ pub fn parse_with<I: IntoIterator<Item = String>>(
         }
     }
     Ok(if is_client {
-        Command::Client(ClientOpts { addr, messages, pipeline })
+        Command::Client(ClientOpts {
+            addr,
+            messages,
+            pipeline, //@ v0_3..v1_0
+        })
     } else {
-        Command::Server(ServerOpts { addr, quiet, nagle, max_conns, idle_timeout })
+        Command::Server(ServerOpts {
+            addr,
+            quiet,
+            nagle,        //@ v0_2..
+            max_conns,    //@ v0_3..
+            idle_timeout, //@ v2_0..
+        })
     })
 }
 
@@ -156,9 +172,11 @@ pub struct Help {
     pub client_does: &'static str,
     /// Where the server listens and the client connects unless told otherwise.
     pub addr: &'static str,
-    /// How long a client may stay silent, unless told otherwise, in a stage with
-    /// `--idle-timeout` (v2.0: 5 s, the original's; v3.0: never, Redis's).
+    //@ v2_0.. {
+    /// How long a client may stay silent, unless told otherwise (v2.0: 5 s, the original's;
+    /// v3.0: never, Redis's).
     pub idle_timeout: Option<Duration>,
+    //@ }
 }
 
 //@ ..v1_0 {
@@ -168,76 +186,71 @@ pub const WORLD: Help = Help {
     client_args: "[MESSAGE...]",
     client_does: "connect, send each MESSAGE (or the stage's default ones), print each reply",
     addr: DEFAULT_ADDR,
-    idle_timeout: None,
+    idle_timeout: None, //@ lib
 };
 //@ }
 // ANCHOR_END: help
 
-/// The help text, for `stage` with the options in `extras`.
-pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
-    let has = |option: &str| extras.contains(&option);
-    let flag =
-        |option: &str, shown: &str| if has(option) { shown.to_string() } else { String::new() };
-    let mut text = format!(
-        "usage: {stage} [server] [--addr HOST:PORT] [--quiet]{}{}{}
-       {stage} client [--addr HOST:PORT]{} {}
-
-  server        (the default) {}
-  client        {}
-  --addr        where to listen or connect (default {}; port 0 picks a free port)
-  --quiet       server: don't print a line per request",
-        flag("--nagle", " [--nagle]"),
-        flag("--max-conns", " [--max-conns N]"),
-        flag("--idle-timeout", " [--idle-timeout MS]"),
-        flag("--pipeline", " [--pipeline]"),
-        help.client_args,
-        help.serves,
-        help.client_does,
-        help.addr,
-    );
-    text += &flag(
-        "--nagle",
-        "\n  --nagle       server: leave Nagle's algorithm on (no TCP_NODELAY), to see what it costs",
-    );
-    text += &flag(
-        "--max-conns",
-        &format!("\n  --max-conns   server: clients served at once (default {DEFAULT_MAX_CONNS})"),
-    );
-    text += &flag(
-        "--idle-timeout",
-        &format!(
-            "\n  --idle-timeout server: close a client silent this many ms, 0 for never (default {})",
+/// The help text, for `stage`: the options it has, each on the side that takes it.
+pub fn usage(stage: &str, help: &Help) -> String {
+    let server = [
+        "[--addr HOST:PORT] [--quiet]",
+        " [--nagle]",           //@ v0_2..
+        " [--max-conns N]",     //@ v0_3..
+        " [--idle-timeout MS]", //@ v2_0..
+    ]
+    .concat();
+    let client = [
+        "[--addr HOST:PORT]",
+        " [--pipeline]", //@ v0_3..v1_0
+    ]
+    .concat();
+    let addr = help.addr;
+    let options = [
+        format!("--addr        where to listen or connect (default {addr}; port 0: any free port)"),
+        "--quiet       server: don't print a line per request".to_string(),
+        "--nagle       server: leave Nagle's algorithm on (no TCP_NODELAY)".to_string(), //@ v0_2..
+        format!("--max-conns   server: clients at once (default {DEFAULT_MAX_CONNS})"),  //@ v0_3..
+        //@ v2_0.. {
+        format!(
+            "--idle-timeout server: close a client silent this many ms, 0 for never (default {})",
             help.idle_timeout.map_or(0, |timeout| timeout.as_millis())
         ),
-    );
-    text += &flag(
-        "--pipeline",
-        "\n  --pipeline    client: send every message in one write, reading replies meanwhile",
-    );
-    text + "\n  -h, --help    show this help"
+        //@ }
+        "--pipeline    client: send every message in one write".to_string(), //@ v0_3..v1_0
+        "-h, --help    show this help".to_string(),
+    ]
+    .join("\n  ");
+    let (serves, client_does, args) = (help.serves, help.client_does, help.client_args);
+    format!(
+        "usage: {stage} [server] {server}
+       {stage} client {client} {args}
+
+  server        (the default) {serves}
+  client        {client_does}
+  {options}"
+    )
 }
 
 // ANCHOR: run
 /// A stage's whole `main`: parse, run the server or the client, report. `help` says what the
-/// stage's server and client do, for `--help`. `extras` names the
-/// options beyond the shared ones that this stage has.
+/// stage's server and client do, for `--help`.
 pub fn run(
     stage: &str,
-    extras: &[&str],
     help: &Help,
     server: fn(&ServerOpts) -> io::Result<()>,
     client: fn(&ClientOpts) -> io::Result<()>,
 ) -> ExitCode {
     let command = std::env::args_os().skip(1).map(OsString::into_string).collect();
     let command = match command {
-        Ok(args) => parse_with::<Vec<String>>(args, extras, help),
+        Ok(args) => parse::<Vec<String>>(args, help),
         Err(bad) => Err(format!("argument {bad:?} is not valid UTF-8")),
     };
     // `let _ = writeln!`, not `println!`: with stdout or stderr closed there is nobody to tell,
     // and a panic would only change the exit code.
     let (result, role) = match command {
         Ok(Command::Help) => {
-            let _ = writeln!(io::stdout(), "{}", usage(stage, extras, help));
+            let _ = writeln!(io::stdout(), "{}", usage(stage, help));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Server(opts)) => (server(&opts), "server"),
@@ -393,10 +406,8 @@ fn escape(bytes: &mut impl Iterator<Item = u8>) -> Result<u8, String> {
 mod tests {
     use super::*;
 
-    const ALL: &[&str] = &["--nagle", "--max-conns", "--pipeline"];
-
     fn parse_str(line: &str) -> Result<Command, String> {
-        parse(line.split_whitespace().map(String::from), ALL)
+        parse(line.split_whitespace().map(String::from), &WORLD)
     }
 
     fn server(addr: &str, quiet: bool, nagle: bool) -> Command {
@@ -424,9 +435,7 @@ mod tests {
         let Ok(Command::Server(opts)) = parse_str("--max-conns 3") else { panic!() };
         assert_eq!(opts.max_conns, 3);
         let v2_0 = Help { idle_timeout: Some(DEFAULT_IDLE_TIMEOUT), ..WORLD };
-        let with = |line: &str| {
-            parse_with(line.split_whitespace().map(String::from), &["--idle-timeout"], &v2_0)
-        };
+        let with = |line: &str| parse(line.split_whitespace().map(String::from), &v2_0);
         let Ok(Command::Server(opts)) = with("") else { panic!() };
         assert_eq!(opts.idle_timeout, Some(DEFAULT_IDLE_TIMEOUT), "a stage with timeouts");
         let Ok(Command::Server(opts)) = with("--idle-timeout 200") else { panic!() };
@@ -458,19 +467,18 @@ mod tests {
         assert!(opts.pipeline);
     }
 
-    /// A stage that lacks an extra treats it as an unknown option.
+    /// The usage names every option, each on its side (which stage has which is tested on the
+    /// stages' binaries, in tests/cli.rs).
     #[test]
-    fn extras_belong_to_the_stages_that_name_them() {
-        let parse_for =
-            |line: &str, extras| parse(line.split_whitespace().map(String::from), extras);
-        assert_eq!(parse_for("--nagle", &[]), Err("unknown option '--nagle'".to_string()));
-        assert_eq!(
-            parse_for("client --pipeline", &["--nagle"]),
-            Err("unknown option '--pipeline'".to_string())
+    fn usage_names_each_option() {
+        let text = usage("vX_Y", &WORLD);
+        assert!(
+            text.contains("vX_Y client [--addr HOST:PORT] [--pipeline] [MESSAGE...]"),
+            "{text}"
         );
-        assert!(!usage("v0_1", &[], &WORLD).contains("--nagle"));
-        let v0_3 = usage("v0_3", ALL, &WORLD);
-        assert!(v0_3.contains("client [--addr HOST:PORT] [--pipeline] [MESSAGE...]"));
+        let server = "vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]";
+        assert!(text.contains(server), "{text}");
+        assert!(text.contains("--idle-timeout server: close a client"), "{text}");
     }
 
     /// Words split as a shell would: quotes keep spaces, escapes make any byte.

@@ -74,10 +74,12 @@ fn help() {
 /// An option a later stage adds is unknown to the stages before it.
 #[test]
 fn options_from_later_stages() {
-    let cases: [(Stage, &[&str], &str); 3] = [
+    let cases: [(Stage, &[&str], &str); 5] = [
         (Stage::V0_1, &["--nagle"], "--nagle"),
         (Stage::V0_2, &["--max-conns", "5"], "--max-conns"),
         (Stage::V0_2, &["client", "--pipeline"], "--pipeline"),
+        (Stage::V1_0, &["client", "--pipeline"], "--pipeline"),
+        (Stage::V1_3, &["--idle-timeout", "5"], "--idle-timeout"),
     ];
     for (stage, args, unknown) in cases {
         let out = stage.command().args(args).assert().code(2);

@@ -32,5 +32,5 @@ mod server;
 use crate::cli::WORLD;
 
 fn main() -> std::process::ExitCode {
-    crate::cli::run("v0_1", &[], &WORLD, server::serve, client::run)
+    crate::cli::run("v0_1", &WORLD, server::serve, client::run)
 }

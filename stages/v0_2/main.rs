@@ -43,5 +43,5 @@ mod server;
 use crate::cli::WORLD;
 
 fn main() -> std::process::ExitCode {
-    crate::cli::run("v0_2", &["--nagle"], &WORLD, server::serve, client::run)
+    crate::cli::run("v0_2", &WORLD, server::serve, client::run)
 }

@@ -49,6 +49,5 @@ mod server;
 use crate::cli::WORLD;
 
 fn main() -> std::process::ExitCode {
-    let extras = ["--nagle", "--max-conns", "--pipeline"];
-    crate::cli::run("v0_3", &extras, &WORLD, server::serve, client::run)
+    crate::cli::run("v0_3", &WORLD, server::serve, client::run)
 }

@@ -44,6 +44,5 @@ mod client;
 mod server;
 
 fn main() -> std::process::ExitCode {
-    let extras = ["--nagle", "--max-conns"];
-    crate::cli::run("v1_0", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v1_0", &server::HELP, server::serve, client::run)
 }

@@ -16,7 +16,6 @@ pub const HELP: Help = Help {
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
     addr: crate::cli::DEFAULT_ADDR,
-    idle_timeout: None,
 };
 
 // ANCHOR: limits

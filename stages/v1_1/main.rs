@@ -48,6 +48,5 @@ mod store;
 // ANCHOR_END: reuse
 
 fn main() -> std::process::ExitCode {
-    let extras = ["--nagle", "--max-conns"];
-    crate::cli::run("v1_1", &extras, &server::HELP, store::serve, client::run)
+    crate::cli::run("v1_1", &server::HELP, store::serve, client::run)
 }

@@ -47,6 +47,5 @@ mod client;
 mod server;
 
 fn main() -> std::process::ExitCode {
-    let extras = ["--nagle", "--max-conns"];
-    crate::cli::run("v1_2", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v1_2", &server::HELP, server::serve, client::run)
 }

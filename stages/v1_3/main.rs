@@ -57,6 +57,5 @@ mod sorted;
 // ANCHOR_END: reuse
 
 fn main() -> std::process::ExitCode {
-    let extras = ["--nagle", "--max-conns"];
-    crate::cli::run("v1_3", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v1_3", &server::HELP, server::serve, client::run)
 }

@@ -22,7 +22,6 @@ pub const HELP: Help = Help {
     client_args: "[COMMAND...]",
     client_does: "connect, send the COMMAND (or each line of standard input), print each reply",
     addr: crate::cli::DEFAULT_ADDR,
-    idle_timeout: None,
 };
 
 /// The largest request or reply body, as in v1.0: 32 MiB.

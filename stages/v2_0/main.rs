@@ -64,6 +64,5 @@ mod store;
 // ANCHOR_END: reuse
 
 fn main() -> std::process::ExitCode {
-    let extras = ["--nagle", "--max-conns", "--idle-timeout"];
-    crate::cli::run("v2_0", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v2_0", &server::HELP, server::serve, client::run)
 }

@@ -64,6 +64,5 @@ mod strings;
 mod zsets;
 
 fn main() -> std::process::ExitCode {
-    let extras = ["--nagle", "--max-conns", "--idle-timeout"];
-    crate::cli::run("v3_0", &extras, &server::HELP, server::serve, client::run)
+    crate::cli::run("v3_0", &server::HELP, server::serve, client::run)
 }

@@ -3,17 +3,14 @@
 //! The command line every stage shares, parsed by hand because the runtime uses std only.
 //!
 //! ```text
-//! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N] [--idle-timeout MS]
-//! vX_Y client [--addr HOST:PORT] [--pipeline] [MESSAGE...]
+//! vX_Y [server] [--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]
+//! vX_Y client [--addr HOST:PORT] [MESSAGE...]
 //! ```
 //!
-//! `--nagle`, `--max-conns`, `--pipeline` and `--idle-timeout` are *extras*: a stage names the
-//! ones it has (v0.1 none, v0.2 `--nagle`, v0.3 the first three, v2.0 all four), and to the
-//! others they are unknown options.
-//!
-//! A stage's `main` hands [`run`] its server and client functions; `run` parses the
-//! arguments, calls one of them, and turns what comes back into one line on stderr and an exit
-//! code: 0 for success, 1 when the server or client failed, 2 for a usage mistake.
+//! Each stage has the options it teaches, and to it any other is an unknown option. A stage's
+//! `main` hands [`run`] its server and client functions; `run` parses the arguments, calls one
+//! of them, and turns what comes back into one line on stderr and an exit code: 0 for success,
+//! 1 when the server or client failed, 2 for a usage mistake.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -24,8 +21,8 @@ use std::time::Duration;
 /// Loopback, so a reader's first run is not reachable from the network.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:1234";
 
-/// How many clients an event-loop server (v0.3) serves at once, unless told otherwise: well
-/// under the usual limit of 1024 open files per process.
+/// How many clients an event-loop server serves at once, unless told otherwise: well under the
+/// usual limit of 1024 open files per process.
 pub const DEFAULT_MAX_CONNS: usize = 1000;
 
 /// What the server side of a stage is told.
@@ -36,10 +33,8 @@ pub struct ServerOpts {
     pub quiet: bool,
     /// Leave Nagle's algorithm on (no TCP_NODELAY), to reproduce the stall it causes.
     pub nagle: bool,
-    /// Connections served at once; more are accepted and closed at once (v0.3).
+    /// Connections served at once; more are accepted and closed at once.
     pub max_conns: usize,
-    /// How long a client may stay silent before it is closed: from v2.0 on; before, never.
-    pub idle_timeout: Option<Duration>,
 }
 
 /// What the client side of a stage is told.
@@ -48,8 +43,6 @@ pub struct ClientOpts {
     pub addr: SocketAddr,
     /// The messages to send, in order; empty means the stage's default ones.
     pub messages: Vec<String>,
-    /// Send every message in one write while reading the replies (v0.3).
-    pub pipeline: bool,
 }
 
 /// What the command line asked for.
@@ -60,22 +53,17 @@ pub enum Command {
     Help,
 }
 
-/// [`parse`], for a stage whose defaults are in `help`: its address (v3.0: Redis's port), and
-/// its idle timeout if it has `--idle-timeout`.
-pub fn parse_with<I: IntoIterator<Item = String>>(
-    args: I,
-    extras: &[&str],
-    help: &Help,
-) -> Result<Command, String> {
+/// Parses the arguments after the program name, for a stage whose defaults are in `help`. The
+/// error is one line saying what is wrong.
+pub fn parse<I: IntoIterator<Item = String>>(args: I, help: &Help) -> Result<Command, String> {
     let mut args = args.into_iter().peekable();
     let role = args.next_if(|arg| arg == "client" || arg == "server");
     let is_client = role.is_some_and(|role| role == "client");
-    let has = |option: &str| extras.contains(&option);
-
     let mut addr = parse_addr(help.addr)?;
-    let (mut quiet, mut nagle, mut max_conns) = (false, false, DEFAULT_MAX_CONNS);
-    let mut idle_timeout = if has("--idle-timeout") { help.idle_timeout } else { None };
-    let (mut messages, mut pipeline, mut only_messages) = (Vec::new(), false, false);
+    let mut quiet = false;
+    let mut nagle = false;
+    let mut max_conns = DEFAULT_MAX_CONNS;
+    let (mut messages, mut only_messages) = (Vec::new(), false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             _ if only_messages => messages.push(arg),
@@ -85,23 +73,13 @@ pub fn parse_with<I: IntoIterator<Item = String>>(
                 addr = parse_addr(&value)?;
             }
             "--quiet" if !is_client => quiet = true,
-            "--nagle" if !is_client && has("--nagle") => nagle = true,
-            "--max-conns" if !is_client && has("--max-conns") => {
+            "--nagle" if !is_client => nagle = true,
+            "--max-conns" if !is_client => {
                 let value = args.next().unwrap_or_default();
                 max_conns = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
                     format!("--max-conns needs a whole number above 0, not '{value}'")
                 })?;
             }
-            "--idle-timeout" if !is_client && has("--idle-timeout") => {
-                let value = args.next().unwrap_or_default();
-                let ms: u64 = value.parse().map_err(|_| {
-                    format!(
-                        "--idle-timeout needs a number of milliseconds (0: never), not '{value}'"
-                    )
-                })?;
-                idle_timeout = (ms > 0).then(|| Duration::from_millis(ms));
-            }
-            "--pipeline" if is_client && has("--pipeline") => pipeline = true,
             // `--` ends the options, so a message may start with '-'.
             "--" if is_client => only_messages = true,
             // A negative number (an offset, a score: `-1`, `-inf`) is a word, never an option.
@@ -113,9 +91,17 @@ pub fn parse_with<I: IntoIterator<Item = String>>(
         }
     }
     Ok(if is_client {
-        Command::Client(ClientOpts { addr, messages, pipeline })
+        Command::Client(ClientOpts {
+            addr,
+            messages,
+        })
     } else {
-        Command::Server(ServerOpts { addr, quiet, nagle, max_conns, idle_timeout })
+        Command::Server(ServerOpts {
+            addr,
+            quiet,
+            nagle,
+            max_conns,
+        })
     })
 }
 
@@ -141,78 +127,61 @@ pub struct Help {
     pub client_does: &'static str,
     /// Where the server listens and the client connects unless told otherwise.
     pub addr: &'static str,
-    /// How long a client may stay silent, unless told otherwise, in a stage with
-    /// `--idle-timeout` (v2.0: 5 s, the original's; v3.0: never, Redis's).
-    pub idle_timeout: Option<Duration>,
 }
 
 // ANCHOR_END: help
 
-/// The help text, for `stage` with the options in `extras`.
-pub fn usage(stage: &str, extras: &[&str], help: &Help) -> String {
-    let has = |option: &str| extras.contains(&option);
-    let flag =
-        |option: &str, shown: &str| if has(option) { shown.to_string() } else { String::new() };
-    let mut text = format!(
-        "usage: {stage} [server] [--addr HOST:PORT] [--quiet]{}{}{}
-       {stage} client [--addr HOST:PORT]{} {}
+/// The help text, for `stage`: the options it has, each on the side that takes it.
+pub fn usage(stage: &str, help: &Help) -> String {
+    let server = [
+        "[--addr HOST:PORT] [--quiet]",
+        " [--nagle]",
+        " [--max-conns N]",
+    ]
+    .concat();
+    let client = [
+        "[--addr HOST:PORT]",
+    ]
+    .concat();
+    let addr = help.addr;
+    let options = [
+        format!("--addr        where to listen or connect (default {addr}; port 0: any free port)"),
+        "--quiet       server: don't print a line per request".to_string(),
+        "--nagle       server: leave Nagle's algorithm on (no TCP_NODELAY)".to_string(),
+        format!("--max-conns   server: clients at once (default {DEFAULT_MAX_CONNS})"),
+        "-h, --help    show this help".to_string(),
+    ]
+    .join("\n  ");
+    let (serves, client_does, args) = (help.serves, help.client_does, help.client_args);
+    format!(
+        "usage: {stage} [server] {server}
+       {stage} client {client} {args}
 
-  server        (the default) {}
-  client        {}
-  --addr        where to listen or connect (default {}; port 0 picks a free port)
-  --quiet       server: don't print a line per request",
-        flag("--nagle", " [--nagle]"),
-        flag("--max-conns", " [--max-conns N]"),
-        flag("--idle-timeout", " [--idle-timeout MS]"),
-        flag("--pipeline", " [--pipeline]"),
-        help.client_args,
-        help.serves,
-        help.client_does,
-        help.addr,
-    );
-    text += &flag(
-        "--nagle",
-        "\n  --nagle       server: leave Nagle's algorithm on (no TCP_NODELAY), to see what it costs",
-    );
-    text += &flag(
-        "--max-conns",
-        &format!("\n  --max-conns   server: clients served at once (default {DEFAULT_MAX_CONNS})"),
-    );
-    text += &flag(
-        "--idle-timeout",
-        &format!(
-            "\n  --idle-timeout server: close a client silent this many ms, 0 for never (default {})",
-            help.idle_timeout.map_or(0, |timeout| timeout.as_millis())
-        ),
-    );
-    text += &flag(
-        "--pipeline",
-        "\n  --pipeline    client: send every message in one write, reading replies meanwhile",
-    );
-    text + "\n  -h, --help    show this help"
+  server        (the default) {serves}
+  client        {client_does}
+  {options}"
+    )
 }
 
 // ANCHOR: run
 /// A stage's whole `main`: parse, run the server or the client, report. `help` says what the
-/// stage's server and client do, for `--help`. `extras` names the
-/// options beyond the shared ones that this stage has.
+/// stage's server and client do, for `--help`.
 pub fn run(
     stage: &str,
-    extras: &[&str],
     help: &Help,
     server: fn(&ServerOpts) -> io::Result<()>,
     client: fn(&ClientOpts) -> io::Result<()>,
 ) -> ExitCode {
     let command = std::env::args_os().skip(1).map(OsString::into_string).collect();
     let command = match command {
-        Ok(args) => parse_with::<Vec<String>>(args, extras, help),
+        Ok(args) => parse::<Vec<String>>(args, help),
         Err(bad) => Err(format!("argument {bad:?} is not valid UTF-8")),
     };
     // `let _ = writeln!`, not `println!`: with stdout or stderr closed there is nobody to tell,
     // and a panic would only change the exit code.
     let (result, role) = match command {
         Ok(Command::Help) => {
-            let _ = writeln!(io::stdout(), "{}", usage(stage, extras, help));
+            let _ = writeln!(io::stdout(), "{}", usage(stage, help));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Server(opts)) => (server(&opts), "server"),

@@ -134,19 +134,13 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, help: &Help) -> Result<Com
         }
     }
     Ok(if is_client {
-        Command::Client(ClientOpts {
-            addr,
-            messages,
-            pipeline, //@ v0_3..v1_0
-        })
+        //@ ..v0_3, v1_0..: Command::Client(ClientOpts { addr, messages })
+        Command::Client(ClientOpts { addr, messages, pipeline }) //@ v0_3..v1_0
     } else {
-        Command::Server(ServerOpts {
-            addr,
-            quiet,
-            nagle,        //@ v0_2..
-            max_conns,    //@ v0_3..
-            idle_timeout, //@ v2_0..
-        })
+        //@ ..v0_2: Command::Server(ServerOpts { addr, quiet })
+        //@ v0_2..v0_3: Command::Server(ServerOpts { addr, quiet, nagle })
+        //@ v0_3..v2_0: Command::Server(ServerOpts { addr, quiet, nagle, max_conns })
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns, idle_timeout }) //@ v2_0..
     })
 }
 
@@ -193,18 +187,13 @@ pub const WORLD: Help = Help {
 
 /// The help text, for `stage`: the options it has, each on the side that takes it.
 pub fn usage(stage: &str, help: &Help) -> String {
-    let server = [
-        "[--addr HOST:PORT] [--quiet]",
-        " [--nagle]",           //@ v0_2..
-        " [--max-conns N]",     //@ v0_3..
-        " [--idle-timeout MS]", //@ v2_0..
-    ]
-    .concat();
-    let client = [
-        "[--addr HOST:PORT]",
-        " [--pipeline]", //@ v0_3..v1_0
-    ]
-    .concat();
+    //@ ..v0_2: let server = "[--addr HOST:PORT] [--quiet]";
+    //@ v0_2..v0_3: let server = "[--addr HOST:PORT] [--quiet] [--nagle]";
+    //@ v0_3..v2_0: let server = "[--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]";
+    let server = "[--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N] [--idle-timeout MS]";
+    //@ v2_0..
+    //@ ..v0_3, v1_0..: let client = "[--addr HOST:PORT]";
+    let client = "[--addr HOST:PORT] [--pipeline]"; //@ v0_3..v1_0
     let addr = help.addr;
     let options = [
         format!("--addr        where to listen or connect (default {addr}; port 0: any free port)"),

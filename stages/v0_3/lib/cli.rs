@@ -95,18 +95,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, help: &Help) -> Result<Com
         }
     }
     Ok(if is_client {
-        Command::Client(ClientOpts {
-            addr,
-            messages,
-            pipeline,
-        })
+        Command::Client(ClientOpts { addr, messages, pipeline })
     } else {
-        Command::Server(ServerOpts {
-            addr,
-            quiet,
-            nagle,
-            max_conns,
-        })
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns })
     })
 }
 
@@ -145,17 +136,8 @@ pub const WORLD: Help = Help {
 
 /// The help text, for `stage`: the options it has, each on the side that takes it.
 pub fn usage(stage: &str, help: &Help) -> String {
-    let server = [
-        "[--addr HOST:PORT] [--quiet]",
-        " [--nagle]",
-        " [--max-conns N]",
-    ]
-    .concat();
-    let client = [
-        "[--addr HOST:PORT]",
-        " [--pipeline]",
-    ]
-    .concat();
+    let server = "[--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]";
+    let client = "[--addr HOST:PORT] [--pipeline]";
     let addr = help.addr;
     let options = [
         format!("--addr        where to listen or connect (default {addr}; port 0: any free port)"),

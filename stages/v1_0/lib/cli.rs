@@ -91,17 +91,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, help: &Help) -> Result<Com
         }
     }
     Ok(if is_client {
-        Command::Client(ClientOpts {
-            addr,
-            messages,
-        })
+        Command::Client(ClientOpts { addr, messages })
     } else {
-        Command::Server(ServerOpts {
-            addr,
-            quiet,
-            nagle,
-            max_conns,
-        })
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns })
     })
 }
 
@@ -133,16 +125,8 @@ pub struct Help {
 
 /// The help text, for `stage`: the options it has, each on the side that takes it.
 pub fn usage(stage: &str, help: &Help) -> String {
-    let server = [
-        "[--addr HOST:PORT] [--quiet]",
-        " [--nagle]",
-        " [--max-conns N]",
-    ]
-    .concat();
-    let client = [
-        "[--addr HOST:PORT]",
-    ]
-    .concat();
+    let server = "[--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N]";
+    let client = "[--addr HOST:PORT]";
     let addr = help.addr;
     let options = [
         format!("--addr        where to listen or connect (default {addr}; port 0: any free port)"),

@@ -100,18 +100,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, help: &Help) -> Result<Com
         }
     }
     Ok(if is_client {
-        Command::Client(ClientOpts {
-            addr,
-            messages,
-        })
+        Command::Client(ClientOpts { addr, messages })
     } else {
-        Command::Server(ServerOpts {
-            addr,
-            quiet,
-            nagle,
-            max_conns,
-            idle_timeout,
-        })
+        Command::Server(ServerOpts { addr, quiet, nagle, max_conns, idle_timeout })
     })
 }
 
@@ -146,17 +137,8 @@ pub struct Help {
 
 /// The help text, for `stage`: the options it has, each on the side that takes it.
 pub fn usage(stage: &str, help: &Help) -> String {
-    let server = [
-        "[--addr HOST:PORT] [--quiet]",
-        " [--nagle]",
-        " [--max-conns N]",
-        " [--idle-timeout MS]",
-    ]
-    .concat();
-    let client = [
-        "[--addr HOST:PORT]",
-    ]
-    .concat();
+    let server = "[--addr HOST:PORT] [--quiet] [--nagle] [--max-conns N] [--idle-timeout MS]";
+    let client = "[--addr HOST:PORT]";
     let addr = help.addr;
     let options = [
         format!("--addr        where to listen or connect (default {addr}; port 0: any free port)"),

@@ -39,13 +39,16 @@
 //! The hash is FNV-1a, quick and simple, but not keyed: a client that knows it can choose
 //! keys that all share a bucket, and make each insert walk one chain that holds them all
 //! (measured by `benches/hash_flood.rs`: 16,384 such keys took 88 times as long to insert as
-//! ordinary ones, and the cost grows as the square of their number). [`HashTable::keyed`] hashes
-//! instead with SipHash under a secret drawn when the table is made (std's `RandomState`),
-//! which a client cannot see and so cannot aim at, as Redis keys its SipHash at start-up with
-//! `dictSetHashFunctionSeed`. v3.0, the stage that faces any client, uses it.
+//! ordinary ones, and the cost grows as the square of their number).
+//@ ..v3_0: //! Keying the hash against that is v3.0's, the stage that faces any client.
+//@ v3_0.. {
+//! [`HashTable::keyed`] hashes instead with SipHash under a secret drawn when the table is
+//! made (std's `RandomState`), which a client cannot see and so cannot aim at, as Redis keys
+//! its SipHash at start-up with `dictSetHashFunctionSeed`.
+//@ }
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState}; //@ v2_0..
+use std::hash::{BuildHasher, RandomState}; //@ v3_0..
 
 // ANCHOR: constants
 /// Entries per bucket at which the table grows: 1, as in Redis. Chains stay short (one node on
@@ -130,7 +133,7 @@ pub struct HashTable<V> {
 enum Hashing {
     /// A fixed function, the same in every run: [`fnv1a`], or a test's.
     Plain(fn(&[u8]) -> u64),
-    //@ v2_0.. {
+    //@ v3_0.. {
     /// SipHash-1-3 under 128 secret bits: std's `RandomState`, which its `HashMap` uses for
     /// the same reason. std draws the bits from the system's randomness once per thread, and
     /// varies them for every `RandomState` made.
@@ -142,7 +145,7 @@ impl Hashing {
     fn of(&self, key: &[u8]) -> u64 {
         match self {
             Hashing::Plain(hash) => hash(key),
-            Hashing::Keyed(secret) => secret.hash_one(key), //@ v2_0..
+            Hashing::Keyed(secret) => secret.hash_one(key), //@ v3_0..
         }
     }
 }
@@ -273,7 +276,7 @@ impl<V> HashTable<V> {
     }
 
     // ANCHOR: keyed
-    //@ v2_0.. {
+    //@ v3_0.. {
     /// An empty table that hashes with SipHash under a secret of its own, drawn now: which
     /// keys share a bucket differs from table to table and from run to run, so a client
     /// cannot choose keys that pile up in one.
@@ -287,7 +290,7 @@ impl<V> HashTable<V> {
         HashTable { newer: Table::empty(), older: Table::empty(), older_left: 0, hash }
     }
 
-    //@ v2_0.. {
+    //@ v3_0.. {
     pub fn len(&self) -> usize {
         self.newer.len + self.older.len
     }
@@ -406,7 +409,7 @@ impl<V> HashTable<V> {
     }
 
     // ANCHOR: into_entries
-    //@ v2_0.. {
+    //@ v3_0.. {
     /// The table taken apart: every key and value, in no particular order, each node freed
     /// as the iterator reaches it and each page of buckets as soon as it is empty. What is not
     /// reached is freed, loop-free, when the iterator is dropped. For `lazyfree`, which frees
@@ -495,7 +498,7 @@ impl<V> HashTable<V> {
     // ANCHOR_END: check_invariants
 }
 
-//@ v2_0.. {
+//@ v3_0.. {
 /// A table being taken apart: see [`HashTable::into_entries`].
 pub struct IntoEntries<V> {
     tables: [Table<V>; 2],

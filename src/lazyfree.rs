@@ -148,11 +148,13 @@ impl LazyFree {
     }
     //@ }
 
+    //@ v3_0.. {
     /// A hand on the count of parts waiting, for parts found only when the thread reaches
     /// them: the members of a sorted set inside a whole keyspace sent at once.
     pub fn waiting(&self) -> Waiting {
         Waiting(Arc::clone(&self.waiting))
     }
+    //@ }
 
     /// Frees `parts`, a value taken apart into `len` parts, each freed when the iterator
     /// reaches it: on the thread, or here and now if the thread is gone (it cannot panic,
@@ -167,6 +169,7 @@ impl LazyFree {
     }
 }
 
+//@ v3_0.. {
 /// See [`LazyFree::waiting`].
 pub struct Waiting(Arc<AtomicUsize>);
 
@@ -177,6 +180,7 @@ impl Waiting {
         self.0.fetch_add(parts, Ordering::Relaxed);
     }
 }
+//@ }
 
 /// The thread's end of the socket pair; the parts it freed since the loop last merged, and
 /// how many to free before it next asks, and how many waited when the last slice began (0

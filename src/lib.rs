@@ -14,7 +14,7 @@
 //! | [`log`]     | `outln!`/`errln!`: printing that cannot crash or stall       | v0.1          |
 //! | [`io_util`] | `read_full` and `write_all`: exact I/O over partial reads    | v0.2          |
 //! | [`frame`]   | the length-prefixed protocol: `K_MAX_MSG`, read/write frames | v0.2          |
-//! | [`sys`]     | poll(2), SIOCOUTQ, getrlimit, sigaction: by hand, made safe   | v0.3          |
+//! | [`sys`]     | SIOCOUTQ (v0.2); poll(2), getrlimit, sigaction: by hand, safe | v0.2          |
 //! | [`event_loop`] | the poll loop: Conns, backpressure, closing, shutting down | v0.3          |
 //! | [`request`] | commands as lists of strings, parsed without copying         | v1.0          |
 //! | [`hashtable`] | a chained hash table that resizes a little at a time       | v1.1          |
@@ -23,6 +23,7 @@
 //! | [`zset`]    | the sorted set: a hash table and that tree, over the same members | v1.3 |
 //! | [`ttl`]     | key expiry: a heap of deadlines, each one movable in O(log n) | v2.0 |
 //! | [`lazyfree`] | a thread that drops big values, so that the loop need not wait | v2.0 |
+//! | [`store`]   | keys, values and deadlines: expiry on every access and per turn | v2.0 |
 //! | [`resp`]    | Redis's protocol, RESP2: requests parsed in place, replies, a reader | v3.0 |
 //! | [`glob`]    | `KEYS` patterns, matched as Redis matches them, in bounded time | v3.0 |
 //!
@@ -44,6 +45,7 @@ pub mod log;
 pub mod net;
 pub mod request;
 pub mod resp;
+pub mod store;
 // Not a module of the server: the test that cuts `src/` into each stage's own copy.
 #[cfg(test)]
 mod snapshots;

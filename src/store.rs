@@ -1,6 +1,6 @@
-//! The v2.0 store: keys, their values and their deadlines, and everything that must happen
-//! when a key goes (its deadline out of the heap, its value freed, off the loop if it is big).
-//! v2.0's commands (`server.rs`) and v3.0's, in Redis's protocol, both work on it.
+//! The store of v2.0 and later: keys, their values and their deadlines, and everything that
+//! must happen when a key goes (its deadline out of the heap, its value freed, off the loop if
+//! it is big). v2.0's commands work on it, and from v3.0 on Redis's do, in Redis's protocol.
 //!
 //! Every way in to a key checks its deadline first (`value_mut`, `insert`, `remove`, and
 //! what is built on them), so that no command can see an expired key, however far behind
@@ -11,7 +11,8 @@ use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use crate::hashtable::HashTable;
-use crate::lazyfree::{self, LazyFree, Waiting};
+use crate::lazyfree::{self, LazyFree, Waiting}; //@ v3_0..
+//@ ..v3_0: use crate::lazyfree::{self, LazyFree};
 use crate::ttl::{TimerId, TtlHeap};
 use crate::zset::ZSet;
 
@@ -48,9 +49,6 @@ pub struct Entry {
 /// The store: keys are bytes, values strings or sorted sets, each with a deadline or none.
 pub struct Store {
     keys: HashTable<Entry>,
-    /// How to make an empty table of keys: [`HashTable::new`] (v2.0) or
-    /// [`HashTable::keyed`] (v3.0), for the start and for every flush.
-    empty: fn() -> HashTable<Entry>,
     /// Every deadline, earliest first; each names its key.
     ttls: TtlHeap,
     lazyfree: LazyFree,
@@ -63,25 +61,21 @@ pub struct Store {
 // ANCHOR_END: store
 
 impl Store {
-    /// A store whose keys are hashed with FNV-1a, as v1.1 introduced it.
-    #[allow(dead_code)] // v2.0's
-    pub fn new(quiet: bool) -> io::Result<Store> {
-        Store::with_table(HashTable::new, quiet)
-    }
-
+    //@ ..v3_0: /// A store whose keys are hashed with FNV-1a, as v1.1 introduced it.
+    //@ ..v3_0: pub fn new(quiet: bool) -> io::Result<Store> {
+    //@ ..v3_0:     let (keys, ttls) = (HashTable::new(), TtlHeap::new());
+    //@ ..v3_0:     Ok(Store { keys, ttls, lazyfree: LazyFree::start()?, quiet, walked: false })
+    //@ ..v3_0: }
     // ANCHOR: keyed
+    //@ v3_0.. {
     /// A store whose keys are hashed under a secret drawn at start-up, so that no client can
-    /// choose keys that share a bucket: v3.0's.
-    #[allow(dead_code)] // v3.0's
+    /// choose keys that share a bucket (see `src/hashtable.rs`).
     pub fn keyed(quiet: bool) -> io::Result<Store> {
-        Store::with_table(HashTable::keyed, quiet)
+        let (keys, ttls) = (HashTable::keyed(), TtlHeap::new());
+        Ok(Store { keys, ttls, lazyfree: LazyFree::start()?, quiet, walked: false })
     }
+    //@ }
     // ANCHOR_END: keyed
-
-    fn with_table(empty: fn() -> HashTable<Entry>, quiet: bool) -> io::Result<Store> {
-        let (keys, ttls, lazyfree) = (empty(), TtlHeap::new(), LazyFree::start()?);
-        Ok(Store { keys, empty, ttls, lazyfree, quiet, walked: false })
-    }
 
     // ANCHOR: set
     /// Overwrites a string in place, as v1.0 does, and forgets its deadline, as Redis's `SET`
@@ -138,34 +132,36 @@ impl Store {
             .map(|(key, _)| key)
     }
 
+    //@ v3_0.. {
     /// How many keys there are, counting those past their deadline that the loop has not
     /// deleted yet (as Redis's `DBSIZE` does).
-    #[allow(dead_code)] // v3.0's DBSIZE; v2.0 has no command that counts
     pub fn len(&self) -> usize {
         self.keys.len()
     }
-    /// Deletes every key (v3.0's `FLUSHALL`). The old table is dropped here, all at once:
-    /// Redis does the same unless told `ASYNC`.
-    #[allow(dead_code)] // v2.0 has no command that deletes everything
+
+    /// Deletes every key (`FLUSHALL`). The old table is dropped here, all at once: Redis does
+    /// the same unless told `ASYNC`.
     pub fn clear(&mut self) {
-        (self.keys, self.ttls) = ((self.empty)(), TtlHeap::new());
+        (self.keys, self.ttls) = (HashTable::keyed(), TtlHeap::new());
     }
+    //@ }
     // ANCHOR_END: deadlines
 
     // ANCHOR: clear_async
-    /// Deletes every key now, and frees them on the `lazyfree` thread (v3.0's `FLUSHALL
-    /// ASYNC`): the keyspace is empty at once, and the old table, its values and the heap of
-    /// deadlines go there as parts, a slice at a time, each node of the table one part, and
-    /// each member of a big sorted set in it one more, as `DEL` would have sent it.
-    #[allow(dead_code)] // v2.0 has no command that deletes everything
+    //@ v3_0.. {
+    /// Deletes every key now, and frees them on the `lazyfree` thread (`FLUSHALL ASYNC`): the
+    /// keyspace is empty at once, and the old table, its values and the heap of deadlines go
+    /// there as parts, a slice at a time, each node of the table one part, and each member of a
+    /// big sorted set in it one more, as `DEL` would have sent it.
     pub fn clear_async(&mut self) {
-        let keys = std::mem::replace(&mut self.keys, (self.empty)());
+        let keys = std::mem::replace(&mut self.keys, HashTable::keyed());
         let ttls = std::mem::take(&mut self.ttls);
         let len = keys.len() + ttls.len();
         let waiting = self.lazyfree.waiting();
         let entries = keys.into_entries().flat_map(move |(_, entry)| parts(entry.value, &waiting));
         self.lazyfree.free(len, entries.chain(ttls.into_keys().map(drop)));
     }
+    //@ }
     // ANCHOR_END: clear_async
 
     // ANCHOR: timers
@@ -266,6 +262,7 @@ impl Store {
     // ANCHOR_END: expire
 }
 
+//@ v3_0.. {
 /// A value of a keyspace being freed, taken apart on the `lazyfree` thread: one part, which
 /// frees it, or for a big sorted set one part and then one per member, counted as waiting
 /// when the thread reaches the set (counting them on the loop would walk every value).
@@ -279,14 +276,16 @@ fn parts(value: Value, waiting: &Waiting) -> impl Iterator<Item = ()> + Send + u
     };
     std::iter::once(()).chain(members.into_iter().flatten().map(drop))
 }
+//@ }
 
 // ANCHOR: loop_hooks
-/// The loop's hooks into the store, the same under v2.0's protocol and v3.0's: after a command
+/// The loop's hooks into the store, the same under every protocol: after a command
 /// that walked every key the other clients come first (`should_yield`); `poll` wakes for the
 /// earliest deadline; each turn expires a bounded number of keys; and the `lazyfree` thread's
 /// socket is polled, its asks answered. A macro, because one trait's methods cannot be written
 /// half in one `impl` and half in another: each stage's `impl Service for Store` writes its
 /// protocol's methods, then `store::loop_hooks!()` writes these.
+#[allow(unused_macros)] //@ lib
 macro_rules! loop_hooks {
     () => {
         fn should_yield(&mut self) -> bool {
@@ -310,5 +309,6 @@ macro_rules! loop_hooks {
         }
     };
 }
+#[allow(unused_imports)] //@ lib
 pub(crate) use loop_hooks;
 // ANCHOR_END: loop_hooks

@@ -109,20 +109,24 @@ impl TtlHeap {
         TtlHeap { heap: Vec::new(), slots: Vec::new(), free: Vec::new() }
     }
 
+    //@ v3_0.. {
     pub fn len(&self) -> usize {
         self.heap.len()
     }
+    //@ }
 
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 
     // ANCHOR: into_keys
+    //@ v3_0.. {
     /// The heap taken apart: each timer's key, freed as the iterator reaches it (the heap's
     /// own array, one allocation, goes at once). For `lazyfree`, with the keyspace it served.
     pub fn into_keys(self) -> impl Iterator<Item = Box<[u8]>> + Send {
         self.slots.into_iter().filter(|slot| slot.pos != NIL).map(|slot| slot.key)
     }
+    //@ }
     // ANCHOR_END: into_keys
 
     /// The earliest deadline and its timer: how long the event loop may sleep.

@@ -2,7 +2,7 @@
 //! (`--idle-timeout MS`, 5 seconds unless told otherwise), and big sorted sets are freed on a
 //! thread of their own, so that deleting one does not stop every other client.
 //!
-//! What this stage adds: `store.rs` keeps a deadline beside each key that has one, in a heap
+//! What this stage adds: `src/store.rs` keeps a deadline beside each key that has one, in a heap
 //! (`src/ttl.rs`), expires keys both when they are touched and from the loop, at most
 //! [`store::MAX_EXPIRE_PER_TURN`] per turn, and frees big values through `src/lazyfree.rs`;
 //! `server.rs` has the commands, `pexpire` and `pttl` among them.
@@ -45,6 +45,8 @@ mod log;
 mod net;
 #[path = "lib/request.rs"]
 mod request;
+#[path = "lib/store.rs"]
+mod store;
 #[allow(unsafe_code)] // the calls into the C library, and nothing else
 #[path = "lib/sys.rs"]
 mod sys;
@@ -60,7 +62,6 @@ mod zset;
 mod client; // copied from stages/v1_2/client.rs
 mod server;
 mod sorted; // copied from stages/v1_3/sorted.rs
-mod store;
 // ANCHOR_END: reuse
 
 fn main() -> std::process::ExitCode {

@@ -1,7 +1,7 @@
 //! The v2.0 server: v1.3's commands, with time. A key may have a deadline (`pexpire`,
 //! `pttl`); an expired key is never returned, whether or not the loop has got round to
 //! deleting it; and a big sorted set is freed on another thread. The keys, values and
-//! deadlines live in `store.rs`.
+//! deadlines live in `src/store.rs`.
 //!
 //! Compared with v1.3 (`diff stages/v1_3/server.rs stages/v2_0/server.rs`): the store is a
 //! module of its own, which v3.0 reuses; the store has timed work for the loop to run; and
@@ -53,7 +53,7 @@ impl Service for Store {
         Ok(())
     }
 
-    // The timers, the yielding after a `keys` and the `lazyfree` thread's asks: see `store.rs`.
+    // The timers, the yielding after a `keys` and the `lazyfree` thread's asks: see `src/store.rs`.
     store::loop_hooks!();
 }
 // ANCHOR_END: service

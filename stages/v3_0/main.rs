@@ -8,7 +8,7 @@
 //! and the commands themselves: `strings.rs` (strings, keys and their deadlines), `zsets.rs`
 //! (sorted sets, with `ZRANGEBYSCORE ... LIMIT` reaching its offset through the tree) and
 //! `connection.rs` (what clients send when they connect). The keys, values and deadlines are
-//! v2.0's store, unchanged, and so is the event loop.
+//! v2.0's store (`src/store.rs`), which learns to count and to empty itself.
 //!
 //! What it still cannot do, that a real Redis does: persistence, replication, cluster, ACLs,
 //! pub/sub, transactions, scripting, and every type but strings and sorted sets. The book's
@@ -47,6 +47,8 @@ mod net;
 mod request;
 #[path = "lib/resp.rs"]
 mod resp;
+#[path = "lib/store.rs"]
+mod store;
 #[allow(unsafe_code)] // the calls into the C library, and nothing else
 #[path = "lib/sys.rs"]
 mod sys;
@@ -59,7 +61,6 @@ mod client;
 mod connection;
 mod float;
 mod server;
-mod store; // copied from stages/v2_0/store.rs
 mod strings;
 mod zsets;
 

@@ -41,10 +41,8 @@
 //! The hash is FNV-1a, quick and simple, but not keyed: a client that knows it can choose
 //! keys that all share a bucket, and make each insert walk one chain that holds them all
 //! (measured by `benches/hash_flood.rs`: 16,384 such keys took 88 times as long to insert as
-//! ordinary ones, and the cost grows as the square of their number). [`HashTable::keyed`] hashes
-//! instead with SipHash under a secret drawn when the table is made (std's `RandomState`),
-//! which a client cannot see and so cannot aim at, as Redis keys its SipHash at start-up with
-//! `dictSetHashFunctionSeed`. v3.0, the stage that faces any client, uses it.
+//! ordinary ones, and the cost grows as the square of their number).
+//! Keying the hash against that is v3.0's, the stage that faces any client.
 
 use std::fmt;
 

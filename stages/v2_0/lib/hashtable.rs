@@ -41,13 +41,10 @@
 //! The hash is FNV-1a, quick and simple, but not keyed: a client that knows it can choose
 //! keys that all share a bucket, and make each insert walk one chain that holds them all
 //! (measured by `benches/hash_flood.rs`: 16,384 such keys took 88 times as long to insert as
-//! ordinary ones, and the cost grows as the square of their number). [`HashTable::keyed`] hashes
-//! instead with SipHash under a secret drawn when the table is made (std's `RandomState`),
-//! which a client cannot see and so cannot aim at, as Redis keys its SipHash at start-up with
-//! `dictSetHashFunctionSeed`. v3.0, the stage that faces any client, uses it.
+//! ordinary ones, and the cost grows as the square of their number).
+//! Keying the hash against that is v3.0's, the stage that faces any client.
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
 
 // ANCHOR: constants
 /// Entries per bucket at which the table grows: 1, as in Redis. Chains stay short (one node on
@@ -132,17 +129,12 @@ pub struct HashTable<V> {
 enum Hashing {
     /// A fixed function, the same in every run: [`fnv1a`], or a test's.
     Plain(fn(&[u8]) -> u64),
-    /// SipHash-1-3 under 128 secret bits: std's `RandomState`, which its `HashMap` uses for
-    /// the same reason. std draws the bits from the system's randomness once per thread, and
-    /// varies them for every `RandomState` made.
-    Keyed(RandomState),
 }
 
 impl Hashing {
     fn of(&self, key: &[u8]) -> u64 {
         match self {
             Hashing::Plain(hash) => hash(key),
-            Hashing::Keyed(secret) => secret.hash_one(key),
         }
     }
 }
@@ -273,20 +265,10 @@ impl<V> HashTable<V> {
     }
 
     // ANCHOR: keyed
-    /// An empty table that hashes with SipHash under a secret of its own, drawn now: which
-    /// keys share a bucket differs from table to table and from run to run, so a client
-    /// cannot choose keys that pile up in one.
-    pub fn keyed() -> HashTable<V> {
-        HashTable::hashing(Hashing::Keyed(RandomState::new()))
-    }
     // ANCHOR_END: keyed
 
     fn hashing(hash: Hashing) -> HashTable<V> {
         HashTable { newer: Table::empty(), older: Table::empty(), older_left: 0, hash }
-    }
-
-    pub fn len(&self) -> usize {
-        self.newer.len + self.older.len
     }
 
     /// Whether a resize is in progress (entries are still in `older`).
@@ -396,57 +378,10 @@ impl<V> HashTable<V> {
     }
 
     // ANCHOR: into_entries
-    /// The table taken apart: every key and value, in no particular order, each node freed
-    /// as the iterator reaches it and each page of buckets as soon as it is empty. What is not
-    /// reached is freed, loop-free, when the iterator is dropped. For `lazyfree`, which frees
-    /// a whole keyspace a slice at a time.
-    pub fn into_entries(self) -> IntoEntries<V> {
-        let HashTable { newer, older, .. } = self;
-        IntoEntries { tables: [newer, older], table: 0, page: 0, slot: 0 }
-    }
     // ANCHOR_END: into_entries
 
     // ANCHOR: check_invariants
     // ANCHOR_END: check_invariants
-}
-
-/// A table being taken apart: see [`HashTable::into_entries`].
-pub struct IntoEntries<V> {
-    tables: [Table<V>; 2],
-    /// Where it is: which table, which of its pages (in `pages`' order), which slot.
-    table: usize,
-    page: usize,
-    slot: usize,
-}
-
-impl<V> Iterator for IntoEntries<V> {
-    type Item = (Box<[u8]>, V);
-
-    /// The next node, unlinked from its chain. Empty slots are passed over, at most a page of
-    /// them (512) per emptied page, and a page is freed when its last slot has been passed.
-    fn next(&mut self) -> Option<(Box<[u8]>, V)> {
-        while let Some(table) = self.tables.get_mut(self.table) {
-            let Some(page) = table.pages.get_mut(self.page) else {
-                (self.table, self.page, self.slot) = (self.table + 1, 0, 0);
-                continue;
-            };
-            let link = page.as_deref_mut().and_then(|slots| slots.get_mut(self.slot));
-            match link.map(|link| (link.take(), link)) {
-                Some((Some(mut node), link)) => {
-                    *link = node.next.take();
-                    table.len -= 1;
-                    let Node { key, value, .. } = *node;
-                    return Some((key, value));
-                }
-                Some((None, _)) => self.slot += 1,
-                None => {
-                    *page = None; // emptied (or freed already): give it back
-                    (self.page, self.slot) = (self.page + 1, 0);
-                }
-            }
-        }
-        None
-    }
 }
 
 impl<V: fmt::Debug> fmt::Debug for HashTable<V> {

@@ -143,12 +143,6 @@ impl LazyFree {
         Ok(LazyFree { to_free, waiting, queued, asks: Some(asks) })
     }
 
-    /// A hand on the count of parts waiting, for parts found only when the thread reaches
-    /// them: the members of a sorted set inside a whole keyspace sent at once.
-    pub fn waiting(&self) -> Waiting {
-        Waiting(Arc::clone(&self.waiting))
-    }
-
     /// Frees `parts`, a value taken apart into `len` parts, each freed when the iterator
     /// reaches it: on the thread, or here and now if the thread is gone (it cannot panic,
     /// but if it did).
@@ -159,17 +153,6 @@ impl LazyFree {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             parts.for_each(drop);
         }
-    }
-}
-
-/// See [`LazyFree::waiting`].
-pub struct Waiting(Arc<AtomicUsize>);
-
-impl Waiting {
-    /// Counts `parts` more as waiting, before they are freed: so that the count the slices
-    /// are sized by stays exact.
-    pub fn add(&self, parts: usize) {
-        self.0.fetch_add(parts, Ordering::Relaxed);
     }
 }
 

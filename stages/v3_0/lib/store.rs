@@ -1,6 +1,8 @@
-//! The v2.0 store: keys, their values and their deadlines, and everything that must happen
-//! when a key goes (its deadline out of the heap, its value freed, off the loop if it is big).
-//! v2.0's commands (`server.rs`) and v3.0's, in Redis's protocol, both work on it.
+// src/store.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
+// `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
+//! The store of v2.0 and later: keys, their values and their deadlines, and everything that
+//! must happen when a key goes (its deadline out of the heap, its value freed, off the loop if
+//! it is big). v2.0's commands work on it, and from v3.0 on Redis's do, in Redis's protocol.
 //!
 //! Every way in to a key checks its deadline first (`value_mut`, `insert`, `remove`, and
 //! what is built on them), so that no command can see an expired key, however far behind
@@ -48,9 +50,6 @@ pub struct Entry {
 /// The store: keys are bytes, values strings or sorted sets, each with a deadline or none.
 pub struct Store {
     keys: HashTable<Entry>,
-    /// How to make an empty table of keys: [`HashTable::new`] (v2.0) or
-    /// [`HashTable::keyed`] (v3.0), for the start and for every flush.
-    empty: fn() -> HashTable<Entry>,
     /// Every deadline, earliest first; each names its key.
     ttls: TtlHeap,
     lazyfree: LazyFree,
@@ -63,25 +62,14 @@ pub struct Store {
 // ANCHOR_END: store
 
 impl Store {
-    /// A store whose keys are hashed with FNV-1a, as v1.1 introduced it.
-    #[allow(dead_code)] // v2.0's
-    pub fn new(quiet: bool) -> io::Result<Store> {
-        Store::with_table(HashTable::new, quiet)
-    }
-
     // ANCHOR: keyed
     /// A store whose keys are hashed under a secret drawn at start-up, so that no client can
-    /// choose keys that share a bucket: v3.0's.
-    #[allow(dead_code)] // v3.0's
+    /// choose keys that share a bucket (see `src/hashtable.rs`).
     pub fn keyed(quiet: bool) -> io::Result<Store> {
-        Store::with_table(HashTable::keyed, quiet)
+        let (keys, ttls) = (HashTable::keyed(), TtlHeap::new());
+        Ok(Store { keys, ttls, lazyfree: LazyFree::start()?, quiet, walked: false })
     }
     // ANCHOR_END: keyed
-
-    fn with_table(empty: fn() -> HashTable<Entry>, quiet: bool) -> io::Result<Store> {
-        let (keys, ttls, lazyfree) = (empty(), TtlHeap::new(), LazyFree::start()?);
-        Ok(Store { keys, empty, ttls, lazyfree, quiet, walked: false })
-    }
 
     // ANCHOR: set
     /// Overwrites a string in place, as v1.0 does, and forgets its deadline, as Redis's `SET`
@@ -140,26 +128,24 @@ impl Store {
 
     /// How many keys there are, counting those past their deadline that the loop has not
     /// deleted yet (as Redis's `DBSIZE` does).
-    #[allow(dead_code)] // v3.0's DBSIZE; v2.0 has no command that counts
     pub fn len(&self) -> usize {
         self.keys.len()
     }
-    /// Deletes every key (v3.0's `FLUSHALL`). The old table is dropped here, all at once:
-    /// Redis does the same unless told `ASYNC`.
-    #[allow(dead_code)] // v2.0 has no command that deletes everything
+
+    /// Deletes every key (`FLUSHALL`). The old table is dropped here, all at once: Redis does
+    /// the same unless told `ASYNC`.
     pub fn clear(&mut self) {
-        (self.keys, self.ttls) = ((self.empty)(), TtlHeap::new());
+        (self.keys, self.ttls) = (HashTable::keyed(), TtlHeap::new());
     }
     // ANCHOR_END: deadlines
 
     // ANCHOR: clear_async
-    /// Deletes every key now, and frees them on the `lazyfree` thread (v3.0's `FLUSHALL
-    /// ASYNC`): the keyspace is empty at once, and the old table, its values and the heap of
-    /// deadlines go there as parts, a slice at a time, each node of the table one part, and
-    /// each member of a big sorted set in it one more, as `DEL` would have sent it.
-    #[allow(dead_code)] // v2.0 has no command that deletes everything
+    /// Deletes every key now, and frees them on the `lazyfree` thread (`FLUSHALL ASYNC`): the
+    /// keyspace is empty at once, and the old table, its values and the heap of deadlines go
+    /// there as parts, a slice at a time, each node of the table one part, and each member of a
+    /// big sorted set in it one more, as `DEL` would have sent it.
     pub fn clear_async(&mut self) {
-        let keys = std::mem::replace(&mut self.keys, (self.empty)());
+        let keys = std::mem::replace(&mut self.keys, HashTable::keyed());
         let ttls = std::mem::take(&mut self.ttls);
         let len = keys.len() + ttls.len();
         let waiting = self.lazyfree.waiting();
@@ -281,7 +267,7 @@ fn parts(value: Value, waiting: &Waiting) -> impl Iterator<Item = ()> + Send + u
 }
 
 // ANCHOR: loop_hooks
-/// The loop's hooks into the store, the same under v2.0's protocol and v3.0's: after a command
+/// The loop's hooks into the store, the same under every protocol: after a command
 /// that walked every key the other clients come first (`should_yield`); `poll` wakes for the
 /// earliest deadline; each turn expires a bounded number of keys; and the `lazyfree` thread's
 /// socket is polled, its asks answered. A macro, because one trait's methods cannot be written

@@ -167,8 +167,7 @@ pub struct Help {
     /// Where the server listens and the client connects unless told otherwise.
     pub addr: &'static str,
     //@ v2_0.. {
-    /// How long a client may stay silent, unless told otherwise (v2.0: 5 s, the original's;
-    /// v3.0: never, Redis's).
+    /// How long a client may stay silent, unless told otherwise.
     pub idle_timeout: Option<Duration>,
     //@ }
 }

@@ -128,8 +128,7 @@ pub struct Help {
     pub client_does: &'static str,
     /// Where the server listens and the client connects unless told otherwise.
     pub addr: &'static str,
-    /// How long a client may stay silent, unless told otherwise (v2.0: 5 s, the original's;
-    /// v3.0: never, Redis's).
+    /// How long a client may stay silent, unless told otherwise.
     pub idle_timeout: Option<Duration>,
 }
 

@@ -33,7 +33,8 @@ use std::fmt;
 // ANCHOR_END: args_in
 
 /// `count` strings, `words`, as a log line shows them: escaped, separated by spaces, at most
-/// 8 strings of 64 bytes. (v3.0's requests are shown the same way.)
+/// 8 strings of 64 bytes.
+/// (Redis's requests are shown the same way.)
 pub fn show_words<'a>(
     f: &mut fmt::Formatter<'_>,
     words: impl Iterator<Item = &'a [u8]>,

@@ -140,7 +140,22 @@ fn cut(source: &str, stage: &str) -> Result<String, String> {
     if !blocks.is_empty() {
         return Err(format!("{} `//@ ... {{` blocks left open", blocks.len()));
     }
+    drop_empty_anchors(&mut out);
     Ok(tidy_blank_lines(&out))
+}
+
+/// Takes out the book's anchors around code the stage does not have: an empty listing's
+/// markers would only name, in an earlier stage, what a later one adds.
+fn drop_empty_anchors(lines: &mut [String]) {
+    let anchor = |line: &str, mark: &str| line.trim().strip_prefix(mark).map(str::to_owned);
+    for i in 0..lines.len() {
+        let Some(name) = anchor(&lines[i], "// ANCHOR: ") else { continue };
+        let next = (i + 1..lines.len()).find(|&j| lines[j] != CUT);
+        if let Some(j) = next.filter(|&j| anchor(&lines[j], "// ANCHOR_END: ") == Some(name)) {
+            lines[i] = CUT.to_owned();
+            lines[j] = CUT.to_owned();
+        }
+    }
 }
 
 /// Where `cut` took lines out: a line that is never in a source file.
@@ -264,6 +279,9 @@ fn tags_cut_as_documented() {
     assert_eq!(cut("a //@ ..v0_3, v1_2..\n", "v1_2").unwrap(), "a\n");
     assert_eq!(cut("x {\n    //@ v2_0..\n}\n", "v1_0").unwrap(), "}\n");
     assert_eq!(cut("x {\n    //@ v2_0..\n}\n", "v2_0").unwrap(), "x {\n}\n");
+    let anchored = "a\n// ANCHOR: b\nb //@ v2_0..\n// ANCHOR_END: b\n";
+    assert_eq!(cut(anchored, "v1_0").unwrap(), "a\n", "an empty listing's anchors go too");
+    assert_eq!(cut(anchored, "v2_0").unwrap(), "a\n// ANCHOR: b\nb\n// ANCHOR_END: b\n");
 }
 
 /// Blank lines left side by side by a cut are one, as rustfmt would have them.

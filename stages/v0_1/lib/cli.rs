@@ -187,9 +187,3 @@ fn hint(stage: &str, kind: io::ErrorKind) -> String {
         _ => String::new(),
     }
 }
-
-// ANCHOR: each_command
-// ANCHOR_END: each_command
-
-// ANCHOR: split_words
-// ANCHOR_END: split_words

@@ -146,12 +146,6 @@ pub fn encode_frame(buf: &mut FrameBuf, body: &[u8]) -> io::Result<usize> {
 }
 // ANCHOR_END: encode_frame
 
-// ANCHOR: append_frame
-// ANCHOR_END: append_frame
-
 // ANCHOR: parse_frame
 
 // ANCHOR_END: parse_frame
-
-// ANCHOR: read_frame_growing
-// ANCHOR_END: read_frame_growing

@@ -172,6 +172,3 @@ pub fn parse_frame_up_to(buf: &[u8], max_msg: usize) -> io::Result<Option<(&[u8]
     Ok(buf.get(HEADER_LEN..HEADER_LEN + len).map(|body| (body, HEADER_LEN + len)))
 }
 // ANCHOR_END: parse_frame
-
-// ANCHOR: read_frame_growing
-// ANCHOR_END: read_frame_growing

@@ -50,9 +50,6 @@ fn too_long(kind: io::ErrorKind, len: usize, max_msg: usize) -> io::Error {
     io::Error::new(kind, format!("message too long: {len} > {max_msg}"))
 }
 
-// ANCHOR: read_frame
-// ANCHOR_END: read_frame
-
 /// The error for a stream that ended after `partial`, the first bytes of a frame: the same
 /// words whether the frame was read from a stream (v0.2) or cut out of a buffer (v0.3).
 pub fn ended_inside(partial: &[u8]) -> io::Error {
@@ -68,15 +65,6 @@ pub fn ended_inside(partial: &[u8]) -> io::Error {
     };
     io::Error::new(io::ErrorKind::UnexpectedEof, message)
 }
-
-// ANCHOR: write_frame
-// ANCHOR_END: write_frame
-
-// ANCHOR: encode_frame
-// ANCHOR_END: encode_frame
-
-// ANCHOR: append_frame
-// ANCHOR_END: append_frame
 
 // ANCHOR: parse_frame
 

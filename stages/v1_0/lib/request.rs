@@ -93,9 +93,6 @@ impl<'a> Iterator for Args<'a> {
 }
 // ANCHOR_END: args
 
-// ANCHOR: args_in
-// ANCHOR_END: args_in
-
 /// A request as a person would type it, for logs: its strings, escaped, separated by spaces,
 /// and cut short. A log line must not cost what the request cost: a 32 MiB value would take a
 /// 32 MiB line (four times that once escaped) and a long stall to build it.

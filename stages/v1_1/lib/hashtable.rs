@@ -264,9 +264,6 @@ impl<V> HashTable<V> {
         HashTable::hashing(Hashing::Plain(hash))
     }
 
-    // ANCHOR: keyed
-    // ANCHOR_END: keyed
-
     fn hashing(hash: Hashing) -> HashTable<V> {
         HashTable { newer: Table::empty(), older: Table::empty(), older_left: 0, hash }
     }
@@ -376,12 +373,6 @@ impl<V> HashTable<V> {
                 .map(|node| (&*node.key, &node.value))
         })
     }
-
-    // ANCHOR: into_entries
-    // ANCHOR_END: into_entries
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }
 
 impl<V: fmt::Debug> fmt::Debug for HashTable<V> {

@@ -42,9 +42,3 @@ pub fn read_up_to<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usi
     Ok(filled)
 }
 // ANCHOR_END: read_up_to
-
-// ANCHOR: read_full
-// ANCHOR_END: read_full
-
-// ANCHOR: write_all
-// ANCHOR_END: write_all

@@ -752,9 +752,6 @@ impl Conn {
     // ANCHOR_END: closing
 }
 
-// ANCHOR: read_big_string
-// ANCHOR_END: read_big_string
-
 /// A connection's buffer, `incoming`, as room to read into what will be thrown away: made now
 /// if the client never sent anything (a read into no room reads nothing, which looks like the
 /// end of the stream).

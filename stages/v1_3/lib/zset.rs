@@ -150,10 +150,4 @@ impl ZSet {
     pub fn iter_from(&self, id: NodeId) -> impl Iterator<Item = (f64, &[u8])> {
         self.by_order.iter_from(id).map(|(_, entry)| (entry.score, &*entry.name))
     }
-
-    // ANCHOR: into_members
-    // ANCHOR_END: into_members
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }

@@ -218,9 +218,6 @@ impl<T> Avl<T> {
     }
     // ANCHOR_END: offset
 
-    // ANCHOR: rank
-    // ANCHOR_END: rank
-
     /// `id`'s slot, checked to hold a node: a stale id panics here rather than walking links
     /// that mean nothing any more. (A slot already reused cannot be told apart.)
     fn live(&self, id: NodeId) -> u32 {
@@ -466,9 +463,6 @@ impl<T: Ord> Avl<T> {
         }
     }
     // ANCHOR_END: update
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }
 
 /// `NIL` as `None`, anything else as the node's id.

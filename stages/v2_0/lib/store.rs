@@ -67,8 +67,6 @@ impl Store {
         let (keys, ttls) = (HashTable::new(), TtlHeap::new());
         Ok(Store { keys, ttls, lazyfree: LazyFree::start()?, quiet, walked: false })
     }
-    // ANCHOR: keyed
-    // ANCHOR_END: keyed
 
     // ANCHOR: set
     /// Overwrites a string in place, as v1.0 does, and forgets its deadline, as Redis's `SET`
@@ -126,9 +124,6 @@ impl Store {
     }
 
     // ANCHOR_END: deadlines
-
-    // ANCHOR: clear_async
-    // ANCHOR_END: clear_async
 
     // ANCHOR: timers
     /// The earliest deadline of any key: the loop's `poll` wakes for it.

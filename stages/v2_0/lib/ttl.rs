@@ -115,9 +115,6 @@ impl TtlHeap {
         self.heap.is_empty()
     }
 
-    // ANCHOR: into_keys
-    // ANCHOR_END: into_keys
-
     /// The earliest deadline and its timer: how long the event loop may sleep.
     pub fn peek(&self) -> Option<(Instant, TimerId)> {
         self.heap.first().map(|&(deadline, slot)| (deadline, TimerId(slot)))
@@ -262,7 +259,4 @@ impl TtlHeap {
         assert!(pos != NIL, "{id:?} is not in the heap");
         pos as usize
     }
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }

@@ -484,9 +484,6 @@ impl<T: Ord> Avl<T> {
         }
     }
     // ANCHOR_END: update
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }
 
 /// `NIL` as `None`, anything else as the node's id.

@@ -48,9 +48,6 @@ fn too_long(kind: io::ErrorKind, len: usize, max_msg: usize) -> io::Error {
     io::Error::new(kind, format!("message too long: {len} > {max_msg}"))
 }
 
-// ANCHOR: read_frame
-// ANCHOR_END: read_frame
-
 /// The error for a stream that ended after `partial`, the first bytes of a frame: the same
 /// words whether the frame was read from a stream (v0.2) or cut out of a buffer (v0.3).
 pub fn ended_inside(partial: &[u8]) -> io::Error {
@@ -67,15 +64,6 @@ pub fn ended_inside(partial: &[u8]) -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, message)
 }
 
-// ANCHOR: write_frame
-// ANCHOR_END: write_frame
-
-// ANCHOR: encode_frame
-// ANCHOR_END: encode_frame
-
-// ANCHOR: append_frame
-// ANCHOR_END: append_frame
-
 // ANCHOR: parse_frame
 
 /// [`parse_frame`] with a limit of the caller's (v1.0 on).
@@ -88,6 +76,3 @@ pub fn parse_frame_up_to(buf: &[u8], max_msg: usize) -> io::Result<Option<(&[u8]
     Ok(buf.get(HEADER_LEN..HEADER_LEN + len).map(|body| (body, HEADER_LEN + len)))
 }
 // ANCHOR_END: parse_frame
-
-// ANCHOR: read_frame_growing
-// ANCHOR_END: read_frame_growing

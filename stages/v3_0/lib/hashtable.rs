@@ -405,9 +405,6 @@ impl<V> HashTable<V> {
         IntoEntries { tables: [newer, older], table: 0, page: 0, slot: 0 }
     }
     // ANCHOR_END: into_entries
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }
 
 /// A table being taken apart: see [`HashTable::into_entries`].

@@ -20,18 +20,6 @@
 
 use std::fmt;
 
-// ANCHOR: limits
-// ANCHOR_END: limits
-
-// ANCHOR: request
-// ANCHOR_END: request
-
-// ANCHOR: args
-// ANCHOR_END: args
-
-// ANCHOR: args_in
-// ANCHOR_END: args_in
-
 /// `count` strings, `words`, as a log line shows them: escaped, separated by spaces, at most
 /// 8 strings of 64 bytes.
 /// (Redis's requests are shown the same way.)
@@ -91,6 +79,3 @@ impl fmt::Display for Escaped<'_> {
 fn is_bidi(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
-
-// ANCHOR: encode
-// ANCHOR_END: encode

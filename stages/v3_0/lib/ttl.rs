@@ -271,7 +271,4 @@ impl TtlHeap {
         assert!(pos != NIL, "{id:?} is not in the heap");
         pos as usize
     }
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }

@@ -183,7 +183,4 @@ impl ZSet {
         })
     }
     // ANCHOR_END: into_members
-
-    // ANCHOR: check_invariants
-    // ANCHOR_END: check_invariants
 }

@@ -33,9 +33,9 @@
 //@ }
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
-//! take the replies already answered for up to [`SHUTDOWN_GRACE`], gives the service its last
-//! word ([`Service::on_shutdown`]) and returns. What it cannot do: use epoll instead of poll,
-//! as a real server would.
+//! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns. What it cannot
+//! do: use epoll instead of poll, as a real server would; save anything before it exits (no
+//! stage keeps its data on disk yet).
 
 use std::ffi::{c_int, c_short};
 use std::fmt::Display;
@@ -140,14 +140,6 @@ pub trait Service {
     /// Does what the thread behind [`Service::wake_fd`] asked for.
     fn on_wake(&mut self) {}
     //@ }
-
-    /// The service's last word when a signal stops the server, called once the clients have
-    /// taken their replies (or the grace for it is over), and no request will come again:
-    /// where a stage that keeps its data on disk saves it. An error is reported, and the
-    /// server exits with status 1. The default: nothing to do.
-    fn on_shutdown(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 //@ v3_0.. {
@@ -460,7 +452,6 @@ fn shut_down<S: Service>(
     }
     // Out of time, or done: what is left goes as it is.
     conns.list.iter_mut().for_each(Conn::let_go);
-    service.on_shutdown()?;
     let ms = started.elapsed().as_millis();
     let first = name(caught.first);
     errln!("{first}: shut down in {ms} ms; {}", conns.what_was_left(clients));

@@ -55,8 +55,8 @@ use crate::sys::{
 // ANCHOR: service
 /// What a stage plugs into the loop: the largest request it accepts, and how it answers one.
 pub trait Service {
-    /// The largest request body, in bytes: the stage's `k_max_msg` (4096 in v0.x, 32 MiB from
-    /// v1.0 on). Checked as soon as a frame's header is in, before its body is waited for.
+    /// The largest request body, in bytes: the stage's `k_max_msg`, checked as soon as a
+    /// frame's header is in, before its body is waited for.
     const MAX_MSG: usize;
 
     /// What the service keeps of each connection between two reads, made when the connection

@@ -176,6 +176,7 @@ impl Session for () {}
 //@ }
 // ANCHOR_END: service
 
+// ANCHOR: answer_frame
 /// Cuts the first frame from the front of `buf` and has `service` answer the body: how many
 /// bytes the frame took, or `None` while it has not all arrived. An error is the protocol
 /// broken (a frame too long) or the service's own.
@@ -194,6 +195,7 @@ fn answer_frame<S: Service + ?Sized>(
     service.answer(body, out)?;
     Ok(Some(used))
 }
+// ANCHOR_END: answer_frame
 
 // ANCHOR: limits
 /// Unsent reply bytes above which a client's requests are neither answered nor read until

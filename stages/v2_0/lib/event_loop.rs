@@ -95,6 +95,7 @@ pub trait Service {
 
 // ANCHOR_END: service
 
+// ANCHOR: answer_frame
 /// Cuts the first frame from the front of `buf` and has `service` answer the body: how many
 /// bytes the frame took, or `None` while it has not all arrived. An error is the protocol
 /// broken (a frame too long) or the service's own.
@@ -109,6 +110,7 @@ fn answer_frame<S: Service>(
     service.answer(body, out)?;
     Ok(Some(used))
 }
+// ANCHOR_END: answer_frame
 
 // ANCHOR: limits
 /// Unsent reply bytes above which a client's requests are neither answered nor read until

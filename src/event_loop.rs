@@ -11,10 +11,14 @@
 //!
 //! Limits, so that no client can cost more than its share: a client whose unsent replies pass
 //! [`PAUSE_READING_ABOVE`] is not read from until they drain (backpressure); a client's
+//@ ..v1_0: //! incoming buffer is 16 KiB, room for a few whole frames of the service's
+//@ ..v1_0: //! [`Service::MAX_MSG`], and never more;
+//@ v1_0.. {
 //! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
-//! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
-//! closes only that client, and only after the replies it was already owed have been
-//! delivered.
+//! [`Service::MAX_MSG`];
+//@ }
+//! at most `--max-conns` clients are served at once; a protocol violation closes only that
+//! client, and only after the replies it was already owed have been delivered.
 //@ v1_2.. {
 //! A costly request (a `keys`, v1.2) lets the other clients go first.
 //@ }
@@ -203,9 +207,12 @@ fn answer_frame<S: Service + ?Sized>(
 /// the server's memory without bound. (It can be passed by one reply: a reply is built whole.)
 const PAUSE_READING_ABOVE: usize = 1 << 20;
 
+//@ ..v1_0: /// Room for received bytes per client: several whole frames of the largest size.
+//@ v1_0.. {
 /// Room for received bytes per client, made at its first read (a client that has sent nothing
 /// costs no buffer), and gone back to: several small frames. A frame too big for it makes it
 /// grow, with the bytes that arrive, up to one whole frame.
+//@ }
 const INCOMING_CAP: usize = 16 * 1024;
 
 /// The reply buffer's capacity kept once it has drained; a burst's worth above this is given
@@ -216,9 +223,11 @@ const OUTGOING_KEEP: usize = 64 * 1024;
 /// connection's buffer, 16 MiB or more, past anything a kernel's receive queue holds.
 const LET_GO_READS: usize = 1024;
 
+//@ v1_0.. {
 /// The most a full buffer grows by at once: the new room is written with zeros, and 1 MiB of
 /// memory never touched before costs a fraction of a millisecond to fault in and zero.
 const GROW_AT_MOST: usize = 1 << 20;
+//@ }
 
 //@ v3_0.. {
 /// The most bytes of a big string read from one client in one turn: a client sending 400 MiB
@@ -749,7 +758,8 @@ impl<T: Session> Conn<T> {
             stream,
             peer,
             session: T::default(), //@ v3_0..
-            incoming: Vec::new(),
+            //@ ..v1_0: incoming: vec![0; INCOMING_CAP],
+            incoming: Vec::new(), //@ v1_0..
             start: 0,
             end: 0,
             outgoing: Vec::new(),
@@ -885,7 +895,10 @@ impl<T: Session> Conn<T> {
         }
         //@ }
         if self.end == self.incoming.len() {
-            self.make_room(S::MAX_MSG);
+            //@ ..v1_0: // A whole frame always fits, so a full buffer has frames cut from its front.
+            //@ ..v1_0: const { assert!(HEADER_LEN + S::MAX_MSG <= INCOMING_CAP) };
+            //@ ..v1_0: self.make_room();
+            self.make_room(S::MAX_MSG); //@ v1_0..
         }
         //@ v3_0.. {
         if self.end == self.incoming.len() {
@@ -937,6 +950,13 @@ impl<T: Session> Conn<T> {
     // ANCHOR_END: on_readable
 
     // ANCHOR: make_room
+    //@ ..v1_0: /// The incoming buffer is full, and frames were cut from its front: move the unparsed
+    //@ ..v1_0: /// tail there.
+    //@ ..v1_0: fn make_room(&mut self) {
+    //@ ..v1_0:     self.incoming.copy_within(self.start..self.end, 0);
+    //@ ..v1_0:     (self.start, self.end) = (0, self.end - self.start);
+    //@ ..v1_0: }
+    //@ v1_0.. {
     /// The incoming buffer is full. If frames were cut from its front, move the unparsed tail
     /// there. If not, one frame fills all of it and is not complete: grow the buffer, by an
     /// eighth, from 16 KiB to 1 MiB (zeroing more at once is a pause), never past the largest
@@ -956,6 +976,7 @@ impl<T: Session> Conn<T> {
             self.incoming.resize(grown, 0);
         }
     }
+    //@ }
     // ANCHOR_END: make_room
 
     // ANCHOR: answer_frames
@@ -1013,14 +1034,18 @@ impl<T: Session> Conn<T> {
     }
     //@ }
 
+    //@ ..v1_0: /// Starts the buffer over when everything in it is consumed, for free.
+    //@ v1_0.. {
     /// Starts the buffer over when everything in it is consumed, for free, and gives back what
     /// a big frame made it grow to once what is left takes a quarter of it or less: the buffer
     /// shrinks to twice what is left (the usual size at least), so that a client holds at most
     /// about twice what it has sent and not had answered, whatever it sent before.
+    //@ }
     fn tidy_incoming(&mut self) {
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
         }
+        //@ v1_0.. {
         let left = self.end - self.start;
         if self.incoming.len() > INCOMING_CAP && left <= self.incoming.len() / 4 {
             self.incoming.copy_within(self.start..self.end, 0);
@@ -1028,6 +1053,7 @@ impl<T: Session> Conn<T> {
             self.incoming.truncate((2 * left).max(INCOMING_CAP));
             self.incoming.shrink_to_fit();
         }
+        //@ }
     }
     // ANCHOR_END: answer_frames
 
@@ -1104,7 +1130,9 @@ impl<T: Session> Conn<T> {
     fn let_go(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Write);
         for _ in 0..LET_GO_READS {
+            //@ ..v1_0: match self.stream.read(&mut self.incoming) {
             match self.stream.read(scratch(&mut self.incoming)) {
+                //@ v1_0..
                 Ok(n) if n > 0 => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 _ => break,
@@ -1116,7 +1144,9 @@ impl<T: Session> Conn<T> {
     /// does not find unread bytes and reset the connection. Bounded: past `LINGER_BYTES`,
     /// `interest` stops asking to read, and the client's sending stalls, not our loop.
     fn discard_input(&mut self) {
+        //@ ..v1_0: match self.stream.read(&mut self.incoming) {
         match self.stream.read(scratch(&mut self.incoming)) {
+            //@ v1_0..
             Ok(0) => {
                 self.peer_closed = true;
                 if matches!(self.phase, Phase::Lingering(_)) {
@@ -1188,6 +1218,7 @@ fn read_big_string(stream: &TcpStream, big: &mut Vec<u8>, wanted: usize) -> io::
 //@ }
 // ANCHOR_END: read_big_string
 
+//@ v1_0.. {
 /// A connection's buffer, `incoming`, as room to read into what will be thrown away: made now
 /// if the client never sent anything (a read into no room reads nothing, which looks like the
 /// end of the stream).
@@ -1197,6 +1228,7 @@ fn scratch(incoming: &mut Vec<u8>) -> &mut [u8] {
     }
     incoming
 }
+//@ }
 
 /// Errors that mean "not now", not "broken": try again when `poll` says so.
 fn is_transient(e: &io::Error) -> bool {

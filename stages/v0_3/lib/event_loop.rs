@@ -13,10 +13,10 @@
 //!
 //! Limits, so that no client can cost more than its share: a client whose unsent replies pass
 //! [`PAUSE_READING_ABOVE`] is not read from until they drain (backpressure); a client's
-//! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
-//! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
-//! closes only that client, and only after the replies it was already owed have been
-//! delivered.
+//! incoming buffer is 16 KiB, room for a few whole frames of the service's
+//! [`Service::MAX_MSG`], and never more;
+//! at most `--max-conns` clients are served at once; a protocol violation closes only that
+//! client, and only after the replies it was already owed have been delivered.
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
 //! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns. What it cannot
@@ -80,9 +80,7 @@ fn answer_frame<S: Service>(
 /// the server's memory without bound. (It can be passed by one reply: a reply is built whole.)
 const PAUSE_READING_ABOVE: usize = 1 << 20;
 
-/// Room for received bytes per client, made at its first read (a client that has sent nothing
-/// costs no buffer), and gone back to: several small frames. A frame too big for it makes it
-/// grow, with the bytes that arrive, up to one whole frame.
+/// Room for received bytes per client: several whole frames of the largest size.
 const INCOMING_CAP: usize = 16 * 1024;
 
 /// The reply buffer's capacity kept once it has drained; a burst's worth above this is given
@@ -92,10 +90,6 @@ const OUTGOING_KEEP: usize = 64 * 1024;
 /// The most reads of a client's unread requests when the shutdown lets it go: 1,024 of the
 /// connection's buffer, 16 MiB or more, past anything a kernel's receive queue holds.
 const LET_GO_READS: usize = 1024;
-
-/// The most a full buffer grows by at once: the new room is written with zeros, and 1 MiB of
-/// memory never touched before costs a fraction of a millisecond to fault in and zero.
-const GROW_AT_MOST: usize = 1 << 20;
 
 // ANCHOR_END: limits
 
@@ -417,7 +411,7 @@ impl Conn {
         Ok(Conn {
             stream,
             peer,
-            incoming: Vec::new(),
+            incoming: vec![0; INCOMING_CAP],
             start: 0,
             end: 0,
             outgoing: Vec::new(),
@@ -495,7 +489,9 @@ impl Conn {
             return;
         }
         if self.end == self.incoming.len() {
-            self.make_room(S::MAX_MSG);
+            // A whole frame always fits, so a full buffer has frames cut from its front.
+            const { assert!(HEADER_LEN + S::MAX_MSG <= INCOMING_CAP) };
+            self.make_room();
         }
         match self.stream.read(&mut self.incoming[self.end..]) {
             Ok(0) => {
@@ -534,24 +530,11 @@ impl Conn {
     // ANCHOR_END: on_readable
 
     // ANCHOR: make_room
-    /// The incoming buffer is full. If frames were cut from its front, move the unparsed tail
-    /// there. If not, one frame fills all of it and is not complete: grow the buffer, by an
-    /// eighth, from 16 KiB to 1 MiB (zeroing more at once is a pause), never past the largest
-    /// frame. It grows with the bytes that
-    /// arrived, never with what a header promised, so a client that sends the header of a
-    /// 32 MiB frame and then nothing costs 16 KiB, not 32 MiB. And what is written (the room to
-    /// read into is zeroed first) is at most an eighth more than what arrived: the `Vec`'s
-    /// capacity behind it doubles as it must, for cheap copies, but capacity never written is
-    /// address space, not memory.
-    fn make_room(&mut self, max_msg: usize) {
-        if self.start > 0 {
-            self.incoming.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, self.end - self.start);
-        } else {
-            let room = (self.incoming.len() / 8).clamp(INCOMING_CAP, GROW_AT_MOST);
-            let grown = (self.incoming.len() + room).min(HEADER_LEN + max_msg);
-            self.incoming.resize(grown, 0);
-        }
+    /// The incoming buffer is full, and frames were cut from its front: move the unparsed
+    /// tail there.
+    fn make_room(&mut self) {
+        self.incoming.copy_within(self.start..self.end, 0);
+        (self.start, self.end) = (0, self.end - self.start);
     }
     // ANCHOR_END: make_room
 
@@ -577,20 +560,10 @@ impl Conn {
         answered
     }
 
-    /// Starts the buffer over when everything in it is consumed, for free, and gives back what
-    /// a big frame made it grow to once what is left takes a quarter of it or less: the buffer
-    /// shrinks to twice what is left (the usual size at least), so that a client holds at most
-    /// about twice what it has sent and not had answered, whatever it sent before.
+    /// Starts the buffer over when everything in it is consumed, for free.
     fn tidy_incoming(&mut self) {
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
-        }
-        let left = self.end - self.start;
-        if self.incoming.len() > INCOMING_CAP && left <= self.incoming.len() / 4 {
-            self.incoming.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, left);
-            self.incoming.truncate((2 * left).max(INCOMING_CAP));
-            self.incoming.shrink_to_fit();
         }
     }
     // ANCHOR_END: answer_frames
@@ -665,7 +638,7 @@ impl Conn {
     fn let_go(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Write);
         for _ in 0..LET_GO_READS {
-            match self.stream.read(scratch(&mut self.incoming)) {
+            match self.stream.read(&mut self.incoming) {
                 Ok(n) if n > 0 => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 _ => break,
@@ -677,7 +650,7 @@ impl Conn {
     /// does not find unread bytes and reset the connection. Bounded: past `LINGER_BYTES`,
     /// `interest` stops asking to read, and the client's sending stalls, not our loop.
     fn discard_input(&mut self) {
-        match self.stream.read(scratch(&mut self.incoming)) {
+        match self.stream.read(&mut self.incoming) {
             Ok(0) => {
                 self.peer_closed = true;
                 if matches!(self.phase, Phase::Lingering(_)) {
@@ -717,16 +690,6 @@ impl Conn {
         self.phase = Phase::Closed;
     }
     // ANCHOR_END: closing
-}
-
-/// A connection's buffer, `incoming`, as room to read into what will be thrown away: made now
-/// if the client never sent anything (a read into no room reads nothing, which looks like the
-/// end of the stream).
-fn scratch(incoming: &mut Vec<u8>) -> &mut [u8] {
-    if incoming.is_empty() {
-        incoming.resize(INCOMING_CAP, 0);
-    }
-    incoming
 }
 
 /// Errors that mean "not now", not "broken": try again when `poll` says so.

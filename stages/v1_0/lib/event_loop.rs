@@ -14,9 +14,9 @@
 //! Limits, so that no client can cost more than its share: a client whose unsent replies pass
 //! [`PAUSE_READING_ABOVE`] is not read from until they drain (backpressure); a client's
 //! incoming buffer grows only with the bytes that arrive, up to one frame of the service's
-//! [`Service::MAX_MSG`]; at most `--max-conns` clients are served at once; a protocol violation
-//! closes only that client, and only after the replies it was already owed have been
-//! delivered.
+//! [`Service::MAX_MSG`];
+//! at most `--max-conns` clients are served at once; a protocol violation closes only that
+//! client, and only after the replies it was already owed have been delivered.
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
 //! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns. What it cannot

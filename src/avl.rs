@@ -1,5 +1,4 @@
-//! An order-statistic AVL tree, its nodes in an arena (introduced in v1.3, for sorted sets;
-//! later stages use it unchanged).
+//! An order-statistic AVL tree, its nodes in an arena (introduced in v1.3, for sorted sets).
 //!
 //! A sorted set is asked two kinds of question: where does a value go (the first member whose
 //! score is at least 10), and what is k places away (the 1,000th member, or ten after this

@@ -1,5 +1,5 @@
 //! A chained hash table that resizes a little at a time, so that no single operation waits
-//! for a whole resize (introduced in v1.1; later stages use it unchanged).
+//! for a whole resize (introduced in v1.1).
 //!
 //! std's `HashMap` grows all at once: the insert that crosses its load limit allocates a table
 //! twice the size and moves every entry before it returns. With millions of keys that one

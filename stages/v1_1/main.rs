@@ -1,13 +1,13 @@
 //! Stage v1.1: v1.0 with its keys in a hash table of our own, which resizes a little at a
 //! time, so that no request waits while every key moves to a bigger table.
 //!
-//! Everything else is v1.0's, used as it is: the commands (`stages/v1_0/server.rs`), the
-//! client (`stages/v1_0/client.rs`) and the event loop. What this stage adds is `store.rs`,
-//! which puts v1.0's commands on `src/hashtable.rs`. `diff -r stages/v1_0 stages/v1_1` shows
-//! exactly that.
+//! Everything else is v1.0's, used as it is: the commands (`server.rs`) and the client
+//! (`client.rs`), copies of v1.0's, and the event loop. What this stage adds is `store.rs`,
+//! which puts v1.0's commands on the hash table (`lib/hashtable.rs`).
+//! `git diff --no-index stages/v1_0 stages/v1_1` shows exactly that.
 //!
 //! What it still cannot do: tell a number from a string in a reply, or return a list (v1.2);
-//! expire keys (v2.0); shrink the table when keys are deleted (see `src/hashtable.rs`).
+//! expire keys (v2.0); shrink the table when keys are deleted (see `lib/hashtable.rs`).
 //!
 //! Run it in two terminals:
 //!

@@ -4,7 +4,7 @@
 //! deadlines live in `src/store.rs`.
 //!
 //! Compared with v1.3 (`diff stages/v1_3/server.rs stages/v2_0/server.rs`): the store is a
-//! module of its own, which v3.0 reuses; the store has timed work for the loop to run; and
+//! module of its own, shared code in `src/store.rs`; the store has timed work for the loop to run; and
 //! `run` has two more arms.
 
 use std::io;

@@ -2,7 +2,8 @@
 //! from a connection's buffer itself (RESP has no frames around a request), looks the command
 //! up in a table, checks its number of arguments, and runs it.
 //!
-//! Compared with v2.0: the store is the same file (`stages/v2_0/store.rs`); the commands are
+//! Compared with v2.0: the store is v2.0's (`lib/store.rs`), which learns to count and to
+//! empty itself; the commands are
 //! Redis's, with Redis's reply types and error texts; and the command table carries each
 //! command's arity, as Redis's `redisCommandTable` does, so that no command checks its own.
 

@@ -2,7 +2,7 @@
 // `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! The event loop: one thread, many clients, non-blocking sockets and poll(2). Introduced in
 //! v0.3, where it answers every frame with `world`; from v1.0 on, each stage plugs its own
-//! commands into the same loop as a [`Service`], so a stage holds only what it changes.
+//! commands into the same loop as a [`Service`], and the loop learns what the stage needs.
 //!
 //! Nothing blocks. Every socket is non-blocking, and the only place the server waits is `poll`,
 //! which returns when *some* socket is ready or a deadline passes. Each client has a [`Conn`]
@@ -128,7 +128,7 @@ enum Phase {
     Draining,
     /// Every reply handed to the kernel and our side shut down (a FIN queued behind them):
     /// throwing away what the client still sends until it closes its side too, or stops
-    /// taking delivery of its replies for a while (see `net::lingering_close`).
+    /// taking delivery of its replies for a while (see `net::Delivery`).
     Lingering(Delivery),
     /// Done: the loop drops the `Conn`, which closes the socket.
     Closed,

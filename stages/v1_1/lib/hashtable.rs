@@ -1,7 +1,7 @@
 // src/hashtable.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
 // `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! A chained hash table that resizes a little at a time, so that no single operation waits
-//! for a whole resize (introduced in v1.1; later stages use it unchanged).
+//! for a whole resize (introduced in v1.1).
 //!
 //! std's `HashMap` grows all at once: the insert that crosses its load limit allocates a table
 //! twice the size and moves every entry before it returns. With millions of keys that one

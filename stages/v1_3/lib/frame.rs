@@ -68,7 +68,12 @@ pub fn ended_inside(partial: &[u8]) -> io::Error {
 
 // ANCHOR: parse_frame
 
-/// [`parse_frame`] with a limit of the caller's (v1.0 on).
+/// Cuts the first frame out of `buf`, bytes as they arrived, if all of it is there, its body
+/// no longer than `max_msg` (the service's limit).
+///
+/// Returns the body and the length of the whole frame, so the caller can step past it, or
+/// `Ok(None)` when `buf` does not hold a whole frame yet. For servers that read whatever has
+/// arrived and may find several frames, or half of one, in a single read.
 pub fn parse_frame_up_to(buf: &[u8], max_msg: usize) -> io::Result<Option<(&[u8], usize)>> {
     let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
         return Ok(None);

@@ -279,6 +279,36 @@ fn a_lowered_file_limit_still_serves_everyone() {
 }
 // ANCHOR_END: lowered_limit
 
+// ANCHOR: slow_reader_shutdown
+/// A client pipelines requests until the server stops reading them (its replies are held back,
+/// unread), and the server is sent SIGTERM. It answers nothing more, but the client, reading
+/// only now, gets every reply it was owed, whole, then a clean close (a FIN, not a reset); and
+/// the server exits 0 with one line saying that every client had every reply.
+#[test]
+fn a_signal_lets_a_late_reader_take_its_replies() {
+    let mut server = Server::start_with(Stage::V0_3, &["--quiet"]);
+    let mut reader = server.connect();
+    let sent = common::write_until_stalled(
+        &mut reader,
+        &frame(b"hello").repeat(1000),
+        90_000_000,
+        Duration::from_secs(1),
+    );
+    server.signal("TERM");
+    let mut got = Vec::new();
+    if let Err(e) = std::io::Read::read_to_end(&mut reader, &mut got) {
+        panic!("{e} after {} bytes of replies, not a clean close", got.len());
+    }
+    let reply = frame(b"world");
+    let whole = got.len() / reply.len();
+    assert!(whole > 0 && whole <= sent / frame(b"hello").len(), "{} bytes of replies", got.len());
+    assert!(got == reply.repeat(whole), "{} bytes are not {whole} whole replies", got.len());
+    let status = server.exit_status();
+    assert!(status.success(), "{status}");
+    server.expect_log("1 client, all had every reply");
+}
+// ANCHOR_END: slow_reader_shutdown
+
 /// A client that floods requests and never reads its replies, and a signal (SIGTERM): the
 /// server waits for it only for its grace period, then exits 0 with one line that says how
 /// much of its replies was left undelivered.

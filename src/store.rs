@@ -139,6 +139,12 @@ impl Store {
         self.keys.len()
     }
 
+    //@ lib {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    //@ }
+
     /// Deletes every key (`FLUSHALL`). The old table is dropped here, all at once: Redis does
     /// the same unless told `ASYNC`.
     pub fn clear(&mut self) {

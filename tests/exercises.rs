@@ -14,7 +14,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::tlv::{arr, dbl, int, nil, run, str};
+use common::tlv::{Tlv, arr, dbl, int, nil, run, str};
 use common::{Reply, Server, Stage, frame, read_reply_frame, resp_command};
 
 // ---------------------------------------------------------------------------------------------
@@ -207,11 +207,12 @@ fn v0_3_idle_timeout() {
 // ---------------------------------------------------------------------------------------------
 // v1.0 and v1.1
 
-/// The status and data of a v1.0 reply.
-fn run_v1_0(stream: &mut TcpStream, words: &[&[u8]]) -> (u32, Vec<u8>) {
+/// The status and data of a v1.0 reply, the data as text (so that a failure reads).
+fn run_v1_0(stream: &mut TcpStream, words: &[&[u8]]) -> (u32, String) {
     let body = run(stream, words);
-    assert!(body.len() >= 4, "a status first, got {body:?}");
-    (u32::from_le_bytes(body[..4].try_into().unwrap()), body[4..].to_vec())
+    assert!(body.len() >= 4, "a status first, got {:?}", &body[..]);
+    let status = u32::from_le_bytes(body[..4].try_into().unwrap());
+    (status, String::from_utf8_lossy(&body[4..]).into_owned())
 }
 
 /// v1_0.md, exercise 1: `strlen KEY` answers the value's length as decimal text, or NX.
@@ -220,11 +221,11 @@ fn run_v1_0(stream: &mut TcpStream, words: &[&[u8]]) -> (u32, Vec<u8>) {
 fn v1_0_strlen() {
     let server = v1_server(Stage::V1_0);
     let mut c = server.connect();
-    assert_eq!(run_v1_0(&mut c, &[b"set", b"greeting", b"hello"]), (0, vec![]));
-    assert_eq!(run_v1_0(&mut c, &[b"strlen", b"greeting"]), (0, b"5".to_vec()));
-    assert_eq!(run_v1_0(&mut c, &[b"set", b"empty", b""]), (0, vec![]));
-    assert_eq!(run_v1_0(&mut c, &[b"strlen", b"empty"]), (0, b"0".to_vec()));
-    assert_eq!(run_v1_0(&mut c, &[b"strlen", b"nobody"]), (2, vec![]), "NX for no key");
+    assert_eq!(run_v1_0(&mut c, &[b"set", b"greeting", b"hello"]), (0, "".into()));
+    assert_eq!(run_v1_0(&mut c, &[b"strlen", b"greeting"]), (0, "5".into()));
+    assert_eq!(run_v1_0(&mut c, &[b"set", b"empty", b""]), (0, "".into()));
+    assert_eq!(run_v1_0(&mut c, &[b"strlen", b"empty"]), (0, "0".into()));
+    assert_eq!(run_v1_0(&mut c, &[b"strlen", b"nobody"]), (2, "".into()), "NX for no key");
 }
 
 /// v1_0.md, exercise 2: command names are case-sensitive, as in the original: `GET` is an
@@ -234,9 +235,9 @@ fn v1_0_strlen() {
 fn v1_0_case_sensitive() {
     let server = v1_server(Stage::V1_0);
     let mut c = server.connect();
-    assert_eq!(run_v1_0(&mut c, &[b"get", b"k"]), (2, vec![]));
-    assert_eq!(run_v1_0(&mut c, &[b"GET", b"k"]), (1, b"unknown command".to_vec()));
-    assert_eq!(run_v1_0(&mut c, &[b"Set", b"k", b"v"]), (1, b"unknown command".to_vec()));
+    assert_eq!(run_v1_0(&mut c, &[b"get", b"k"]), (2, "".into()));
+    assert_eq!(run_v1_0(&mut c, &[b"GET", b"k"]), (1, "unknown command".into()));
+    assert_eq!(run_v1_0(&mut c, &[b"Set", b"k", b"v"]), (1, "unknown command".into()));
 }
 
 /// v1_1.md, exercise 4: a table that lost nine in ten of its keys starts a resize by itself
@@ -382,8 +383,8 @@ fn abcde(server: &Server) -> TcpStream {
 }
 
 /// Members as zquery lists them: name, score, name, score...
-fn listed(members: &[(&str, f64)]) -> Vec<u8> {
-    let items: Vec<Vec<u8>> =
+fn listed(members: &[(&str, f64)]) -> Tlv {
+    let items: Vec<Tlv> =
         members.iter().flat_map(|(name, score)| [str(name.as_bytes()), dbl(*score)]).collect();
     arr(&items)
 }

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::thread;
 
-use common::tlv::{arr, dbl, err, int, nil, run, str};
+use common::tlv::{Tlv, arr, dbl, err, int, nil, run, str};
 use common::{Reply, Rng, Server, Stage, command, frame, read_reply_frame};
 
 fn quiet_server() -> Server {
@@ -44,7 +44,7 @@ fn keys_lists_every_key() {
     let sets: Vec<u8> = want.iter().flat_map(|key| command(&[b"set", key, b"v"])).collect();
     c.write_all(&sets).unwrap();
     for _ in &want {
-        assert_eq!(read_reply_frame(&mut c), Reply::Got(nil()));
+        assert_eq!(read_reply_frame(&mut c), Reply::Got(nil().into()));
     }
     let reply = run(&mut c, &[b"keys"]);
     let (count, mut rest) = (u32::from_le_bytes(reply[1..5].try_into().unwrap()), &reply[5..]);
@@ -145,7 +145,7 @@ fn costly_requests_take_turns() {
     for _ in 0..300 {
         assert_eq!(
             read_reply_frame(&mut a),
-            Reply::Got(err(2, "reply too big: over 33554432 bytes"))
+            Reply::Got(err(2, "reply too big: over 33554432 bytes").into())
         );
     }
 }
@@ -189,7 +189,7 @@ fn the_client_prints_every_kind_of_value() {
     let want = "(arr) len=8\n(nil)\n(err) 3 wrong type\n(str) hello world\n(str) caf\\xe9\n\
                 (int) -42\n(dbl) 0.25\n(dbl) 1e+21\n(arr) len=2\n(arr) len=0\n(arr) end\n\
                 (str) \n(arr) end\n(arr) end\n";
-    client(stand_in(reply)).success().stdout(want);
+    client(stand_in(reply.into())).success().stdout(want);
 }
 // ANCHOR_END: client_prints
 
@@ -198,7 +198,7 @@ fn the_client_prints_every_kind_of_value() {
 #[test]
 fn the_client_refuses_a_reply_it_cannot_decode() {
     let cases = [
-        (arr(&[str(b"fine"), vec![9]]), "bad reply at byte 14: unknown tag 9"),
+        (arr(&[str(b"fine"), Tlv(vec![9])]).into(), "bad reply at byte 14: unknown tag 9"),
         (b"\x05\x03\0\0\0\0".to_vec(), "bad reply at byte 6: the reply ends inside a value"),
         ([nil(), nil()].concat(), "bad reply at byte 1: bytes after the reply's value"),
         (vec![], "bad reply at byte 0: the reply ends inside a value"),
@@ -248,9 +248,9 @@ fn dbl_prints_as_c_printf_g() {
     let hex: Vec<String> = numbers.iter().map(|&x| hex_float(x)).collect();
     let out = Command::new("printf").arg("%g\\n").args(&hex).output().expect("printf");
     let c = String::from_utf8(out.stdout).unwrap();
-    let dbls: Vec<Vec<u8>> = numbers.iter().map(|&x| dbl(x)).collect();
+    let dbls: Vec<Tlv> = numbers.iter().map(|&x| dbl(x)).collect();
     // Through the client itself, in one reply.
-    let ours = client(stand_in(arr(&dbls))).success().get_output().stdout.clone();
+    let ours = client(stand_in(arr(&dbls).into())).success().get_output().stdout.clone();
     let ours = String::from_utf8(ours).unwrap();
     let ours: Vec<&str> = ours.lines().filter_map(|l| l.strip_prefix("(dbl) ")).collect();
     assert_eq!(ours.len(), numbers.len());

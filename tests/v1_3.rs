@@ -9,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::net::TcpStream;
 
-use common::tlv::{dbl, err, int, run, str};
+use common::tlv::{Tlv, arr, dbl, err, int, nil, run, str};
 use common::{Reply, Rng, Server, Stage, command, read_reply_frame};
 
 // ANCHOR: original
@@ -69,13 +69,10 @@ fn the_originals_transcript() {
 // ANCHOR_END: original
 
 /// An array of members and their scores, as `zquery` lists them.
-fn pairs(members: &[(&[u8], f64)]) -> Vec<u8> {
-    let mut out = [&[5][..], &(2 * members.len() as u32).to_le_bytes()].concat();
-    for (name, score) in members {
-        out.extend(str(name));
-        out.extend(dbl(*score));
-    }
-    out
+fn pairs(members: &[(&[u8], f64)]) -> Tlv {
+    let items: Vec<Tlv> =
+        members.iter().flat_map(|(name, score)| [str(name), dbl(*score)]).collect();
+    arr(&items)
 }
 
 fn with_board() -> (Server, TcpStream) {
@@ -212,7 +209,7 @@ fn costly_queries_take_turns() {
     for _ in 0..300 {
         assert_eq!(
             read_reply_frame(&mut a),
-            Reply::Got(err(2, "reply too big: over 33554432 bytes"))
+            Reply::Got(err(2, "reply too big: over 33554432 bytes").into())
         );
     }
 }
@@ -249,7 +246,7 @@ fn random_commands_against_a_sorted_vec() {
                 (vec![b"zrem".to_vec(), b"z".into(), name], int(i64::from(old.is_some())))
             }
             2 => {
-                let want = model.iter().find(|(_, n)| *n == name).map_or(vec![0], |m| dbl(m.0));
+                let want = model.iter().find(|(_, n)| *n == name).map_or(nil(), |m| dbl(m.0));
                 (vec![b"zscore".to_vec(), b"z".into(), name], want)
             }
             _ => {

@@ -125,7 +125,7 @@ fn an_expired_key_is_never_returned() {
         [&[b"set", b"k", b"v"], &[b"pexpire", b"k", b"1"], &[b"keys"], &[b"get", b"k"]];
     c.write_all(&words.map(command).concat()).unwrap();
     assert_eq!(read_reply_frame(&mut c), Reply::Got(NIL.to_vec()));
-    assert_eq!(read_reply_frame(&mut c), Reply::Got(int(1)));
+    assert_eq!(read_reply_frame(&mut c), Reply::Got(int(1).into()));
     let keys = read_reply_frame(&mut c);
     assert!(matches!(&keys, Reply::Got(body) if body[0] == 5), "an array");
     assert_eq!(read_reply_frame(&mut c), Reply::Got(NIL.to_vec()), "k had expired");
@@ -227,7 +227,7 @@ fn big_values_are_freed_on_their_own_thread() {
             .collect();
         c.write_all(&zadds).unwrap();
         for _ in 0..10_000 {
-            assert_eq!(read_reply_frame(&mut c), Reply::Got(int(1)));
+            assert_eq!(read_reply_frame(&mut c), Reply::Got(int(1).into()));
         }
     }
     let loaded = rss_kib(server.pid());

@@ -52,7 +52,7 @@ pub fn body_len(header: [u8; HEADER_LEN]) -> io::Result<usize> {
     body_len_up_to(header, K_MAX_MSG)
 }
 
-/// [`body_len`] with a limit of the caller's: from v1.0 on, each stage has its own.
+/// Reads the body length out of a header, refusing lengths over `max_msg`, the caller's limit.
 pub fn body_len_up_to(header: [u8; HEADER_LEN], max_msg: usize) -> io::Result<usize> {
     // u32 -> usize cannot lose bits on any target std's networking runs on.
     let len = u32::from_le_bytes(header) as usize;

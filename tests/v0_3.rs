@@ -279,6 +279,25 @@ fn a_lowered_file_limit_still_serves_everyone() {
 }
 // ANCHOR_END: lowered_limit
 
+/// A client that is owed replies and resets the connection (it closes with replies unread, so
+/// its kernel answers with a reset) costs one log line: the reset. Nothing more is written to
+/// the dead connection, so no second line (`Broken pipe`) follows it.
+#[test]
+fn a_reset_connection_is_logged_once() {
+    let mut server = Server::start_with(Stage::V0_3, &["--quiet"]);
+    let mut client = server.connect();
+    // As much as one write takes of 500,000 requests; once the server has read them all, it
+    // owes more replies than the sockets between us hold.
+    let sent = client.write(&frame(b"q").repeat(500_000)).unwrap();
+    assert!(sent > 0);
+    common::wait_until_read(&client);
+    drop(client);
+    server.expect_log("closing the connection: Connection reset by peer");
+    server.signal("TERM");
+    server.expect_log("SIGTERM: shut down in");
+    assert!(server.exit_status().success());
+}
+
 // ANCHOR: slow_reader_shutdown
 /// A client pipelines requests until the server stops reading them (its replies are held back,
 /// unread), and the server is sent SIGTERM. It answers nothing more, but the client, reading

@@ -599,6 +599,11 @@ impl Conn {
     /// Sends as much of the queued replies as the socket takes. Once every reply is out, a
     /// connection that is closing shuts down its sending side.
     fn on_writable(&mut self) {
+        // A connection that failed is not written to again: its failure is logged already,
+        // and a write would only fail once more (a reset, then a broken pipe).
+        if self.phase == Phase::Closed {
+            return;
+        }
         while self.sent < self.outgoing.len() {
             match self.stream.write(&self.outgoing[self.sent..]) {
                 Ok(n) => self.sent += n,

@@ -44,5 +44,6 @@ mod client;
 mod server;
 
 fn main() -> std::process::ExitCode {
-    crate::cli::run("v1_0", &server::HELP, server::serve, client::run)
+    let serve = server::serve_with::<std::collections::HashMap<Vec<u8>, Vec<u8>>>;
+    crate::cli::run("v1_0", &server::HELP, serve, client::run)
 }

@@ -42,11 +42,11 @@ mod sys;
 // ANCHOR: reuse
 // v1.0's client and commands, unchanged: this stage changes only where the keys live.
 mod client; // copied from stages/v1_0/client.rs
-#[allow(dead_code)] // its `serve`, v1.0's commands on std's HashMap, is v1.0's
 mod server; // copied from stages/v1_0/server.rs
 mod store;
-// ANCHOR_END: reuse
 
 fn main() -> std::process::ExitCode {
-    crate::cli::run("v1_1", &server::HELP, store::serve, client::run)
+    let serve = server::serve_with::<crate::hashtable::HashTable<Vec<u8>>>;
+    crate::cli::run("v1_1", &server::HELP, serve, client::run)
 }
+// ANCHOR_END: reuse

@@ -66,12 +66,7 @@ impl Keyspace for HashMap<Vec<u8>, Vec<u8>> {
 }
 // ANCHOR_END: store
 
-/// v1.0's server: the commands on std's `HashMap`.
-pub fn serve(opts: &ServerOpts) -> io::Result<()> {
-    serve_with::<HashMap<Vec<u8>, Vec<u8>>>(opts)
-}
-
-/// The commands on a store of type `K`.
+/// The commands on a store of type `K`: v1.0's `main` asks for std's `HashMap`.
 pub fn serve_with<K: Keyspace>(opts: &ServerOpts) -> io::Result<()> {
     let mut store = Store { keys: K::default(), quiet: opts.quiet };
     event_loop::serve(opts, &mut store)

@@ -1,11 +1,8 @@
-//! The v1.1 store: v1.0's commands on `src/hashtable.rs` instead of std's `HashMap`.
+//! The v1.1 store: what v1.0's commands need of a map (`Keyspace`), from our hash table
+//! (`lib/hashtable.rs`) instead of std's `HashMap`.
 
-use std::io;
-
-use crate::cli::ServerOpts;
 use crate::hashtable::HashTable;
-
-use crate::server::{Keyspace, serve_with};
+use crate::server::Keyspace;
 
 // ANCHOR: keyspace
 impl Keyspace for HashTable<Vec<u8>> {
@@ -21,9 +18,5 @@ impl Keyspace for HashTable<Vec<u8>> {
     fn remove(&mut self, key: &[u8]) {
         HashTable::remove(self, key);
     }
-}
-
-pub fn serve(opts: &ServerOpts) -> io::Result<()> {
-    serve_with::<HashTable<Vec<u8>>>(opts)
 }
 // ANCHOR_END: keyspace

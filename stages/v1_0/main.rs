@@ -1,8 +1,8 @@
 //! Stage v1.0: a key-value store. `get`, `set` and `del` over the C++ original's request
 //! protocol: a frame whose body is a list of strings.
 //!
-//! The event loop is v0.3's, unchanged (`src/event_loop.rs`); what this stage adds is what a
-//! request means. A request frame carries a command as a list of byte strings, parsed in place
+//! The event loop is v0.3's (`lib/event_loop.rs`), its buffers now growing with what arrives;
+//! what this stage adds is what a request means. A request frame carries a command as a list of byte strings, parsed in place
 //! without a copy (`src/request.rs`); the reply is a status (0 OK, 1 ERR, 2 NX: no such key)
 //! and the data. Keys and values are bytes, not text, and a frame may now be 32 MiB, so the
 //! loop's buffers grow with what arrives, never with what a header promises.

@@ -6,7 +6,7 @@
 //! ERR  01  code: u32  len: u32  message     an error the client can tell from a value
 //! STR  02  len: u32  bytes                  a string, any bytes
 //! INT  03  i64                              a number, not its digits
-//! DBL  04  f64                              a number with a fraction (v1.3's scores)
+//! DBL  04  f64                              a number with a fraction
 //! ARR  05  count: u32  value...             that many values, each of them any of these
 //! ```
 //!

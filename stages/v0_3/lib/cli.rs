@@ -125,7 +125,7 @@ pub struct Help {
     pub addr: &'static str,
 }
 
-/// The help of the stages whose server answers `world` (v0.1 to v0.3).
+/// The help of a stage whose server answers `world`.
 pub const WORLD: Help = Help {
     serves: "listen and answer every request with \"world\"",
     client_args: "[MESSAGE...]",

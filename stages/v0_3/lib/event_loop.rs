@@ -1,8 +1,8 @@
 // src/event_loop.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
 // `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! The event loop: one thread, many clients, non-blocking sockets and poll(2). Introduced in
-//! v0.3, where it answers every frame with `world`; from v1.0 on, each stage plugs its own
-//! commands into the same loop as a [`Service`], and the loop learns what the stage needs.
+//! v0.3: what a request means is the stage's, a [`Service`] the loop is handed, which
+//! in v0.3 answers every frame with `world`.
 //!
 //! Nothing blocks. Every socket is non-blocking, and the only place the server waits is `poll`,
 //! which returns when *some* socket is ready or a deadline passes. Each client has a [`Conn`]

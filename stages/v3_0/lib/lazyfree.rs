@@ -1,7 +1,7 @@
 // src/lazyfree.rs as this stage has it, cut by src/snapshots.rs: edit src/, then run
 // `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! Freeing big values on a thread of their own (introduced in v2.0), as Redis's `lazyfree`
-//! does for `UNLINK` and `FLUSHALL ASYNC` (v3.0) and, when configured, for `DEL` and expiry.
+//! does for `UNLINK` and `FLUSHALL ASYNC` and, when configured, for `DEL` and expiry.
 //!
 //! Dropping a sorted set of a million members frees some three million allocations: tens of
 //! milliseconds in which a one-thread server answers nobody. Nothing about that work needs the

@@ -5,7 +5,7 @@
 //!
 //! `println!` is the wrong tool for a server, for two reasons:
 //!
-//! - it **panics** when the write fails. Run `v0_3 | head -1` and `head` exits after the first
+//! - it **panics** when the write fails. Run `cargo run --bin v0_1 | head -1`: `head` exits after the first
 //!   line; the next `println!` gets `EPIPE` (Rust ignores the signal that would have killed a C
 //!   program, so the error comes back as a value) and panics: one client's request took the
 //!   server down. A full disk (`> /dev/full`) does the same with `ENOSPC`.

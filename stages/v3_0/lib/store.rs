@@ -2,7 +2,8 @@
 // `REDIS_LITE_SNAPSHOTS=write cargo test --lib snapshots`.
 //! The store of v2.0 and later: keys, their values and their deadlines, and everything that
 //! must happen when a key goes (its deadline out of the heap, its value freed, off the loop if
-//! it is big). v2.0's commands work on it, and from v3.0 on Redis's do, in Redis's protocol.
+//! it is big).
+//! v2.0's commands worked on it; from v3.0 on, Redis's do, in Redis's protocol.
 //!
 //! Every way in to a key checks its deadline first (`value_mut`, `insert`, `remove`, and
 //! what is built on them), so that no command can see an expired key, however far behind

@@ -238,8 +238,9 @@ const GROW_AT_MOST: usize = 1 << 20;
 /// as fast as loopback goes would otherwise keep the loop reading for a quarter of a second,
 /// while everyone else waits. Small, because the bytes land in memory never touched before,
 /// and each new page costs a fault: measured, 1 MiB turns gave the other clients a median
-/// round trip of 0.65 ms during a 400 MiB `SET`, 256 KiB turns 0.29 ms.
-const BIG_STRING_PER_TURN: usize = 256 << 10;
+/// round trip of 0.65 ms during a 400 MiB `SET`, 256 KiB turns 0.23 to 0.33 ms, 64 KiB turns
+/// 75 to 92 µs.
+const BIG_STRING_PER_TURN: usize = 64 << 10;
 //@ }
 // ANCHOR_END: limits
 

@@ -1,4 +1,4 @@
-//! One client against everyone else, measured: what three attacks cost the other clients of
+//! One client against everyone else, measured: what four attacks cost the other clients of
 //! v3.0 and of Redis, each server alone in the same run, its one thread pinned to CPU 0 and
 //! every client (this process) to CPU 1 (see `bench_util::pin`).
 //!

@@ -31,6 +31,7 @@ pub const MAX_EXPIRE_PER_TURN: usize = 500;
 /// are freed inline, where it costs less than handing them over. (Redis's threshold is 64
 /// allocations; a member here costs three.)
 pub const LAZYFREE_ABOVE: usize = 64;
+
 // ANCHOR_END: limits
 
 /// What a key holds.
@@ -211,8 +212,9 @@ impl Store {
         self.free(entry.value);
     }
 
-    /// Frees a value that no key holds any more: a big sorted set on the `lazyfree` thread,
-    /// anything else here and now.
+    // ANCHOR: free
+    /// Frees a value that no key holds any more: a big sorted set on the `lazyfree`
+    /// thread, anything else here and now.
     fn free(&self, value: Value) {
         match value {
             Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => {
@@ -221,6 +223,7 @@ impl Store {
             value => drop(value),
         }
     }
+    // ANCHOR_END: free
     // ANCHOR_END: expire
 }
 

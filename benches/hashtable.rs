@@ -22,76 +22,22 @@ mod bench_util;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bench_util::{Series, criterion_dir, key16, nanos_u32, percentile, show_nanos, verdict};
 use criterion::{Criterion, Throughput};
 use redis_lite::hashtable::HashTable;
+use redis_lite::sys::Counting;
 
 // ANCHOR: counting
-/// Live heap bytes: what the program has been handed and not yet given back, as it asked
-/// (the allocator's own overhead per block is not counted).
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting live bytes. Every call goes through it, so it must be cheap:
-/// one relaxed atomic add, the same cost for both tables.
-struct Counting;
-
-// SAFETY: every call is passed straight to the system allocator with the caller's arguments;
-// the counting is one atomic add on success, which neither allocates nor unwinds.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract, which is the system allocator's.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    // Passed on rather than left to the default (alloc, then write zeros): the system
-    // allocator hands out fresh pages already zeroed, without touching them.
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from the system allocator, through this one, with this layout.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    // Passed on rather than left to the default (alloc, copy, free): our table shrinks its
-    // old bucket array in steps while it is emptied, and the system allocator does that in
-    // place; a copy of the whole array at each step would be a pause the table does not have.
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller upholds `realloc`'s contract: `ptr` came from this allocator with
-        // `layout`, and `new_size` is valid for its alignment.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        new
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Live heap bytes now. Differences are taken with `wrapping_sub`: other threads may free
-/// what they allocated before a measurement began.
+/// Live heap bytes now (see `redis_lite::sys::Counting`).
 fn live_bytes() -> usize {
-    LIVE.load(Ordering::Relaxed)
+    Counting::live_bytes()
 }
 // ANCHOR_END: counting
 

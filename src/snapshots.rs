@@ -19,7 +19,9 @@
 //! ```
 //!
 //! Which modules a stage has is said once, in its `main.rs`: a `#[path = "lib/NAME.rs"]` line
-//! before each `mod`. A stage's own file that a later stage takes unchanged is copied, not
+//! before each `mod`. One module is not cut: `src/sys.rs`, the only `unsafe` code, which every
+//! stage compiles whole from that one file (`#[path = "../../src/sys.rs"]`), so that no copy
+//! of it exists. A stage's own file that a later stage takes unchanged is copied, not
 //! borrowed by a path into another stage, so that every stage's directory is whole and a diff
 //! of two stages shows only what changed: `mod client; // copied from stages/v1_0/client.rs`
 //! in `main.rs` makes `client.rs` beside it a copy of that file. `cargo test` checks (here, in the library's own tests, which build no stage: a
@@ -233,6 +235,20 @@ fn strays(expected: &[(PathBuf, String)]) -> Vec<PathBuf> {
     strays
 }
 
+/// Every `.rs` file under `dir`, at any depth.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn relative(path: &Path) -> String {
     path.strip_prefix(root()).unwrap_or(path).display().to_string()
 }
@@ -303,8 +319,9 @@ fn bad_tags_are_refused() {
     assert!(cut("//@ v2_0..\n", "v1_0").is_err());
 }
 
-/// `unsafe` code is refused in every stage except in its copy of `sys.rs`: each `main.rs`
-/// denies it, and the one exception is the attribute on `mod sys`.
+/// `unsafe` code is refused in every stage except in `src/sys.rs`: each `main.rs` denies it,
+/// the one exception is the attribute on `mod sys`, which is that file; and no other Rust file
+/// of the repository (tests and benches included) holds `unsafe` code.
 #[test]
 fn every_stage_allows_unsafe_only_in_sys() {
     for stage in stages() {
@@ -314,8 +331,13 @@ fn every_stage_allows_unsafe_only_in_sys() {
         let lines: Vec<&str> = main.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             if line.contains("allow(unsafe_code)") {
-                let module = lines[i + 1..].iter().find(|line| line.starts_with("mod "));
-                assert_eq!(module, Some(&"mod sys;"), "{stage}: unsafe allowed outside sys");
+                let module = lines[i + 1..].iter().position(|line| line.starts_with("mod "));
+                let module = module.map(|at| &lines[i + 1..][..=at]);
+                let whole = module.is_some_and(|lines| {
+                    lines.last() == Some(&"mod sys;")
+                        && lines.contains(&"#[path = \"../../src/sys.rs\"]")
+                });
+                assert!(whole, "{stage}: unsafe allowed outside src/sys.rs");
             }
         }
         for entry in fs::read_dir(&dir).expect("the stage") {
@@ -323,6 +345,19 @@ fn every_stage_allows_unsafe_only_in_sys() {
             let text = fs::read_to_string(&path).unwrap_or_default();
             let is_main = path.ends_with("main.rs");
             assert!(is_main || !text.contains("allow(unsafe_code)"), "{}", relative(&path));
+        }
+    }
+    for dir in ["src", "stages", "tests", "benches"] {
+        for path in rust_files(&root().join(dir)) {
+            let text = fs::read_to_string(&path).expect("a Rust file");
+            let code = text.lines().filter(|line| !line.trim_start().starts_with("//"));
+            let unsafe_code = code.filter(|line| !line.contains('"')).any(|line| {
+                ["unsafe {", "unsafe fn", "unsafe impl", "unsafe extern"]
+                    .iter()
+                    .any(|u| line.contains(u))
+            });
+            let allowed = path == root().join("src").join("sys.rs");
+            assert!(allowed || !unsafe_code, "unsafe code in {}", relative(&path));
         }
     }
     // The copies in `lib/` come from `src/`, where only `lib.rs` may say it, on `mod sys`.

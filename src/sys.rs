@@ -1,17 +1,3 @@
-//@ ..v0_3: //! What the server needs from Linux that std does not have, declared by
-//@ ..v0_3: //! hand: the `SIOCOUTQ` ioctl, to learn how much of what we sent the client
-//@ ..v0_3: //! has not yet acknowledged, so that closing a connection does not destroy
-//@ ..v0_3: //! replies already written.
-//@ ..v0_3: //!
-//@ ..v0_3: //! Calling the C library from Rust takes the function's signature in an
-//@ ..v0_3: //! `extern "C"` block, which the compiler cannot check against the C headers,
-//@ ..v0_3: //! so calling it is `unsafe`. This module is the only place in the crate where
-//@ ..v0_3: //! that happens, and it hands out a safe function instead. The declaration was
-//@ ..v0_3: //! checked against Linux's headers, and nothing else.
-//@ ..v0_3: //!
-//@ ..v0_3: //! What it cannot do yet: wait for whichever of several sockets is ready
-//@ ..v0_3: //! (poll(2), v0.3).
-//@ v0_3.. {
 //! What the servers need from Linux that std does not have, declared by hand: poll(2), to
 //! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
 //! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
@@ -27,20 +13,24 @@
 //! The declarations were checked against Linux's headers, and nothing else: `lib.rs` refuses
 //! to build the crate anywhere else.
 //!
+//! Every stage compiles this file itself, whole (`#[path = "../../src/sys.rs"]`), not a copy
+//! cut to the stage: `unsafe` code lives here and nowhere else. v0.2 calls only
+//! [`unacknowledged`]; the rest is v0.3's. The tests and benches that count memory take their
+//! allocator from here too ([`Counting`]).
+//!
 //! What it cannot do: scale past a few thousand connections. poll(2) makes the kernel look at
 //! every descriptor on every call, O(n) per wake-up; epoll(7) on Linux and kqueue(2) on the
 //! BSDs remember the set between calls. A real server would use them (through a crate such as
 //! mio); poll is the portable, teachable one, and the original's choice.
-//@ }
 
-use std::ffi::{c_int, c_short, c_ulong, c_void}; //@ v0_3..
-//@ ..v0_3: use std::ffi::{c_int, c_ulong};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::ffi::{c_int, c_short, c_ulong, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
-//@ v0_3.. {
 use std::os::unix::net::UnixStream;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 // ANCHOR: pollfd
 /// `struct pollfd` from `<poll.h>`: which descriptor, which events we want to hear about,
@@ -179,7 +169,6 @@ fn poll_slice(fds: &mut [PollFd], timeout_ms: c_int) -> io::Result<usize> {
 /// `EINVAL` from `<errno.h>`: an argument the call refuses.
 const EINVAL: c_int = 22;
 // ANCHOR_END: poller
-//@ }
 
 // ANCHOR: unacked
 // `ioctl(2)`: one entry point for a thousand device-specific requests, which is why its third
@@ -208,7 +197,6 @@ pub fn unacknowledged(socket: BorrowedFd<'_>) -> io::Result<usize> {
 }
 // ANCHOR_END: unacked
 
-//@ v0_3.. {
 // ANCHOR: rlimit
 /// `struct rlimit` from `<sys/resource.h>`: the soft limit, which the kernel enforces, and the
 /// hard limit, the ceiling to which the process may raise it. `rlim_t` is `unsigned long`.
@@ -320,9 +308,83 @@ pub fn shutdown_signals() -> io::Result<&'static UnixStream> {
     Ok(read_end)
 }
 // ANCHOR_END: signals
-//@ }
 
-//@ lib {
+// ANCHOR: counting
+/// The system allocator, counting, for the tests and benches that measure memory: each
+/// installs it with `#[global_allocator] static GLOBAL: Counting = Counting;`. It counts the
+/// live heap bytes of the whole program ([`Counting::live_bytes`]: handed out and not yet given
+/// back, as asked, without the allocator's own overhead per block) and the allocations each
+/// thread made ([`Counting::made_here`]). Every call goes through it, so it is cheap: one
+/// relaxed atomic add and a thread-local `Cell`. No stage installs it.
+#[allow(dead_code)] // a stage compiles this file whole, and counts nothing
+pub struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // `const` and without a destructor, so touching it never allocates.
+    static MADE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+#[allow(dead_code)] // as above
+impl Counting {
+    /// Live heap bytes now. Differences are taken with `wrapping_sub`: other threads may free
+    /// what they allocated before a measurement began.
+    pub fn live_bytes() -> usize {
+        LIVE.load(Ordering::Relaxed)
+    }
+
+    /// How many allocations this thread has made so far (a `realloc` counts as one), and how
+    /// many bytes they asked for.
+    pub fn made_here() -> (usize, usize) {
+        MADE.with(Cell::get)
+    }
+
+    fn count(ptr: *mut u8, bytes: usize) -> *mut u8 {
+        if !ptr.is_null() {
+            LIVE.fetch_add(bytes, Ordering::Relaxed);
+            MADE.with(|made| made.set((made.get().0 + 1, made.get().1 + bytes)));
+        }
+        ptr
+    }
+}
+
+// SAFETY: every call is passed straight to the system allocator with the caller's arguments;
+// the counting is an atomic add and a thread-local `Cell`, which neither allocate nor unwind.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract, which is the system allocator's.
+        Counting::count(unsafe { System.alloc(layout) }, layout.size())
+    }
+
+    // Passed on rather than left to the default (alloc, then write zeros): the system
+    // allocator hands out fresh pages already zeroed, without touching them.
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        Counting::count(unsafe { System.alloc_zeroed(layout) }, layout.size())
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from the system allocator, through this one, with this layout.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    // Passed on rather than left to the default (alloc, copy, free): a table that shrinks its
+    // old bucket array in steps would otherwise be copied whole at each step, a pause the
+    // system allocator, which shrinks in place, does not make.
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller upholds `realloc`'s contract: `ptr` came from this allocator with
+        // `layout`, and `new_size` is valid for its alignment.
+        let new = Counting::count(unsafe { System.realloc(ptr, layout, new_size) }, new_size);
+        if !new.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        new
+    }
+}
+// ANCHOR_END: counting
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,4 +454,3 @@ mod tests {
         assert!(started.elapsed() >= std::time::Duration::from_millis(50));
     }
 }
-//@ }

@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::Cursor;
 use std::process::Command;
 
@@ -18,36 +16,16 @@ use std::io::Write;
 use common::{Reply, Server, Stage, request};
 
 use redis_lite::frame::{FRAME_BUF_LEN, FrameBuf, read_frame, write_frame};
-
-struct Counting;
-
-thread_local! {
-    // `const` and without a destructor, so touching it never allocates.
-    static ALLOCATED: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-}
-
-// SAFETY: every call is passed straight to the system allocator; the counting touches only a
-// thread-local `Cell`, which neither allocates nor unwinds.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.with(|a| a.set((a.get().0 + 1, a.get().1 + layout.size())));
-        // SAFETY: the caller upholds `alloc`'s contract, which is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use redis_lite::sys::Counting;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
 /// Runs `f` and returns how many allocations it made on this thread, and how many bytes.
 fn allocations_in(f: impl FnOnce()) -> (usize, usize) {
-    let before = ALLOCATED.with(Cell::get);
+    let before = Counting::made_here();
     f();
-    let after = ALLOCATED.with(Cell::get);
+    let after = Counting::made_here();
     (after.0 - before.0, after.1 - before.1)
 }
 

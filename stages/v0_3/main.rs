@@ -39,8 +39,9 @@ mod io_util;
 mod log;
 #[path = "lib/net.rs"]
 mod net;
+// The C library's calls, the one `unsafe` code, compiled from its one file, whole.
 #[allow(unsafe_code)] // the calls into the C library, and nothing else
-#[path = "lib/sys.rs"]
+#[path = "../../src/sys.rs"]
 mod sys;
 
 mod client;

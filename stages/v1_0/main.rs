@@ -36,8 +36,9 @@ mod log;
 mod net;
 #[path = "lib/request.rs"]
 mod request;
+// The C library's calls, the one `unsafe` code, compiled from its one file, whole.
 #[allow(unsafe_code)] // the calls into the C library, and nothing else
-#[path = "lib/sys.rs"]
+#[path = "../../src/sys.rs"]
 mod sys;
 
 mod client;

@@ -47,8 +47,9 @@ mod net;
 mod request;
 #[path = "lib/store.rs"]
 mod store;
+// The C library's calls, the one `unsafe` code, compiled from its one file, whole.
 #[allow(unsafe_code)] // the calls into the C library, and nothing else
-#[path = "lib/sys.rs"]
+#[path = "../../src/sys.rs"]
 mod sys;
 #[path = "lib/tlv.rs"]
 mod tlv;

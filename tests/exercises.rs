@@ -14,7 +14,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::tlv::{Tlv, arr, dbl, int, nil, run, str};
+use common::tlv::{Tlv, V, decode, int, members, nil, run, str};
 use common::{Reply, Server, Stage, frame, read_reply_frame, resp_command};
 
 // ---------------------------------------------------------------------------------------------
@@ -42,51 +42,10 @@ fn expect_closed_within(stream: &mut TcpStream, limit: Duration, what: &str) {
     );
 }
 
-/// A v1.2 typed value, decoded by hand (independent of `src/tlv.rs`).
-#[derive(Debug, Clone, PartialEq)]
-enum V {
-    Nil,
-    Err(u32, Vec<u8>),
-    Str(Vec<u8>),
-    Int(i64),
-    Dbl(f64),
-    Arr(Vec<V>),
-}
-
-/// Decodes one value at the front of `bytes`: the value and the bytes it took.
-fn decode_tlv(bytes: &[u8]) -> (V, usize) {
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
-    match bytes[0] {
-        0 => (V::Nil, 1),
-        1 => {
-            let len = u32_at(5);
-            (V::Err(u32_at(1) as u32, bytes[9..9 + len].to_vec()), 9 + len)
-        }
-        2 => {
-            let len = u32_at(1);
-            (V::Str(bytes[5..5 + len].to_vec()), 5 + len)
-        }
-        3 => (V::Int(u64_at(1) as i64), 9),
-        4 => (V::Dbl(f64::from_bits(u64_at(1))), 9),
-        5 => {
-            let (count, mut at) = (u32_at(1), 5);
-            let mut values = Vec::new();
-            for _ in 0..count {
-                let (value, used) = decode_tlv(&bytes[at..]);
-                values.push(value);
-                at += used;
-            }
-            (V::Arr(values), at)
-        }
-        tag => panic!("unknown tag {tag} in {bytes:?}"),
-    }
-}
-
 /// Sends one command to a v1.2-or-later stage and decodes its reply.
 fn run_tlv(stream: &mut TcpStream, words: &[&[u8]]) -> V {
     let body = run(stream, words);
-    let (value, used) = decode_tlv(&body);
+    let (value, used) = decode(&body).unwrap_or_else(|| panic!("not a typed value: {body:?}"));
     assert_eq!(used, body.len(), "one value per reply to {words:?}");
     value
 }
@@ -382,11 +341,9 @@ fn abcde(server: &Server) -> TcpStream {
     c
 }
 
-/// Members as zquery lists them: name, score, name, score...
-fn listed(members: &[(&str, f64)]) -> Tlv {
-    let items: Vec<Tlv> =
-        members.iter().flat_map(|(name, score)| [str(name.as_bytes()), dbl(*score)]).collect();
-    arr(&items)
+/// Members as zquery lists them, names as text.
+fn listed(list: &[(&str, f64)]) -> Tlv {
+    members(&list.iter().map(|&(name, score)| (name.as_bytes(), score)).collect::<Vec<_>>())
 }
 
 /// v1_3.md, exercise 1: `zrevquery` seeks to the last member at or before (score, name),

@@ -9,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::net::TcpStream;
 
-use common::tlv::{Tlv, arr, dbl, err, int, nil, run, str};
+use common::tlv::{dbl, err, int, members, nil, run, str};
 use common::{Reply, Rng, Server, Stage, command, read_reply_frame};
 
 // ANCHOR: original
@@ -68,13 +68,6 @@ fn the_originals_transcript() {
 }
 // ANCHOR_END: original
 
-/// An array of members and their scores, as `zquery` lists them.
-fn pairs(members: &[(&[u8], f64)]) -> Tlv {
-    let items: Vec<Tlv> =
-        members.iter().flat_map(|(name, score)| [str(name), dbl(*score)]).collect();
-    arr(&items)
-}
-
 fn with_board() -> (Server, TcpStream) {
     let server = Server::start_with(Stage::V1_3, &["--quiet"]);
     let mut c = server.connect();
@@ -94,17 +87,17 @@ fn zquery_limits_and_offsets() {
         let words = [&b"zquery"[..], b"board", score.as_bytes(), name.as_bytes()];
         run(c, &[&words[..], &[offset.as_bytes(), limit.as_bytes()]].concat())
     };
-    assert_eq!(zquery(&mut c, "2", "", "0", "1"), pairs(&[(b"b", 2.0)]));
-    assert_eq!(zquery(&mut c, "2", "", "0", "3"), pairs(&[(b"b", 2.0), (b"c", 2.0)]));
-    assert_eq!(zquery(&mut c, "2", "", "0", "0"), pairs(&[]));
-    assert_eq!(zquery(&mut c, "2", "", "0", "-5"), pairs(&[]));
-    assert_eq!(zquery(&mut c, "2", "b\0", "0", "2"), pairs(&[(b"c", 2.0)]), "after (2, b)");
-    assert_eq!(zquery(&mut c, "3", "", "-2", "4"), pairs(&[(b"b", 2.0), (b"c", 2.0)]));
-    assert_eq!(zquery(&mut c, "3", "", "-3", "2"), pairs(&[(b"a", 1.0)]));
-    assert_eq!(zquery(&mut c, "3", "", "-4", "2"), pairs(&[]), "before the first");
-    assert_eq!(zquery(&mut c, "-inf", "", "3", "10"), pairs(&[(b"d", 3.0)]));
-    assert_eq!(zquery(&mut c, "inf", "", "0", "10"), pairs(&[]), "past the last");
-    assert_eq!(zquery(&mut c, "0", "", "9223372036854775807", "10"), pairs(&[]));
+    assert_eq!(zquery(&mut c, "2", "", "0", "1"), members(&[(b"b", 2.0)]));
+    assert_eq!(zquery(&mut c, "2", "", "0", "3"), members(&[(b"b", 2.0), (b"c", 2.0)]));
+    assert_eq!(zquery(&mut c, "2", "", "0", "0"), members(&[]));
+    assert_eq!(zquery(&mut c, "2", "", "0", "-5"), members(&[]));
+    assert_eq!(zquery(&mut c, "2", "b\0", "0", "2"), members(&[(b"c", 2.0)]), "after (2, b)");
+    assert_eq!(zquery(&mut c, "3", "", "-2", "4"), members(&[(b"b", 2.0), (b"c", 2.0)]));
+    assert_eq!(zquery(&mut c, "3", "", "-3", "2"), members(&[(b"a", 1.0)]));
+    assert_eq!(zquery(&mut c, "3", "", "-4", "2"), members(&[]), "before the first");
+    assert_eq!(zquery(&mut c, "-inf", "", "3", "10"), members(&[(b"d", 3.0)]));
+    assert_eq!(zquery(&mut c, "inf", "", "0", "10"), members(&[]), "past the last");
+    assert_eq!(zquery(&mut c, "0", "", "9223372036854775807", "10"), members(&[]));
 }
 // ANCHOR_END: limits
 
@@ -266,7 +259,7 @@ fn random_commands_against_a_sorted_vec() {
                 let [score, offset, limit] = numbers.map(String::into_bytes);
                 (
                     vec![b"zquery".to_vec(), b"z".into(), score, name.clone(), offset, limit],
-                    pairs(&listed),
+                    members(&listed),
                 )
             }
         };

@@ -58,47 +58,72 @@ impl fmt::Debug for Tlv {
             if at > 0 {
                 write!(f, " then ")?;
             }
-            match show(&self.0[at..], f) {
-                Some(used) => at += used,
-                None => return write!(f, "bytes {:?}", &self.0[at..]),
-            }
+            let Some((value, used)) = decode(&self.0[at..]) else {
+                return write!(f, "bytes {:?}", &self.0[at..]);
+            };
+            write!(f, "{value:?}")?;
+            at += used;
         }
         Ok(())
     }
 }
 
-/// Writes the value at the start of `bytes` and returns how many bytes it took, or `None`
+/// A typed value, decoded by hand (independent of `src/tlv.rs`), shown as the builders below
+/// write it: `int(2)`, `err(1, "unknown command")`, `arr[str("a"), nil()]`.
+#[derive(Clone, PartialEq)]
+pub enum V {
+    Nil,
+    Err(u32, Vec<u8>),
+    Str(Vec<u8>),
+    Int(i64),
+    Dbl(f64),
+    Arr(Vec<V>),
+}
+
+impl fmt::Debug for V {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match self {
+            V::Nil => write!(f, "nil()"),
+            V::Err(code, msg) => write!(f, "err({code}, {:?})", text(msg)),
+            V::Str(bytes) => write!(f, "str({:?})", text(bytes)),
+            V::Int(n) => write!(f, "int({n})"),
+            V::Dbl(x) => write!(f, "dbl({x})"),
+            V::Arr(values) => f.debug_list().entries(values).finish(),
+        }
+    }
+}
+
+/// Decodes the value at the front of `bytes`: the value and how many bytes it took, or `None`
 /// if they are not a whole value.
-fn show(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> Option<usize> {
+pub fn decode(bytes: &[u8]) -> Option<(V, usize)> {
     let u32_at = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
     let u64_at = |at: usize| Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?));
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let ok = |r: fmt::Result| r.ok();
-    match *bytes.first()? {
-        0 => ok(write!(f, "nil()")).map(|_| 1),
+    let value = match *bytes.first()? {
+        0 => (V::Nil, 1),
         1 => {
             let (code, len) = (u32_at(1)?, u32_at(5)? as usize);
-            ok(write!(f, "err({code}, {:?})", text(bytes.get(9..9 + len)?)))?;
-            Some(9 + len)
+            (V::Err(code, bytes.get(9..9 + len)?.to_vec()), 9 + len)
         }
         2 => {
             let len = u32_at(1)? as usize;
-            ok(write!(f, "str({:?})", text(bytes.get(5..5 + len)?)))?;
-            Some(5 + len)
+            (V::Str(bytes.get(5..5 + len)?.to_vec()), 5 + len)
         }
-        3 => ok(write!(f, "int({})", u64_at(1)? as i64)).map(|_| 9),
-        4 => ok(write!(f, "dbl({})", f64::from_bits(u64_at(1)?))).map(|_| 9),
+        3 => (V::Int(u64_at(1)? as i64), 9),
+        4 => (V::Dbl(f64::from_bits(u64_at(1)?)), 9),
         5 => {
             let (count, mut at) = (u32_at(1)?, 5);
-            ok(write!(f, "arr["))?;
-            for i in 0..count {
-                ok(write!(f, "{}", if i > 0 { ", " } else { "" }))?;
-                at += show(bytes.get(at..)?, f)?;
+            let mut values = Vec::new();
+            for _ in 0..count {
+                let (value, used) = decode(bytes.get(at..)?)?;
+                values.push(value);
+                at += used;
             }
-            ok(write!(f, "]")).map(|_| at)
+            (V::Arr(values), at)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(value)
 }
 
 pub fn nil() -> Tlv {
@@ -124,6 +149,13 @@ pub fn dbl(x: f64) -> Tlv {
 
 pub fn arr(values: &[Tlv]) -> Tlv {
     Tlv([&[5][..], &(values.len() as u32).to_le_bytes(), &values.concat()].concat())
+}
+
+/// An array of members and their scores, as `zquery` lists them: name, score, name, score...
+pub fn members(members: &[(&[u8], f64)]) -> Tlv {
+    let items: Vec<Tlv> =
+        members.iter().flat_map(|(name, score)| [str(name), dbl(*score)]).collect();
+    arr(&items)
 }
 
 /// Sends one command (a v1.0 request frame) and returns its reply's body.

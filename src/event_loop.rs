@@ -48,7 +48,7 @@
 use std::ffi::{c_int, c_short};
 use std::fmt::Display;
 use std::io::{self, Read, Write};
-use std::iter;
+//@ ..v3_0: use std::iter;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
@@ -59,10 +59,16 @@ use crate::cli::ServerOpts;
 use crate::errln;
 use crate::frame::{HEADER_LEN, ended_inside, parse_frame_up_to};
 use crate::net::{ACCEPT_BACKOFF, Delivery, LINGER_BYTES, accept_should_back_off, listen};
+//@ ..v3_0: use crate::sys::{
+//@ ..v3_0:     POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, SIGINT, SIGTERM, shutdown_signals,
+//@ ..v3_0:     unacknowledged,
+//@ ..v3_0: };
+//@ v3_0.. {
 use crate::sys::{
-    POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, SIGINT, SIGTERM, shutdown_signals,
+    Epoll, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, SIGINT, SIGTERM, shutdown_signals,
     unacknowledged,
 };
+//@ }
 
 // ANCHOR: service
 /// What a stage plugs into the loop: the largest request it accepts, and how it answers one.
@@ -282,6 +288,10 @@ struct Conn<T> {
     older: u32,
     newer: u32,
     //@ }
+    //@ v3_0.. {
+    /// What epoll was last told about this socket.
+    watched: Watched,
+    //@ }
 }
 
 /// Where a connection is in its life. It only ever moves down this list.
@@ -301,6 +311,38 @@ enum Phase {
 }
 // ANCHOR_END: conn
 
+//@ v3_0.. {
+// ANCHOR: tokens
+/// What epoll calls each socket when it is ready: the loop's own three first, then each
+/// connection by its place in [`Conns`], so that a wait's results are indexed as poll's were.
+const SIGNALS: usize = 0;
+const LISTENER: usize = 1;
+/// The service's wake-up descriptor, if it has one (v2.0's freeing thread).
+const WAKE: usize = 2;
+const FIRST_CONN: usize = 3;
+
+/// Which token, and which events, epoll was last told for one socket: `None` before it was
+/// told anything (the socket is not in its set yet).
+type Watched = Option<(usize, c_short)>;
+
+/// Has epoll watch `fd` for `events` under `token`, unless it already does: most turns, a
+/// socket wants what it wanted last turn, and this costs no system call.
+fn watch(
+    epoll: &Epoll,
+    fd: BorrowedFd<'_>,
+    watched: &mut Watched,
+    token: usize,
+    events: c_short,
+) -> io::Result<()> {
+    if *watched != Some((token, events)) {
+        epoll.watch(fd, token, events, watched.is_some())?;
+        *watched = Some((token, events));
+    }
+    Ok(())
+}
+// ANCHOR_END: tokens
+//@ }
+
 // ANCHOR: serve
 /// The event loop: wait until some socket is ready or a deadline passes, serve exactly what is
 /// ready, repeat. Every request is answered by `service`.
@@ -311,17 +353,25 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
     let listener = listen(opts.addr)?;
     listener.set_nonblocking(true)?;
     //@ ..v3_0: let mut conns = Conns::new();
+    //@ ..v3_0: let mut poller = Poller::new();
     let mut conns = Conns::<S::Session>::new(); //@ v3_0..
-    let mut poller = Poller::new();
     // Set after `accept` failed for a reason of the server's: not before then, try again.
     let mut accept_paused_until: Option<Instant> = None;
-    // How many descriptors one `poll` may take, when the open-file limit is below what is open.
-    let mut slice = None;
+    //@ v3_0.. {
+    let mut epoll = Epoll::new().map_err(|e| io::Error::new(e.kind(), format!("epoll: {e}")))?;
+    epoll.watch(signals.as_fd(), SIGNALS, POLLIN, false)?;
+    if let Some(fd) = service.wake_fd() {
+        epoll.watch(fd, WAKE, POLLIN, false)?;
+    }
+    let mut listener_watched = None;
+    //@ }
+    //@ ..v3_0: // How many descriptors one `poll` may take, when the open-file limit is below what is open.
+    //@ ..v3_0: let mut slice = None;
     loop {
-        if poller.slice() != slice {
-            slice = poller.slice();
-            say_how_polled(slice, poller.watched());
-        }
+        //@ ..v3_0: if poller.slice() != slice {
+        //@ ..v3_0:     slice = poller.slice();
+        //@ ..v3_0:     say_how_polled(slice, poller.watched());
+        //@ ..v3_0: }
         //@ ..v2_0: let deadlines =
         //@ ..v2_0:     accept_paused_until.into_iter().chain(conns.list.iter().filter_map(Conn::deadline));
         //@ v2_0.. {
@@ -334,44 +384,60 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         let timeout = timeout_ms(Instant::now(), deadlines.min());
         // Which events each socket should wake us for, worked out every turn from its state.
         let listen_for = if accept_paused_until.is_none() { POLLIN } else { 0 };
-        //@ v2_0.. {
-        let wake = service.wake_fd().map(|fd| (fd, POLLIN));
-        let has_wake = wake.is_some();
-        let first_conn = 2 + usize::from(has_wake);
-        //@ }
+        //@ v2_0..v3_0: let wake = service.wake_fd().map(|fd| (fd, POLLIN));
+        //@ v2_0..v3_0: let has_wake = wake.is_some();
+        //@ v2_0..v3_0: let first_conn = 2 + usize::from(has_wake);
         //@ ..v2_0: let first_conn = 2;
-        let interests = iter::once((signals.as_fd(), POLLIN))
-            .chain(iter::once((listener.as_fd(), listen_for)))
-            .chain(wake) //@ v2_0..
-            .chain(conns.list.iter().map(Conn::interest));
-        let ready = match poller.poll(interests, timeout) {
+        //@ ..v3_0: let interests = iter::once((signals.as_fd(), POLLIN))
+        //@ ..v3_0:     .chain(iter::once((listener.as_fd(), listen_for)))
+        //@ v2_0..v3_0:     .chain(wake)
+        //@ ..v3_0:     .chain(conns.list.iter().map(Conn::interest));
+        //@ ..v3_0: let ready = match poller.poll(interests, timeout) {
+        //@ v3_0.. {
+        // epoll is told only what changed since the last turn.
+        let listener_fd = listener.as_fd();
+        if let Err(e) = watch(&epoll, listener_fd, &mut listener_watched, LISTENER, listen_for) {
+            errln!("epoll_ctl on the listening socket failed: {e}");
+        }
+        conns.watch_all(&epoll);
+        let ready = match epoll.wait(FIRST_CONN + conns.list.len(), timeout) {
+            //@ }
             Ok(ready) => ready,
             Err(e) => {
                 poll_failed(e);
                 continue;
             }
         };
-        if ready[0].revents() != 0
+        //@ ..v3_0: if ready[0].revents() != 0
+        if ready[SIGNALS] != 0 //@ v3_0..
             && let Some(caught) = read_signals(signals)
         {
             // Stop accepting: a client that connects from now on is refused, not left waiting.
             drop(listener);
-            return shut_down(caught, &mut conns, &mut poller, signals, service);
+            //@ ..v3_0: return shut_down(caught, &mut conns, &mut poller, signals, service);
+            return shut_down(caught, &mut conns, &mut epoll, signals, service); //@ v3_0..
         }
         let now = Instant::now();
-        //@ v2_0.. {
-        if has_wake && ready[2].revents() != 0 {
+        //@ v2_0..v3_0: if has_wake && ready[2].revents() != 0 {
+        //@ v2_0..v3_0:     service.on_wake();
+        //@ v2_0..v3_0: }
+        //@ ..v3_0: for (i, fd) in ready[first_conn..].iter().enumerate() {
+        //@ ..v3_0:     conns.list[i].on_events(fd.revents(), now, service);
+        //@ v2_0..v3_0:     if fd.revents() != 0 {
+        //@ v2_0..v3_0:         conns.touch(i, now);
+        //@ v2_0..v3_0:     }
+        //@ ..v3_0: }
+        //@ v3_0.. {
+        if ready[WAKE] != 0 {
             service.on_wake();
         }
-        //@ }
-        for (i, fd) in ready[first_conn..].iter().enumerate() {
-            conns.list[i].on_events(fd.revents(), now, service);
-            //@ v2_0.. {
-            if fd.revents() != 0 {
+        for (i, &revents) in ready[FIRST_CONN..].iter().enumerate() {
+            conns.list[i].on_events(revents, now, service);
+            if revents != 0 {
                 conns.touch(i, now);
             }
-            //@ }
         }
+        //@ }
         // Every reply of the turn goes out now, back to back, after every ready client has been
         // answered: a client is woken once for all its replies, not once per read we answered.
         for conn in &mut conns.list {
@@ -381,7 +447,9 @@ pub fn serve<S: Service>(opts: &ServerOpts, service: &mut S) -> io::Result<()> {
         conns.close_idle(opts.idle_timeout, now); //@ v2_0..
         // Dropping a `Conn` closes its socket.
         conns.remove_closed();
-        if ready[1].revents() & POLLIN != 0 {
+        //@ ..v3_0: if ready[1].revents() & POLLIN != 0 {
+        if ready[LISTENER] & POLLIN != 0 {
+            //@ v3_0..
             accept_paused_until = accept_all::<S>(&listener, &mut conns, opts);
         } else if accept_paused_until.is_some_and(|until| until <= now) {
             accept_paused_until = None;
@@ -422,8 +490,9 @@ fn read_signals(mut signals: &UnixStream) -> Option<Caught> {
 fn shut_down<S: Service>(
     mut caught: Caught,
     //@ ..v3_0: conns: &mut Conns,
+    //@ ..v3_0: poller: &mut Poller,
     conns: &mut Conns<S::Session>, //@ v3_0..
-    poller: &mut Poller,
+    epoll: &mut Epoll,             //@ v3_0..
     signals: &UnixStream,
     service: &mut S,
 ) -> io::Result<()> {
@@ -447,23 +516,38 @@ fn shut_down<S: Service>(
             break;
         }
         let wake_at = (started + SHUTDOWN_GRACE).min(now + SHUTDOWN_CHECK);
-        let interests =
-            iter::once((signals.as_fd(), POLLIN)).chain(conns.list.iter().map(Conn::interest));
-        let ready = match poller.poll(interests, timeout_ms(now, Some(wake_at))) {
+        //@ ..v3_0: let interests =
+        //@ ..v3_0:     iter::once((signals.as_fd(), POLLIN)).chain(conns.list.iter().map(Conn::interest));
+        //@ ..v3_0: let ready = match poller.poll(interests, timeout_ms(now, Some(wake_at))) {
+        //@ v3_0.. {
+        conns.watch_all(epoll);
+        let ready = match epoll.wait(FIRST_CONN + conns.list.len(), timeout_ms(now, Some(wake_at)))
+        {
+            //@ }
             Ok(ready) => ready,
             Err(e) => {
                 poll_failed(e);
                 continue;
             }
         };
-        if ready[0].revents() != 0
+        //@ ..v3_0: if ready[0].revents() != 0
+        if ready[SIGNALS] != 0 //@ v3_0..
             && let Some(more) = read_signals(signals)
         {
             (caught.last, caught.count) = (more.last, caught.count + more.count);
         }
+        //@ v3_0.. {
+        // Still watched, and reported until it is read: the freeing thread has finished.
+        if ready[WAKE] != 0 {
+            service.on_wake();
+        }
+        //@ }
         let now = Instant::now();
-        for (i, fd) in ready[1..].iter().enumerate() {
-            conns.list[i].on_events(fd.revents(), now, service);
+        //@ ..v3_0: for (i, fd) in ready[1..].iter().enumerate() {
+        //@ ..v3_0:     conns.list[i].on_events(fd.revents(), now, service);
+        for (i, &revents) in ready[FIRST_CONN..].iter().enumerate() {
+            //@ v3_0..
+            conns.list[i].on_events(revents, now, service); //@ v3_0..
         }
     }
     // Out of time, or done: what is left goes as it is.
@@ -497,30 +581,40 @@ fn timeout_ms(now: Instant, deadline: Option<Instant>) -> c_int {
 }
 
 // ANCHOR: poll_failed
+//@ ..v3_0 {
 /// What to do when `poll` itself fails: go round again after a signal; otherwise say so and
 /// wait a little before trying again. `ENOMEM` is a shortage, not a reason to drop every
 /// client. (`EINVAL`, more descriptors than the process may now have open, is the
 /// `Poller`'s to handle: it polls them in slices.)
+//@ }
+//@ v3_0.. {
+/// What to do when `epoll_wait` fails: go round again after a signal; otherwise say so and
+/// wait a little before trying again. (Unlike poll(2), it never fails for having more
+/// descriptors to watch than the open-file limit now allows: they are in the kernel already.)
+//@ }
 fn poll_failed(e: io::Error) {
     if e.kind() != io::ErrorKind::Interrupted {
-        errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
+        //@ ..v3_0: errln!("poll failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis());
+        errln!("epoll_wait failed: {e}; trying again in {} ms", ACCEPT_BACKOFF.as_millis()); //@ v3_0..
         thread::sleep(ACCEPT_BACKOFF);
     }
 }
+//@ ..v3_0 {
 
-/// One line when the open-file limit starts or stops making `poll` take its `total`
-/// descriptors in slices, or changes the slices' size: not one a turn.
-fn say_how_polled(slice: Option<usize>, total: usize) {
-    match slice {
-        Some(n) => errln!(
-            "poll: {total} descriptors open, more than the open-file limit lets one call \
-             watch: polling them {n} at a time"
-        ),
-        None => errln!(
-            "poll: the open-file limit allows {total} descriptors: polling them all at once again"
-        ),
-    }
-}
+//@ }
+//@ ..v3_0: /// One line when the open-file limit starts or stops making `poll` take its `total`
+//@ ..v3_0: /// descriptors in slices, or changes the slices' size: not one a turn.
+//@ ..v3_0: fn say_how_polled(slice: Option<usize>, total: usize) {
+//@ ..v3_0:     match slice {
+//@ ..v3_0:         Some(n) => errln!(
+//@ ..v3_0:             "poll: {total} descriptors open, more than the open-file limit lets one call \
+//@ ..v3_0:              watch: polling them {n} at a time"
+//@ ..v3_0:         ),
+//@ ..v3_0:         None => errln!(
+//@ ..v3_0:             "poll: the open-file limit allows {total} descriptors: polling them all at once again"
+//@ ..v3_0:         ),
+//@ ..v3_0:     }
+//@ ..v3_0: }
 // ANCHOR_END: poll_failed
 
 // ANCHOR: accept_all
@@ -695,6 +789,21 @@ impl<T: Session> Conns<T> {
         )
     }
 
+    //@ v3_0.. {
+    /// Tells epoll what each connection waits for now, where that changed. A connection
+    /// `swap_remove` moved has a new place, so a new token: epoll is told that too. One
+    /// epoll cannot watch does not cost the others: it is closed.
+    fn watch_all(&mut self, epoll: &Epoll) {
+        for (i, conn) in self.list.iter_mut().enumerate() {
+            let (_, events) = conn.interest();
+            let fd = conn.stream.as_fd();
+            if let Err(e) = watch(epoll, fd, &mut conn.watched, FIRST_CONN + i, events) {
+                conn.abort(format_args!("epoll cannot watch it: {e}"));
+            }
+        }
+    }
+
+    //@ }
     /// Drops the connections that are done, closing their sockets.
     fn remove_closed(&mut self) {
         for i in (0..self.list.len()).rev() {
@@ -779,6 +888,7 @@ impl<T: Session> Conn<T> {
             older: NONE,
             newer: NONE,
             //@ }
+            watched: None, //@ v3_0..
         })
     }
 

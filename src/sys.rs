@@ -27,7 +27,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ffi::{c_int, c_short, c_ulong, c_void};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -169,6 +169,106 @@ fn poll_slice(fds: &mut [PollFd], timeout_ms: c_int) -> io::Result<usize> {
 /// `EINVAL` from `<errno.h>`: an argument the call refuses.
 const EINVAL: c_int = 22;
 // ANCHOR_END: poller
+
+// ANCHOR: epoll
+// epoll(7), v3.0's way to wait: the set of watched descriptors lives in the kernel, told only
+// what changed (`epoll_ctl`), and a wait hands back only the ready ones, so a wait costs what
+// is ready, not what is open. The stages before wait with `Poller`, and compile this unused.
+unsafe extern "C" {
+    fn epoll_create1(flags: c_int) -> c_int;
+    fn epoll_ctl(epfd: c_int, op: c_int, fd: c_int, event: *mut EpollEvent) -> c_int;
+    fn epoll_wait(epfd: c_int, events: *mut EpollEvent, room: c_int, timeout: c_int) -> c_int;
+}
+const EPOLL_CLOEXEC: c_int = 0o2_000_000;
+const EPOLL_CTL_ADD: c_int = 1;
+const EPOLL_CTL_MOD: c_int = 3;
+
+/// `struct epoll_event` from `<sys/epoll.h>`: the events, and 64 bits of ours that the kernel
+/// hands back untouched when they happen (a token saying which socket). On x86-64 the header
+/// packs it, 12 bytes, so that 32-bit programs agree; elsewhere it has C's usual 16.
+#[cfg_attr(target_arch = "x86_64", repr(C, packed))]
+#[cfg_attr(not(target_arch = "x86_64"), repr(C))]
+#[derive(Clone, Copy)]
+struct EpollEvent {
+    events: u32,
+    data: u64,
+}
+
+/// An epoll instance, and room for what one wait reports. Its bits for readable, writable,
+/// error and hang-up are poll's (`POLLIN` and the rest, above), and it is level-triggered,
+/// like poll: a socket that is still ready is reported again by the next wait.
+#[allow(dead_code)] // v3.0's; the stages before compile this file whole, unused
+pub struct Epoll {
+    fd: OwnedFd,
+    events: Vec<EpollEvent>,
+    ready: Vec<c_short>,
+}
+
+#[allow(dead_code)] // as above
+impl Epoll {
+    pub fn new() -> io::Result<Epoll> {
+        // SAFETY: epoll_create1 takes no pointer; it returns a new descriptor, or -1.
+        let fd = unsafe { epoll_create1(EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was opened just now, and nothing else has it to close.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Epoll { fd, events: Vec::new(), ready: Vec::new() })
+    }
+
+    /// From now on, watches `fd` for `events` (`POLLIN`, `POLLOUT`, both, or 0 for neither:
+    /// errors and hang-ups are always reported), and names it `token` when they happen.
+    /// `watched`: whether it is in the set already, so that this only changes what for. A
+    /// socket leaves the set by itself when it is closed (no other descriptor of it being
+    /// open: no stage duplicates one).
+    pub fn watch(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: usize,
+        events: c_short,
+        watched: bool,
+    ) -> io::Result<()> {
+        let op = if watched { EPOLL_CTL_MOD } else { EPOLL_CTL_ADD };
+        // Poll's bits are a `c_short`'s; through `u16`, so that none spreads to the high half.
+        let mut event = EpollEvent { events: u32::from(events as u16), data: token as u64 };
+        // SAFETY: both descriptors are open for the call, one owned and one borrowed; `event`
+        // is a live `struct epoll_event` laid out as the header's, which epoll_ctl reads and
+        // does not keep.
+        if unsafe { epoll_ctl(self.fd.as_raw_fd(), op, fd.as_raw_fd(), &mut event) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Waits until some watched socket is ready, or `timeout_ms` milliseconds pass (-1: as
+    /// long as it takes), and returns the events of each token below `tokens`, indexed by
+    /// token: 0 for every one that is not ready. There is room for `tokens` events, so one wait
+    /// reports every ready socket when each has its own token below `tokens`. A signal ends
+    /// the wait early with `ErrorKind::Interrupted`: call again.
+    pub fn wait(&mut self, tokens: usize, timeout_ms: c_int) -> io::Result<&[c_short]> {
+        self.events.resize(tokens.max(1), EpollEvent { events: 0, data: 0 });
+        let room = c_int::try_from(self.events.len()).unwrap_or(c_int::MAX);
+        // SAFETY: `events` holds at least `room` initialised `struct epoll_event`s, borrowed
+        // mutably for the call; epoll_wait writes at most `room` of them and keeps no pointer.
+        let ready =
+            unsafe { epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), room, timeout_ms) };
+        // Never negative once it is not -1: `try_from` says so without a cast that could wrap.
+        let ready = usize::try_from(ready).map_err(|_| io::Error::last_os_error())?;
+        self.ready.clear();
+        self.ready.resize(tokens, 0);
+        for event in &self.events[..ready] {
+            // Copied out of the (perhaps packed) struct, never borrowed in it.
+            let (events, token) = (event.events, event.data);
+            if let Some(slot) = usize::try_from(token).ok().and_then(|t| self.ready.get_mut(t)) {
+                // Every bit epoll reports for what was asked fits in poll's 16.
+                *slot = events as u16 as c_short;
+            }
+        }
+        Ok(&self.ready)
+    }
+}
+// ANCHOR_END: epoll
 
 // ANCHOR: unacked
 // `ioctl(2)`: one entry point for a thousand device-specific requests, which is why its third
@@ -441,6 +541,34 @@ mod tests {
             assert!(started.elapsed() < std::time::Duration::from_secs(5), "never acknowledged");
             std::thread::yield_now();
         }
+    }
+
+    /// epoll reports each ready socket under its token, for what it was told to watch; told
+    /// again (a new token, other events), it reports that instead; a socket closed leaves
+    /// the set; and a socket it already watches cannot be added twice.
+    #[test]
+    fn epoll_reports_by_token() {
+        let mut epoll = Epoll::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        epoll.watch(listener.as_fd(), 0, POLLIN, false).unwrap();
+        assert_eq!(epoll.wait(2, 0).unwrap(), [0, 0]);
+
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert_eq!(epoll.wait(2, 5_000).unwrap(), [POLLIN, 0]);
+        let (server_side, _) = listener.accept().unwrap();
+        epoll.watch(server_side.as_fd(), 1, POLLIN | POLLOUT, false).unwrap();
+        assert_eq!(epoll.wait(2, 5_000).unwrap(), [0, POLLOUT]);
+        assert!(epoll.watch(server_side.as_fd(), 1, POLLIN, false).is_err(), "added twice");
+
+        client.write_all(b"x").unwrap();
+        epoll.watch(server_side.as_fd(), 0, POLLIN, true).unwrap();
+        epoll.watch(listener.as_fd(), 1, 0, true).unwrap();
+        assert_eq!(epoll.wait(2, 5_000).unwrap(), [POLLIN, 0]);
+        // A token at or past `tokens` is not reported.
+        assert_eq!(epoll.wait(0, 0).unwrap(), []);
+
+        drop(server_side);
+        assert_eq!(epoll.wait(2, 0).unwrap(), [0, 0]);
     }
 
     /// A timeout with nothing ready returns with no events, after about that long.

@@ -853,3 +853,34 @@ fn a_shutdown_that_runs_out_of_time_still_ends_cleanly() {
     assert!(reply.repeat(got.len() / reply.len() + 1).starts_with(&got), "not the replies owed");
     drop(writer);
 }
+
+// ANCHOR: epoll_tokens
+/// Clients leave in any order while others stay and newcomers arrive: each one left is still
+/// answered, as itself. Every departure moves the last connection into the gap, so epoll must
+/// be told its new token; a connection still reported under its old one would be starved, or
+/// a newcomer woken for it.
+#[test]
+fn clients_leaving_in_any_order_leave_the_rest_served() {
+    let server = server();
+    let mut clients: Vec<(usize, TcpStream)> = (0..40).map(|i| (i, server.connect())).collect();
+    for (i, client) in &mut clients {
+        assert_eq!(run(client, &["SET", &format!("k{i}"), &format!("{i}")]), "+OK\r\n");
+    }
+    let mut newcomers = Vec::new();
+    for leaving in [3, 2, 5] {
+        // Every `leaving`th goes, the first among them; as many newcomers arrive.
+        let (gone, kept): (Vec<_>, Vec<_>) =
+            clients.into_iter().partition(|(i, _)| i % leaving == 0);
+        clients = kept;
+        newcomers.extend(gone.iter().map(|_| server.connect()));
+        drop(gone);
+        for (i, client) in &mut clients {
+            let want = format!("${}\r\n{i}\r\n", i.to_string().len());
+            assert_eq!(run(client, &["GET", &format!("k{i}")]), want, "client {i}");
+        }
+        for newcomer in &mut newcomers {
+            assert_eq!(run(newcomer, &["PING"]), "+PONG\r\n");
+        }
+    }
+}
+// ANCHOR_END: epoll_tokens

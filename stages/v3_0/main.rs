@@ -49,8 +49,10 @@ mod request;
 mod resp;
 #[path = "lib/store.rs"]
 mod store;
-// The C library's calls, the one `unsafe` code, compiled from its one file, whole.
+// The C library's calls, the one `unsafe` code, compiled from its one file, whole: v3.0
+// waits with epoll, and poll (with the open-file limit it needed) is the stages before's.
 #[allow(unsafe_code)] // the calls into the C library, and nothing else
+#[allow(dead_code)]
 #[path = "../../src/sys.rs"]
 mod sys;
 #[path = "lib/ttl.rs"]

@@ -13,10 +13,10 @@
 //!   memory grown, against the bytes sent.
 //! - A big value: a `SET` of 400 MiB, three times, sent as fast as loopback takes it, while the
 //!   second client's `PING`s, one after another, are timed, from the first byte to the `+OK`
-//!   (the sender niced, so that it never holds the prober off its CPU); then its `DEL`, and
+//!   (the prober real-time, so that the sender never holds it off its CPU); then its `DEL`, and
 //!   the `PING`s for 200 ms after it, while the value is freed.
 //! - Idle connections: a second client's `PING`s, one after another, alone, then beside 990
-//!   connections that send nothing: what poll(2) costs per descriptor, per turn.
+//!   connections that send nothing: what a descriptor that is not ready costs, per turn.
 //!
 //! `cargo bench --bench one_client` takes about half a minute and writes its table to
 //! `target/criterion/one_client-targets.md`. `cargo bench --bench one_client -- --test` runs it
@@ -51,7 +51,11 @@ struct Sizes {
 }
 
 /// A second client sending `PING`s, each round trip timed, until stopped: one after another,
-/// or one every `pause` (so that the prober's own cost does not hide what is measured).
+/// or one every `pause` (so that the prober's own cost does not hide what is measured). It
+/// runs real-time (`chrt --fifo`), so that a `PONG` arriving wakes it at once: at an ordinary
+/// priority it shares CPU 1 with the other clients, and waited behind a sender of 400 MiB for
+/// up to 10 ms (the worst round trip during a big `SET`, v3.0's and Redis's alike, in a run
+/// without it), which measured this process, not the server.
 struct Prober {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<Vec<(Instant, u32)>>,
@@ -62,6 +66,7 @@ impl Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let thread = thread::spawn(move || {
+            real_time();
             let mut stream = connect(addr);
             let (mut times, mut pong) = (Vec::new(), [0u8; 7]);
             while !stopped.load(Ordering::Relaxed) {
@@ -80,6 +85,22 @@ impl Prober {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().expect("the prober")
     }
+}
+
+/// Makes the calling thread real-time (SCHED_FIFO, priority 10), or says once why not: `chrt`
+/// needs root, or `CAP_SYS_NICE`. The prober blocks on every `PONG`, so it never keeps CPU 1
+/// from the rest for long, and the kernel keeps 5% of each second from real-time threads.
+fn real_time() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let tid = bench_util::this_thread().to_string();
+    let why = match Command::new("chrt").args(["--fifo", "-p", "10", &tid]).output() {
+        Ok(out) if out.status.success() => return,
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        Err(e) => e.to_string(),
+    };
+    SAID.call_once(|| {
+        println!("the prober is not real-time (chrt: {why}): its round trips include its waits");
+    });
 }
 
 /// Median, p99 and worst of the round trips sent from `from` on, before `until`.
@@ -171,9 +192,9 @@ fn small_strings_start(len: usize) -> Vec<u8> {
 }
 
 /// The prober's round trips while one `SET` of `big_value` bytes goes in, and the `SET`'s own
-/// time; then while the key is deleted, the value freed. The sender runs at the lowest priority (`renice 19`), so
-/// that the prober, on the same CPU, is never kept waiting for the sender's time slice: what
-/// is measured is the server's pauses, not this process's.
+/// time; then while the key is deleted, the value freed. The sender runs at the lowest
+/// priority (`renice 19`) too, which is not enough alone (see [`Prober`]) but is all a run
+/// without root can do.
 fn big_set(addr: SocketAddr, sizes: &Sizes) -> Big {
     // Each round faults in fresh memory for the value, as the one before freed its own.
     let len = sizes.big_value;
@@ -218,8 +239,8 @@ struct Big {
 
 /// The prober's round trips, one after another for `idle_for`: with no other client, then with
 /// `idle` connections open that send nothing. poll(2) looks at every descriptor on every call,
-/// so each idle connection is work on every turn of the loop; epoll(7), which Redis uses,
-/// remembers them between calls.
+/// so each idle connection is work on every turn of the loop (v2.0 and before); epoll(7),
+/// which v3.0 and Redis use, remembers them between calls.
 fn idle(addr: SocketAddr, sizes: &Sizes) -> ([u32; 3], [u32; 3]) {
     let alone = Prober::start(addr, Duration::ZERO);
     thread::sleep(sizes.idle_for);

@@ -41,9 +41,16 @@
 //@ }
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
-//! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns. What it cannot
-//! do: use epoll instead of poll, as a real server would; save anything before it exits (no
-//! stage keeps its data on disk yet).
+//@ ..v3_0: //! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns. What it cannot
+//@ ..v3_0: //! do: use epoll instead of poll, as a real server would; save anything before it exits (no
+//@ ..v3_0: //! stage keeps its data on disk yet).
+//@ v3_0.. {
+//! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns.
+//!
+//! From v3.0 on it waits with epoll(7) instead of poll: the kernel keeps the set of sockets
+//! between waits, told only what changed, so a turn costs what is ready, not what is open.
+//! What it cannot do: save anything before it exits (no stage keeps its data on disk yet).
+//@ }
 
 use std::ffi::{c_int, c_short};
 use std::fmt::Display;
@@ -317,7 +324,7 @@ enum Phase {
 /// connection by its place in [`Conns`], so that a wait's results are indexed as poll's were.
 const SIGNALS: usize = 0;
 const LISTENER: usize = 1;
-/// The service's wake-up descriptor, if it has one (v2.0's freeing thread).
+/// The service's wake-up descriptor, if it has one (the freeing thread's, from v2.0).
 const WAKE: usize = 2;
 const FIRST_CONN: usize = 3;
 
@@ -790,6 +797,7 @@ impl<T: Session> Conns<T> {
     }
 
     //@ v3_0.. {
+    // ANCHOR: watch_all
     /// Tells epoll what each connection waits for now, where that changed. A connection
     /// `swap_remove` moved has a new place, so a new token: epoll is told that too. One
     /// epoll cannot watch does not cost the others: it is closed.
@@ -802,6 +810,7 @@ impl<T: Session> Conns<T> {
             }
         }
     }
+    // ANCHOR_END: watch_all
 
     //@ }
     /// Drops the connections that are done, closing their sockets.

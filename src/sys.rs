@@ -1,8 +1,9 @@
 //! What the servers need from Linux that std does not have, declared by hand: poll(2), to
 //! wait for whichever socket is ready (v0.3); the `SIOCOUTQ` ioctl, to learn how much of what
 //! we sent the client has not yet acknowledged (closing without loss); getrlimit(2), to learn
-//! how many descriptors one `poll` may take when someone has lowered the limit; and
-//! sigaction(2), so that SIGTERM and SIGINT wake the loop to shut down instead of killing it.
+//! how many descriptors one `poll` may take when someone has lowered the limit;
+//! sigaction(2), so that SIGTERM and SIGINT wake the loop to shut down instead of killing it;
+//! and epoll(7), v3.0's way to wait, which keeps the set of descriptors in the kernel.
 //!
 //! std gives us non-blocking sockets (`set_nonblocking`) but no way to wait for "any of these
 //! sockets is ready". The C library has `poll`; calling it from Rust takes three things: a
@@ -18,10 +19,11 @@
 //! [`unacknowledged`]; the rest is v0.3's. The tests and benches that count memory take their
 //! allocator from here too ([`Counting`]).
 //!
-//! What it cannot do: scale past a few thousand connections. poll(2) makes the kernel look at
-//! every descriptor on every call, O(n) per wake-up; epoll(7) on Linux and kqueue(2) on the
-//! BSDs remember the set between calls. A real server would use them (through a crate such as
-//! mio); poll is the portable, teachable one, and the original's choice.
+//! poll(2) makes the kernel look at every descriptor on every call, O(n) per wake-up: the
+//! portable, teachable one, and the original's choice, which the stages up to v2.0 keep.
+//! epoll(7) remembers the set between calls, so a wake-up costs what is ready. What it cannot
+//! do: run anywhere but Linux (the BSDs' kqueue(2) is the same idea; a crate such as mio
+//! hides the difference).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

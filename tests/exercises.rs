@@ -496,7 +496,7 @@ fn v3_server() -> Server {
     Server::start_with(Stage::V3_0, &["--quiet"])
 }
 
-/// v3_0.md, exercise 6: `INFO` reports `lazyfree_pending_objects`, a count.
+/// v3_0.md, exercise 5: `INFO` reports `lazyfree_pending_objects`, a count.
 #[test]
 #[ignore = "exercise: v2_0.md, say what waits to be freed"]
 fn v3_0_lazyfree_pending() {

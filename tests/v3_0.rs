@@ -884,3 +884,55 @@ fn clients_leaving_in_any_order_leave_the_rest_served() {
     }
 }
 // ANCHOR_END: epoll_tokens
+
+/// Someone lowers the open-file limit from outside below the descriptors in use (`prlimit
+/// --pid`). poll(2) would refuse the set (the stages before poll it in slices); epoll's set is
+/// in the kernel already, so every client is still answered, the first and the last, one that
+/// leaves is noticed, a newcomer waits (`accept` fails with EMFILE) without the server
+/// spinning, and is answered once the limit is raised.
+#[test]
+fn a_lowered_file_limit_still_serves_everyone() {
+    if common::missing_tool("prlimit") {
+        return;
+    }
+    let mut cmd = Command::new("prlimit");
+    cmd.args(["--nofile=100:200", "--", Stage::V3_0.bin(), "--addr", "127.0.0.1:0"]);
+    let server = Server::start_command(Stage::V3_0, cmd);
+    let mut clients: Vec<TcpStream> = (0..60).map(|_| server.connect()).collect();
+    for client in &mut clients {
+        assert_eq!(run(client, &["PING"]), "+PONG\r\n");
+    }
+    let pid = server.pid().to_string();
+    let set_limit = |limit: &str| {
+        let status = Command::new("prlimit")
+            .args(["--pid", &pid, &format!("--nofile={limit}:200")])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    set_limit("30");
+    for i in [59, 0, 29, 30] {
+        assert_eq!(run(&mut clients[i], &["ECHO", "during"]), "$6\r\nduring\r\n", "client {i}");
+    }
+    let open = common::open_fds(server.pid());
+    drop(clients.pop());
+    server.expect_log("EOF, client closed the connection");
+    common::wait_for_open_fds(server.pid(), open - 1);
+
+    let mut newcomer = server.connect();
+    newcomer.write_all(&resp_command(&[b"PING"])).unwrap();
+    server.expect_log("accept failed: Too many open files");
+    let busy = || common::cpu_ticks(server.pid()).iter().sum::<u64>();
+    let before = busy();
+    newcomer.set_read_timeout(Some(common::QUIET_PERIOD)).unwrap();
+    assert!(newcomer.read(&mut [0u8; 1]).is_err(), "answered before it was accepted");
+    let spent = busy() - before;
+    assert!(spent < 10, "the server used {spent} ticks of CPU while it could not accept");
+
+    set_limit("100");
+    newcomer.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    assert_eq!(read_resp_reply(&mut newcomer), Reply::Got(b"+PONG\r\n".to_vec()));
+    for client in &mut clients {
+        assert_eq!(run(client, &["PING"]), "+PONG\r\n");
+    }
+}

@@ -11,10 +11,10 @@
 //!   request; then 100 more each send as much of a `DEL` of 100,000 keys of 30,000 bytes,
 //!   strings just under the size read into a buffer of their own. The server's resident
 //!   memory grown, against the bytes sent.
-//! - A big value: a `SET` of 400 MiB, three times, sent as fast as loopback takes it, while the
-//!   second client's `PING`s, one after another, are timed, from the first byte to the `+OK`
-//!   (the prober real-time, so that the sender never holds it off its CPU); then its `DEL`, and
-//!   the `PING`s for 200 ms after it, while the value is freed.
+//! - A big value: a `SET` of 64 MiB, then three of 400 MiB, each sent as fast as loopback
+//!   takes it, while the second client's `PING`s, one after another, are timed, from the first
+//!   byte to the `+OK` (the prober real-time, so that the sender never holds it off its CPU);
+//!   then its `DEL`, and the `PING`s for 200 ms after it, while the value is freed.
 //! - Idle connections: a second client's `PING`s, one after another, alone, then beside 990
 //!   connections that send nothing: what a descriptor that is not ready costs, per turn.
 //!
@@ -44,8 +44,8 @@ struct Sizes {
     trickle: Duration,
     clients: usize,
     sent_each: usize,
-    big_value: usize,
-    big_rounds: usize,
+    /// The big values, one round each.
+    big_values: &'static [usize],
     idle: usize,
     idle_for: Duration,
 }
@@ -191,13 +191,12 @@ fn small_strings_start(len: usize) -> Vec<u8> {
     wire
 }
 
-/// The prober's round trips while one `SET` of `big_value` bytes goes in, and the `SET`'s own
+/// The prober's round trips while one `SET` of `len` bytes goes in, and the `SET`'s own
 /// time; then while the key is deleted, the value freed. The sender runs at the lowest
 /// priority (`renice 19`) too, which is not enough alone (see [`Prober`]) but is all a run
 /// without root can do.
-fn big_set(addr: SocketAddr, sizes: &Sizes) -> Big {
+fn big_set(addr: SocketAddr, len: usize) -> Big {
     // Each round faults in fresh memory for the value, as the one before freed its own.
-    let len = sizes.big_value;
     let prober = Prober::start(addr, Duration::ZERO);
     thread::sleep(Duration::from_millis(100));
     let sender = thread::spawn(move || {
@@ -274,7 +273,7 @@ fn measure(name: String, addr: SocketAddr, pid: u32, sizes: &Sizes) -> Costs {
     let small_strings = half_sent(addr, pid, sizes, &small_strings_start(sizes.sent_each));
     let trickle = trickle(addr, pid, sizes);
     let memory = half_sent(addr, pid, sizes, &big_value_start(sizes.sent_each));
-    let big = (0..sizes.big_rounds).map(|_| big_set(addr, sizes)).collect();
+    let big = sizes.big_values.iter().map(|&len| big_set(addr, len)).collect();
     let idle = idle(addr, sizes);
     Costs { name, trickle, memory, small_strings, big, idle }
 }
@@ -294,13 +293,15 @@ fn rows(all: &[&Costs], sizes: &Sizes) -> Vec<String> {
     };
     let clients = sizes.clients;
     let idle = sizes.idle;
+    let mib: Vec<String> = sizes.big_values.iter().map(|len| (len >> 20).to_string()).collect();
+    let big = format!("a big SET ({} MiB)", mib.join(", "));
     let measures: [(String, &Cell<'_>); 10] = [
         ("trickle: the server's CPU".into(), &|c| format!("{:.1}%", 100.0 * c.trickle.cpu)),
         ("others' PING before it: median / p99 / worst".into(), &|c| three(c.trickle.before)),
         ("others' PING during it".into(), &|c| three(c.trickle.during)),
         (format!("{clients} half-sent 512 MB values: resident / sent"), &|c| memory(c.memory)),
         (format!("{clients} half-sent DELs of 30,000-byte keys"), &|c| memory(c.small_strings)),
-        ("others' PING during a big SET: median / p99 / worst, each round".into(), &|c| {
+        (format!("others' PING during {big}: median / p99 / worst, each"), &|c| {
             c.big.iter().map(|b| three(b.set)).collect::<Vec<_>>().join("; ")
         }),
         ("the big SET took, each round".into(), &|c| {
@@ -364,8 +365,7 @@ fn main() {
             trickle: Duration::from_millis(200),
             clients: 10,
             sent_each: 256 << 10,
-            big_value: 8 << 20,
-            big_rounds: 1,
+            big_values: &[8 << 20],
             idle: 20,
             idle_for: Duration::from_millis(100),
         },
@@ -373,8 +373,7 @@ fn main() {
             trickle: Duration::from_secs(5),
             clients: 100,
             sent_each: (4 << 20) + 4096,
-            big_value: 400 << 20,
-            big_rounds: 3,
+            big_values: &[64 << 20, 400 << 20, 400 << 20, 400 << 20],
             // Within v3.0's default `--max-conns` of 1,000, with the prober.
             idle: 990,
             idle_for: Duration::from_secs(1),

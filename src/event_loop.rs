@@ -48,7 +48,7 @@
 //! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns.
 //!
 //! From v3.0 on it waits with epoll(7) instead of poll: the kernel keeps the set of sockets
-//! between waits, told only what changed, so a turn costs what is ready, not what is open.
+//! between waits, told only what changed, so a wait costs what is ready, not what is open.
 //! What it cannot do: save anything before it exits (no stage keeps its data on disk yet).
 //@ }
 

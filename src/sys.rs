@@ -246,8 +246,9 @@ impl Epoll {
     /// Waits until some watched socket is ready, or `timeout_ms` milliseconds pass (-1: as
     /// long as it takes), and returns the events of each token below `tokens`, indexed by
     /// token: 0 for every one that is not ready. There is room for `tokens` events, so one wait
-    /// reports every ready socket when each has its own token below `tokens`. A signal ends
-    /// the wait early with `ErrorKind::Interrupted`: call again.
+    /// reports every ready socket when each has its own token below `tokens`; an event under a
+    /// token at or past `tokens` is dropped. A signal ends the wait early with
+    /// `ErrorKind::Interrupted`: call again.
     pub fn wait(&mut self, tokens: usize, timeout_ms: c_int) -> io::Result<&[c_short]> {
         self.events.resize(tokens.max(1), EpollEvent { events: 0, data: 0 });
         let room = c_int::try_from(self.events.len()).unwrap_or(c_int::MAX);
@@ -263,8 +264,11 @@ impl Epoll {
             // Copied out of the (perhaps packed) struct, never borrowed in it.
             let (events, token) = (event.events, event.data);
             if let Some(slot) = usize::try_from(token).ok().and_then(|t| self.ready.get_mut(t)) {
-                // Every bit epoll reports for what was asked fits in poll's 16.
-                *slot = events as u16 as c_short;
+                // Every bit epoll reports for what was asked fits in poll's 16. Or'ed in: a
+                // socket the caller could not tell its new token (it is being closed) may
+                // still be reported under its old one, now another's, for one wait; the other
+                // then only looks once for nothing, and misses nothing of its own.
+                *slot |= events as u16 as c_short;
             }
         }
         Ok(&self.ready)

@@ -215,7 +215,9 @@ fn big_set(addr: SocketAddr, len: usize) -> Big {
         c.read_exact(&mut ok).expect("+OK");
         (c, began, began.elapsed(), Instant::now())
     });
+    let stolen_before = stolen_from_cpu0();
     let (mut c, began, took, ended) = sender.join().expect("the sender");
+    let stolen = stolen_from_cpu0().saturating_sub(stolen_before);
     // Freeing 400 MiB is a pause of its own (`munmap`, tens of milliseconds) unless the server
     // frees it off its loop: measured apart, from the `DEL` until the freeing must be over.
     let deleted = Instant::now();
@@ -224,8 +226,21 @@ fn big_set(addr: SocketAddr, len: usize) -> Big {
     thread::sleep(Duration::from_millis(200));
     let times = prober.stop();
     let set = spread(&times, began, ended);
+    let during = times.iter().filter(|(at, _)| *at >= began && *at < ended);
+    let slow = during.filter(|(_, t)| *t > 5_000_000).count();
     let del = spread(&times, deleted, Instant::now());
-    Big { set, took, del }
+    Big { set, took, slow, stolen, del }
+}
+
+/// How long, in all, the hypervisor has kept CPU 0 from this virtual machine since it booted
+/// (`steal` in `/proc/stat`, in ticks of 10 ms): time in which the server pinned there could
+/// not run, whatever it had to do. 0 on a machine that is not virtual.
+fn stolen_from_cpu0() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu0 = stat.lines().find(|line| line.starts_with("cpu0 "));
+    // user nice system idle iowait irq softirq steal: the eighth number.
+    let ticks = cpu0.and_then(|line| line.split_whitespace().nth(8)?.parse().ok());
+    Duration::from_millis(10 * ticks.unwrap_or(0))
 }
 
 /// One round of the big value: the others' round trips while it went in, how long that took,
@@ -233,6 +248,10 @@ fn big_set(addr: SocketAddr, len: usize) -> Big {
 struct Big {
     set: [u32; 3],
     took: Duration,
+    /// How many of the round trips during the `SET` took more than 5 ms.
+    slow: usize,
+    /// CPU 0's time taken by the hypervisor during the `SET`.
+    stolen: Duration,
     del: [u32; 3],
 }
 
@@ -295,7 +314,7 @@ fn rows(all: &[&Costs], sizes: &Sizes) -> Vec<String> {
     let idle = sizes.idle;
     let mib: Vec<String> = sizes.big_values.iter().map(|len| (len >> 20).to_string()).collect();
     let big = format!("a big SET ({} MiB)", mib.join(", "));
-    let measures: [(String, &Cell<'_>); 10] = [
+    let measures: [(String, &Cell<'_>); 11] = [
         ("trickle: the server's CPU".into(), &|c| format!("{:.1}%", 100.0 * c.trickle.cpu)),
         ("others' PING before it: median / p99 / worst".into(), &|c| three(c.trickle.before)),
         ("others' PING during it".into(), &|c| three(c.trickle.during)),
@@ -303,6 +322,10 @@ fn rows(all: &[&Costs], sizes: &Sizes) -> Vec<String> {
         (format!("{clients} half-sent DELs of 30,000-byte keys"), &|c| memory(c.small_strings)),
         (format!("others' PING during {big}: median / p99 / worst, each"), &|c| {
             c.big.iter().map(|b| three(b.set)).collect::<Vec<_>>().join("; ")
+        }),
+        ("of those, over 5 ms / CPU 0 taken by the hypervisor meanwhile".into(), &|c| {
+            let each = c.big.iter().map(|b| format!("{} / {} ms", b.slow, b.stolen.as_millis()));
+            each.collect::<Vec<_>>().join("; ")
         }),
         ("the big SET took, each round".into(), &|c| {
             c.big

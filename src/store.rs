@@ -93,6 +93,15 @@ impl Store {
     pub fn set(&mut self, key: &[u8], value: &[u8]) {
         self.expire_if_due(key);
         match self.keys.get_mut(key) {
+            //@ v3_0.. {
+            // Shrunk in place, a big string would give its memory back here, on the loop:
+            // replaced instead, it is freed on the `lazyfree` thread, as if deleted.
+            Some(Entry { value: Value::Str(old), .. })
+                if old.capacity() > LAZYFREE_STRING_ABOVE =>
+            {
+                self.insert(key, Value::Str(value.to_vec()));
+            }
+            //@ }
             Some(Entry { value: Value::Str(old), timer }) => {
                 old.clear();
                 old.extend_from_slice(value);
@@ -355,6 +364,22 @@ mod tests {
         assert_eq!(store.lazyfree.pending(), 0, "a small string is freed here");
         assert!(store.remove(b"big"));
         assert_eq!(store.lazyfree.pending(), 1, "a big string goes to the thread");
+    }
+
+    /// A big string overwritten with a small one goes to the `lazyfree` thread too, and the key
+    /// holds the new value, with no deadline, as after any `SET`.
+    #[test]
+    fn a_big_string_overwritten_is_freed_off_the_loop() {
+        let mut store = Store::keyed(true).unwrap();
+        store.insert(b"big", Value::Str(vec![7; 2 * LAZYFREE_STRING_ABOVE]));
+        store.set_deadline(b"big", Some(Instant::now() + Duration::from_secs(60)));
+        store.set(b"big", b"small");
+        assert_eq!(store.lazyfree.pending(), 1, "the big string went to the thread");
+        assert_eq!(store.time_left(b"big"), Some(None));
+        match store.value_mut(b"big") {
+            Some(Value::Str(value)) => assert_eq!(value.as_slice(), b"small"),
+            _ => panic!("the new value is not there"),
+        }
     }
 }
 //@ }

@@ -162,3 +162,38 @@ fn a_silent_connection_costs_no_buffer() {
     let grown_kib = common::rss_kib(server.pid()).saturating_sub(before);
     assert!(grown_kib < 2 << 10, "{grown_kib} KiB for {} silent connections", silent.len());
 }
+
+/// One client pipelines 2,000 `GET`s of a 1 MiB value and reads as fast as it can. Each turn
+/// writes a bounded share of its replies and then lets the others go: another client's `PING`,
+/// sent once the replies begin to flow, is answered while most of them are still to come,
+/// not after the loop has poured hundreds of megabytes into one socket that keeps taking them.
+#[test]
+fn a_fast_reader_of_big_replies_takes_turns() {
+    let server = server();
+    let (mut greedy, mut other) = (server.connect(), server.connect());
+    let value = vec![b'v'; 1 << 20];
+    greedy.write_all(&resp_command(&[b"SET", b"v", &value])).unwrap();
+    assert_eq!(read_resp_reply(&mut greedy), Reply::Got(b"+OK\r\n".to_vec()));
+    let gets = 2000;
+    greedy.write_all(&resp_command(&[b"GET", b"v"]).repeat(gets)).unwrap();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&received);
+    let reader = std::thread::spawn(move || {
+        let (mut buf, want) = (vec![0u8; 8 << 20], gets * (value.len() + 12));
+        let mut got = 0;
+        while got < want {
+            let n = greedy.read(&mut buf).expect("the replies");
+            assert!(n > 0, "closed after {got} bytes");
+            got += n;
+            counted.store(got, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    while received.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        std::thread::yield_now();
+    }
+    ping(&mut other);
+    let by_then = received.load(std::sync::atomic::Ordering::Relaxed);
+    reader.join().unwrap();
+    // A turn writes it 64 KiB; written until its socket refuses, 12 to 122 MiB went first.
+    assert!(by_then < 8 << 20, "the PING waited for {} MiB of another's replies", by_then >> 20);
+}

@@ -84,6 +84,13 @@ impl Store {
     pub fn set(&mut self, key: &[u8], value: &[u8]) {
         self.expire_if_due(key);
         match self.keys.get_mut(key) {
+            // Shrunk in place, a big string would give its memory back here, on the loop:
+            // replaced instead, it is freed on the `lazyfree` thread, as if deleted.
+            Some(Entry { value: Value::Str(old), .. })
+                if old.capacity() > LAZYFREE_STRING_ABOVE =>
+            {
+                self.insert(key, Value::Str(value.to_vec()));
+            }
             Some(Entry { value: Value::Str(old), timer }) => {
                 old.clear();
                 old.extend_from_slice(value);

@@ -431,11 +431,7 @@ fn accept_failures_back_off_and_recover() {
         let spent = busy() - before;
         assert!(spent < 10, "{stage:?}: {spent} ticks of CPU while unable to accept");
 
-        let raised = std::process::Command::new("prlimit")
-            .args(["--pid", &server.pid().to_string(), "--nofile=64:1024"])
-            .status()
-            .unwrap();
-        assert!(raised.success());
+        common::set_open_file_limit(server.pid(), 64, 1024);
         client.set_read_timeout(Some(TIMEOUT)).unwrap();
         assert_eq!(common::read_reply(stage, &mut client), common::answer(stage), "{stage:?}");
         server.expect_says("patience");

@@ -236,15 +236,8 @@ fn a_lowered_file_limit_still_serves_everyone() {
     for client in &mut clients {
         assert_eq!(request(Stage::V0_3, client, b"before"), world());
     }
-    let pid = server.pid().to_string();
-    let set_limit = |limit: &str| {
-        let status = std::process::Command::new("prlimit")
-            .args(["--pid", &pid, &format!("--nofile={limit}:200")])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    set_limit("30");
+    let set_limit = |soft| common::set_open_file_limit(server.pid(), soft, 200);
+    set_limit(30);
     // The first `poll` after this one (already waiting, with the old limit) is refused.
     assert_eq!(request(Stage::V0_3, &mut clients[59], b"during"), world());
     server.expect_log("polling them 30 at a time");
@@ -268,7 +261,7 @@ fn a_lowered_file_limit_still_serves_everyone() {
     let spent = busy() - before;
     assert!(spent < 10, "the server used {spent} ticks of CPU while it could not accept");
 
-    set_limit("100");
+    set_limit(100);
     newcomer.set_read_timeout(Some(TIMEOUT)).unwrap();
     assert_eq!(read_reply_frame(&mut newcomer), world());
     server.expect_log_past("accept failed", "polling them all at once again");

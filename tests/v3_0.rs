@@ -902,15 +902,8 @@ fn a_lowered_file_limit_still_serves_everyone() {
     for client in &mut clients {
         assert_eq!(run(client, &["PING"]), "+PONG\r\n");
     }
-    let pid = server.pid().to_string();
-    let set_limit = |limit: &str| {
-        let status = Command::new("prlimit")
-            .args(["--pid", &pid, &format!("--nofile={limit}:200")])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    set_limit("30");
+    let set_limit = |soft| common::set_open_file_limit(server.pid(), soft, 200);
+    set_limit(30);
     for i in [59, 0, 29, 30] {
         assert_eq!(run(&mut clients[i], &["ECHO", "during"]), "$6\r\nduring\r\n", "client {i}");
     }
@@ -929,7 +922,7 @@ fn a_lowered_file_limit_still_serves_everyone() {
     let spent = busy() - before;
     assert!(spent < 10, "the server used {spent} ticks of CPU while it could not accept");
 
-    set_limit("100");
+    set_limit(100);
     newcomer.set_read_timeout(Some(common::TIMEOUT)).unwrap();
     assert_eq!(read_resp_reply(&mut newcomer), Reply::Got(b"+PONG\r\n".to_vec()));
     for client in &mut clients {

@@ -670,6 +670,17 @@ pub fn write_until_stalled(
     sent
 }
 
+/// Sets the open-file limit of running process `pid` from outside, as an operator would:
+/// `prlimit --pid PID --nofile=SOFT:HARD`.
+#[allow(dead_code)] // not every test binary lowers a limit
+pub fn set_open_file_limit(pid: u32, soft: usize, hard: usize) {
+    let status = std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--nofile={soft}:{hard}")])
+        .status()
+        .expect("run prlimit");
+    assert!(status.success(), "prlimit --pid {pid} --nofile={soft}:{hard} failed");
+}
+
 /// Whether `tool` cannot be run here; if so, says that the test is skipped, in one line.
 pub fn missing_tool(tool: &str) -> bool {
     let missing = Command::new(tool).arg("--version").output().is_err();

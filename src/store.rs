@@ -10,6 +10,7 @@
 
 use std::io;
 use std::os::fd::BorrowedFd;
+use std::sync::Arc; //@ v3_0..
 use std::time::{Duration, Instant};
 
 use crate::hashtable::HashTable;
@@ -43,11 +44,64 @@ pub const LAZYFREE_STRING_ABOVE: usize = 1 << 20;
 
 /// What a key holds.
 pub enum Value {
-    Str(Vec<u8>),
+    //@ ..v3_0: Str(Vec<u8>),
+    Str(Str), //@ v3_0..
     /// Boxed: a sorted set is two structures (about 200 bytes), a string's `Vec` 24 bytes,
     /// and every value in the table is as big as the biggest kind.
     ZSet(Box<ZSet>),
 }
+
+//@ v3_0.. {
+// ANCHOR: str
+/// A string's bytes: the store's own, or shared with the connections sending them, once a
+/// `GET` has sent them uncopied. Only strings of more than [`LAZYFREE_STRING_ABOVE`] bytes
+/// are shared: a smaller one costs less to copy into a reply than to share. Whoever lets go
+/// of a shared string last frees it, on the `lazyfree` thread (see [`Store::let_go`]).
+pub enum Str {
+    Own(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl Str {
+    /// The bytes, to change in place: copied first if a connection is still sending them, so
+    /// that it sends the value it was asked for, not what the value became.
+    pub fn to_mut(&mut self) -> &mut Vec<u8> {
+        match self {
+            Str::Own(bytes) => bytes,
+            Str::Shared(shared) => Arc::make_mut(shared),
+        }
+    }
+
+    /// The bytes, shared, for a reply that sends them without a copy: an `Arc` moves them
+    /// off the store's own `Vec` (no copy), and the store keeps one.
+    pub fn share(&mut self) -> Arc<Vec<u8>> {
+        let shared = match std::mem::take(self) {
+            Str::Own(bytes) => Arc::new(bytes),
+            Str::Shared(shared) => shared,
+        };
+        *self = Str::Shared(Arc::clone(&shared));
+        shared
+    }
+}
+
+impl Default for Str {
+    fn default() -> Str {
+        Str::Own(Vec::new())
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        match self {
+            Str::Own(bytes) => bytes,
+            Str::Shared(shared) => shared,
+        }
+    }
+}
+// ANCHOR_END: str
+//@ }
 
 // ANCHOR: store
 /// A key's value and, if it has one, its deadline's place in the heap.
@@ -96,13 +150,16 @@ impl Store {
             //@ v3_0.. {
             // Shrunk in place, a big string would give its memory back here, on the loop:
             // replaced instead, it is freed on the `lazyfree` thread, as if deleted.
+            // (A shared string is a big one.)
             Some(Entry { value: Value::Str(old), .. })
                 if old.capacity() > LAZYFREE_STRING_ABOVE =>
             {
-                self.insert(key, Value::Str(value.to_vec()));
+                self.insert(key, Value::Str(Str::Own(value.to_vec())));
             }
             //@ }
-            Some(Entry { value: Value::Str(old), timer }) => {
+            //@ ..v3_0: Some(Entry { value: Value::Str(old), timer }) => {
+            Some(Entry { value: Value::Str(Str::Own(old)), timer }) => {
+                //@ v3_0..
                 old.clear();
                 old.extend_from_slice(value);
                 old.shrink_to(2 * value.len());
@@ -110,7 +167,8 @@ impl Store {
                     self.ttls.remove(timer);
                 }
             }
-            _ => self.insert(key, Value::Str(value.to_vec())),
+            //@ ..v3_0: _ => self.insert(key, Value::Str(value.to_vec())),
+            _ => self.insert(key, Value::Str(Str::Own(value.to_vec()))), //@ v3_0..
         }
     }
     // ANCHOR_END: set
@@ -285,6 +343,7 @@ impl Store {
                 self.lazyfree.free(zset.len(), zset.into_members());
             }
             //@ v3_0.. {
+            Value::Str(Str::Shared(shared)) => self.let_go(shared),
             Value::Str(big) if big.capacity() > LAZYFREE_STRING_ABOVE => {
                 self.lazyfree.free(1, std::iter::once(big));
             }
@@ -292,6 +351,19 @@ impl Store {
             value => drop(value),
         }
     }
+    //@ v3_0.. {
+
+    /// Lets go of a shared string: a key's, as the key goes, or a connection's, once it has
+    /// sent it (`Service::let_go`). `Arc::into_inner` hands the bytes to exactly one of those
+    /// who let go, the last, which frees them as any big string is freed: on the `lazyfree`
+    /// thread, never here, whichever goes first. (The thread may be the last too, when the key
+    /// went with a `FLUSHALL ASYNC`.)
+    pub fn let_go(&self, shared: Arc<Vec<u8>>) {
+        if let Some(bytes) = Arc::into_inner(shared) {
+            self.free(Value::Str(Str::Own(bytes)));
+        }
+    }
+    //@ }
     // ANCHOR_END: free
     // ANCHOR_END: expire
 }
@@ -341,6 +413,12 @@ macro_rules! loop_hooks {
         fn on_wake(&mut self) {
             Store::on_wake(self);
         }
+        //@ v3_0.. {
+
+        fn let_go(&mut self, shared: std::sync::Arc<Vec<u8>>) {
+            Store::let_go(self, shared);
+        }
+        //@ }
     };
 }
 #[allow(unused_imports)] //@ lib
@@ -358,8 +436,8 @@ mod tests {
     #[test]
     fn a_big_string_is_freed_off_the_loop() {
         let mut store = Store::keyed(true).unwrap();
-        store.insert(b"small", Value::Str(vec![7; 100]));
-        store.insert(b"big", Value::Str(vec![7; 2 * LAZYFREE_STRING_ABOVE]));
+        store.insert(b"small", Value::Str(Str::Own(vec![7; 100])));
+        store.insert(b"big", Value::Str(Str::Own(vec![7; 2 * LAZYFREE_STRING_ABOVE])));
         assert!(store.remove(b"small"));
         assert_eq!(store.lazyfree.pending(), 0, "a small string is freed here");
         assert!(store.remove(b"big"));
@@ -371,7 +449,7 @@ mod tests {
     #[test]
     fn a_big_string_overwritten_is_freed_off_the_loop() {
         let mut store = Store::keyed(true).unwrap();
-        store.insert(b"big", Value::Str(vec![7; 2 * LAZYFREE_STRING_ABOVE]));
+        store.insert(b"big", Value::Str(Str::Own(vec![7; 2 * LAZYFREE_STRING_ABOVE])));
         store.set_deadline(b"big", Some(Instant::now() + Duration::from_secs(60)));
         store.set(b"big", b"small");
         assert_eq!(store.lazyfree.pending(), 1, "the big string went to the thread");
@@ -380,6 +458,34 @@ mod tests {
             Some(Value::Str(value)) => assert_eq!(value.as_slice(), b"small"),
             _ => panic!("the new value is not there"),
         }
+    }
+
+    /// A big string shared with a connection is freed by whoever lets go of it last, on the
+    /// `lazyfree` thread: the key going first leaves it to the connection, and the other way
+    /// round. Changed while shared, it is copied, and the connection keeps the old bytes.
+    #[test]
+    fn a_shared_string_is_freed_by_the_last_off_the_loop() {
+        let mut store = Store::keyed(true).unwrap();
+        let big = vec![7; 2 * LAZYFREE_STRING_ABOVE];
+        store.insert(b"k", Value::Str(Str::Own(big.clone())));
+        let Some(Value::Str(value)) = store.value_mut(b"k") else { panic!("no string") };
+        let sent = value.share();
+        value.to_mut()[0] = 8;
+        assert_eq!((sent[0], value[0]), (7, 8), "changed in place while shared");
+        let sent_again = value.share();
+        assert!(store.remove(b"k"));
+        assert_eq!(store.lazyfree.pending(), 0, "freed while a connection still sends it");
+        store.let_go(sent_again);
+        assert_eq!(store.lazyfree.pending(), 1, "the copy went to the thread");
+        store.insert(b"k", Value::Str(Str::Own(big)));
+        let Some(Value::Str(value)) = store.value_mut(b"k") else { panic!("no string") };
+        let sent_too = value.share();
+        store.let_go(sent);
+        assert_eq!(store.lazyfree.pending(), 2, "the bytes from before the change went too");
+        store.let_go(sent_too);
+        assert_eq!(store.lazyfree.pending(), 2, "freed while the key holds it");
+        assert!(store.remove(b"k"));
+        assert_eq!(store.lazyfree.pending(), 3, "the key went last, and its string with it");
     }
 }
 //@ }

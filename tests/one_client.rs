@@ -197,3 +197,35 @@ fn a_fast_reader_of_big_replies_takes_turns() {
     // A turn writes it 64 KiB; written until its socket refuses, 12 to 122 MiB went first.
     assert!(by_then < 8 << 20, "the PING waited for {} MiB of another's replies", by_then >> 20);
 }
+
+/// A `GET` of a 64 MiB value, read only a little at first: the reply is sent from the stored
+/// value, so the server's memory does not grow by another copy of it. A `SET` that replaces
+/// the value meanwhile leaves the reply as it was asked for, and the next `GET` sees the new
+/// value; an `ECHO` of a big message sends back its bytes.
+#[test]
+fn a_big_reply_is_sent_from_the_store_without_a_copy() {
+    let server = server();
+    let (mut reader, mut writer) = (server.connect(), server.connect());
+    let len = 64 << 20;
+    let value: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    writer.write_all(&resp_command(&[b"SET", b"big", &value])).unwrap();
+    assert_eq!(read_resp_reply(&mut writer), Reply::Got(b"+OK\r\n".to_vec()));
+    let before = common::rss_kib(server.pid());
+    reader.write_all(&resp_command(&[b"GET", b"big"])).unwrap();
+    let header = format!("${len}\r\n").into_bytes();
+    let mut got = vec![0; header.len()];
+    reader.read_exact(&mut got).unwrap();
+    assert_eq!(got, header);
+    let grown_kib = common::rss_kib(server.pid()).saturating_sub(before);
+    assert!(grown_kib < (len as u64 / 1024) / 4, "{grown_kib} KiB more for a 64 MiB reply");
+    writer.write_all(&resp_command(&[b"SET", b"big", b"new"])).unwrap();
+    assert_eq!(read_resp_reply(&mut writer), Reply::Got(b"+OK\r\n".to_vec()));
+    let mut rest = vec![0; len + 2];
+    reader.read_exact(&mut rest).unwrap();
+    assert!(rest[..len] == value[..] && &rest[len..] == b"\r\n", "the reply changed under way");
+    reader.write_all(&resp_command(&[b"GET", b"big"])).unwrap();
+    assert_eq!(read_resp_reply(&mut reader), Reply::Got(b"$3\r\nnew\r\n".to_vec()));
+    writer.write_all(&resp_command(&[b"ECHO", &value[..2 << 20]])).unwrap();
+    let want = [format!("${}\r\n", 2 << 20).into_bytes(), value[..2 << 20].to_vec()].concat();
+    assert_eq!(read_resp_reply(&mut writer), Reply::Got([want, b"\r\n".to_vec()].concat()));
+}

@@ -8,9 +8,10 @@
 //! command's arity, as Redis's `redisCommandTable` does, so that no command checks its own.
 
 use std::io;
+use std::sync::Arc;
 
 use crate::cli::{Help, ServerOpts};
-use crate::event_loop::{self, Next, Service, Session};
+use crate::event_loop::{self, Next, Outgoing, Service, Session};
 use crate::outln;
 use crate::resp::{self, Arg, Parsed, Parser, Request};
 
@@ -59,7 +60,7 @@ impl Service for Store {
         &mut self,
         parser: &mut Parser,
         buf: &[u8],
-        out: &mut Vec<u8>,
+        out: &mut Outgoing,
     ) -> io::Result<Next> {
         match parser.parse(buf) {
             Ok(Parsed::Wait) => Ok(Next::Wait),
@@ -68,13 +69,15 @@ impl Service for Store {
                 if !self.quiet && !request.is_empty() {
                     outln!("client says: {request}");
                 }
-                match run(self, request, out) {
-                    Flow::Go => Ok(Next::Answered(used)),
-                    Flow::Quit => Err(io::Error::other("the client sent QUIT")),
+                match run(self, request, out.bytes()) {
+                    Flow::Go => {}
+                    Flow::Shared(value) => resp::out_bulk_shared(out, value),
+                    Flow::Quit => return Err(io::Error::other("the client sent QUIT")),
                 }
+                Ok(Next::Answered(used))
             }
             Err(e) => {
-                resp::out_error_bytes(out, &[&b"ERR "[..], &e.to_client()].concat());
+                resp::out_error_bytes(out.bytes(), &[&b"ERR "[..], &e.to_client()].concat());
                 Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
             }
         }
@@ -95,6 +98,9 @@ impl Service for Store {
 /// Whether the connection goes on after a command.
 pub enum Flow {
     Go,
+    /// Go on, the reply being this string, which the command shares with the connection: a
+    /// big one goes out from where it is kept, not copied into the reply's bytes.
+    Shared(Arc<Vec<u8>>),
     /// `QUIT`: the reply goes out, then the connection closes.
     Quit,
 }

@@ -10,7 +10,7 @@ use crate::glob;
 use crate::resp::{self, Arg};
 
 use crate::server::{Flow, is_option};
-use crate::store::{Store, Value};
+use crate::store::{LAZYFREE_STRING_ABOVE, Store, Str, Value};
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
@@ -34,9 +34,13 @@ fn deadline_in(ms: i64) -> Option<Instant> {
 }
 // ANCHOR_END: deadline
 
-/// `GET key`: the string, or a null bulk string.
+/// `GET key`: the string, or a null bulk string. A big string is shared with the connection,
+/// not copied (see `Outgoing` in `event_loop.rs`).
 pub fn get(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     match store.value_mut(&argv[1]) {
+        Some(Value::Str(value)) if value.len() > LAZYFREE_STRING_ABOVE => {
+            return Flow::Shared(value.share());
+        }
         Some(Value::Str(value)) => resp::out_bulk(out, value),
         Some(Value::ZSet(_)) => resp::out_error(out, WRONGTYPE),
         None => resp::out_null(out),
@@ -86,7 +90,7 @@ pub fn set(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     }
     // A big value arrived in a buffer of its own: that buffer becomes the value, uncopied.
     match std::mem::take(value) {
-        Arg::Owned(value) => store.insert(key, Value::Str(value)),
+        Arg::Owned(value) => store.insert(key, Value::Str(Str::Own(value))),
         Arg::Borrowed(value) => store.set(key, value),
     }
     if ttl.is_some() {
@@ -139,13 +143,14 @@ fn incr_by(store: &mut Store, key: &[u8], delta: i64, out: &mut Vec<u8>) -> Flow
             let Some(n) = n.checked_add(delta) else {
                 return error(out, "ERR increment or decrement would overflow");
             };
+            let digits = digits.to_mut();
             digits.clear();
             let _ = write!(digits, "{n}"); // writing to a Vec cannot fail
             resp::out_int(out, n);
         }
         Some(Value::ZSet(_)) => resp::out_error(out, WRONGTYPE),
         None => {
-            store.insert(key, Value::Str(delta.to_string().into_bytes()));
+            store.insert(key, Value::Str(Str::Own(delta.to_string().into_bytes())));
             resp::out_int(out, delta);
         }
     }

@@ -47,8 +47,10 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use crate::cli::split_words;
+use crate::event_loop::Outgoing;
 use crate::request::Escaped;
 
 // ANCHOR: limits
@@ -578,6 +580,13 @@ pub fn out_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(header(b'$', len_i64(bytes.len()), &mut [0; HEADER_MAX]));
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
+}
+
+/// `$len\r\n<bytes>\r\n`, the bytes shared with whoever else holds them, and sent from there.
+pub fn out_bulk_shared(out: &mut Outgoing, bytes: Arc<Vec<u8>>) {
+    out.bytes().extend_from_slice(header(b'$', len_i64(bytes.len()), &mut [0; HEADER_MAX]));
+    out.push_shared(bytes);
+    out.bytes().extend_from_slice(b"\r\n");
 }
 
 /// `$-1\r\n`: no value, what `GET` says of a missing key; `redis-cli` shows `(nil)`.

@@ -11,6 +11,7 @@
 
 use std::io;
 use std::os::fd::BorrowedFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::hashtable::HashTable;
@@ -41,11 +42,61 @@ pub const LAZYFREE_STRING_ABOVE: usize = 1 << 20;
 
 /// What a key holds.
 pub enum Value {
-    Str(Vec<u8>),
+    Str(Str),
     /// Boxed: a sorted set is two structures (about 200 bytes), a string's `Vec` 24 bytes,
     /// and every value in the table is as big as the biggest kind.
     ZSet(Box<ZSet>),
 }
+
+// ANCHOR: str
+/// A string's bytes: the store's own, or shared with the connections sending them, once a
+/// `GET` has sent them uncopied. Only strings of more than [`LAZYFREE_STRING_ABOVE`] bytes
+/// are shared: a smaller one costs less to copy into a reply than to share. Whoever lets go
+/// of a shared string last frees it, on the `lazyfree` thread (see [`Store::let_go`]).
+pub enum Str {
+    Own(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl Str {
+    /// The bytes, to change in place: copied first if a connection is still sending them, so
+    /// that it sends the value it was asked for, not what the value became.
+    pub fn to_mut(&mut self) -> &mut Vec<u8> {
+        match self {
+            Str::Own(bytes) => bytes,
+            Str::Shared(shared) => Arc::make_mut(shared),
+        }
+    }
+
+    /// The bytes, shared, for a reply that sends them without a copy: an `Arc` moves them
+    /// off the store's own `Vec` (no copy), and the store keeps one.
+    pub fn share(&mut self) -> Arc<Vec<u8>> {
+        let shared = match std::mem::take(self) {
+            Str::Own(bytes) => Arc::new(bytes),
+            Str::Shared(shared) => shared,
+        };
+        *self = Str::Shared(Arc::clone(&shared));
+        shared
+    }
+}
+
+impl Default for Str {
+    fn default() -> Str {
+        Str::Own(Vec::new())
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        match self {
+            Str::Own(bytes) => bytes,
+            Str::Shared(shared) => shared,
+        }
+    }
+}
+// ANCHOR_END: str
 
 // ANCHOR: store
 /// A key's value and, if it has one, its deadline's place in the heap.
@@ -86,12 +137,13 @@ impl Store {
         match self.keys.get_mut(key) {
             // Shrunk in place, a big string would give its memory back here, on the loop:
             // replaced instead, it is freed on the `lazyfree` thread, as if deleted.
+            // (A shared string is a big one.)
             Some(Entry { value: Value::Str(old), .. })
                 if old.capacity() > LAZYFREE_STRING_ABOVE =>
             {
-                self.insert(key, Value::Str(value.to_vec()));
+                self.insert(key, Value::Str(Str::Own(value.to_vec())));
             }
-            Some(Entry { value: Value::Str(old), timer }) => {
+            Some(Entry { value: Value::Str(Str::Own(old)), timer }) => {
                 old.clear();
                 old.extend_from_slice(value);
                 old.shrink_to(2 * value.len());
@@ -99,7 +151,7 @@ impl Store {
                     self.ttls.remove(timer);
                 }
             }
-            _ => self.insert(key, Value::Str(value.to_vec())),
+            _ => self.insert(key, Value::Str(Str::Own(value.to_vec()))),
         }
     }
     // ANCHOR_END: set
@@ -261,10 +313,22 @@ impl Store {
             Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => {
                 self.lazyfree.free(zset.len(), zset.into_members());
             }
+            Value::Str(Str::Shared(shared)) => self.let_go(shared),
             Value::Str(big) if big.capacity() > LAZYFREE_STRING_ABOVE => {
                 self.lazyfree.free(1, std::iter::once(big));
             }
             value => drop(value),
+        }
+    }
+
+    /// Lets go of a shared string: a key's, as the key goes, or a connection's, once it has
+    /// sent it (`Service::let_go`). `Arc::into_inner` hands the bytes to exactly one of those
+    /// who let go, the last, which frees them as any big string is freed: on the `lazyfree`
+    /// thread, never here, whichever goes first. (The thread may be the last too, when the key
+    /// went with a `FLUSHALL ASYNC`.)
+    pub fn let_go(&self, shared: Arc<Vec<u8>>) {
+        if let Some(bytes) = Arc::into_inner(shared) {
+            self.free(Value::Str(Str::Own(bytes)));
         }
     }
     // ANCHOR_END: free
@@ -312,6 +376,10 @@ macro_rules! loop_hooks {
 
         fn on_wake(&mut self) {
             Store::on_wake(self);
+        }
+
+        fn let_go(&mut self, shared: std::sync::Arc<Vec<u8>>) {
+            Store::let_go(self, shared);
         }
     };
 }

@@ -188,7 +188,9 @@ fn a_fast_reader_of_big_replies_takes_turns() {
             counted.store(got, std::sync::atomic::Ordering::Relaxed);
         }
     });
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while received.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        assert!(std::time::Instant::now() < give_up, "no reply in 10 s");
         std::thread::yield_now();
     }
     ping(&mut other);

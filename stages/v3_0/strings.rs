@@ -34,6 +34,7 @@ fn deadline_in(ms: i64) -> Option<Instant> {
 }
 // ANCHOR_END: deadline
 
+// ANCHOR: get
 /// `GET key`: the string, or a null bulk string. A big string is shared with the connection,
 /// not copied (see `Outgoing` in `event_loop.rs`).
 pub fn get(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
@@ -47,6 +48,7 @@ pub fn get(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     }
     Flow::Go
 }
+// ANCHOR_END: get
 
 // ANCHOR: set
 /// `SET key value [EX seconds | PX milliseconds] [NX | XX]`: `+OK`, or a null reply when `NX`

@@ -26,7 +26,8 @@
 //!
 //! From v3.0 on, a request need not be a frame: the service cuts its own from the bytes that
 //! arrived ([`Service::answer_next`]), keeps what it needs of each connection between reads
-//! (a [`Session`]), and has a big string read into a buffer of its own ([`Next::BigString`]).
+//! (a [`Session`]), and has a big string read into a buffer of its own ([`Next::BigString`]);
+//! a reply may send a string the service shares with the connection, uncopied ([`Outgoing`]).
 //!
 //! SIGTERM and SIGINT stop it well: the loop stops accepting and answering, lets every client
 //! take the replies already answered for up to [`SHUTDOWN_GRACE`], and returns.
@@ -135,7 +136,7 @@ pub trait Service {
     /// Takes back a string the service shared with a connection ([`Outgoing::push_shared`]),
     /// now sent, or never to be: the service frees it if no one else holds it. The default
     /// drops it.
-    fn let_go(&mut self, _shared: Arc<Vec<u8>>) {}
+    fn take_back(&mut self, _shared: Arc<Vec<u8>>) {}
 }
 
 /// What [`Service::answer_next`] did with the front of a connection's unread bytes.
@@ -228,11 +229,11 @@ const WRITE_PER_TURN: usize = 64 << 10;
 // ANCHOR_END: limits
 
 // ANCHOR: outgoing
-/// A connection's replies on their way out: bytes, and between them strings the store shares
-/// with the connection (a `GET` of a big value), which go out from where the store keeps
-/// them. Copying a 256 MiB value into fresh memory for its reply stopped every client for
-/// 106 to 117 ms; sending from the shared value, there is no such pause (see the `GET` row
-/// in `benches/one_client.rs`).
+/// A connection's replies on their way out: bytes, and between them strings the service
+/// shares with the connection (a `GET` of a big value), which go out from where the store
+/// keeps them. Copied into the reply's bytes, a 400 MiB value stopped every other client for
+/// 233 to 247 ms, the time it takes to fault in and fill that much fresh memory (the `GET`
+/// rows of `benches/one_client.rs`, in a run on the code before).
 #[derive(Default)]
 pub struct Outgoing {
     /// The replies' bytes, shared strings left out: `bytes[..sent]` are sent.
@@ -243,7 +244,7 @@ pub struct Outgoing {
     /// How much of the first shared string is sent, and how much of them all is not.
     shared_sent: usize,
     shared_unsent: usize,
-    /// Shared strings sent whole, for the service to take back ([`Service::let_go`]).
+    /// Shared strings sent whole, for the service to take back ([`Service::take_back`]).
     done: Vec<Arc<Vec<u8>>>,
 }
 
@@ -254,8 +255,8 @@ impl Outgoing {
         &mut self.bytes
     }
 
-    /// Appends a string to the replies without copying it. The connection's `Arc` goes when
-    /// the string is sent, so the store's is the last (see `Store::let_go`).
+    /// Appends a string to the replies without copying it. Once it is sent, its `Arc` goes
+    /// back to the service ([`Service::take_back`]).
     pub fn push_shared(&mut self, value: Arc<Vec<u8>>) {
         if !value.is_empty() {
             self.shared_unsent += value.len();
@@ -314,12 +315,12 @@ impl Outgoing {
     /// too (the connection is closing).
     fn give_back<S: Service + ?Sized>(&mut self, service: &mut S, all: bool) {
         for value in self.done.drain(..) {
-            service.let_go(value);
+            service.take_back(value);
         }
         if all {
             self.shared_unsent = 0;
             for (_, value) in self.shared.drain(..) {
-                service.let_go(value);
+                service.take_back(value);
             }
         }
     }

@@ -52,7 +52,7 @@ pub enum Value {
 /// A string's bytes: the store's own, or shared with the connections sending them, once a
 /// `GET` has sent them uncopied. Only strings of more than [`LAZYFREE_STRING_ABOVE`] bytes
 /// are shared: a smaller one costs less to copy into a reply than to share. Whoever lets go
-/// of a shared string last frees it, on the `lazyfree` thread (see [`Store::let_go`]).
+/// of a shared string last frees it, on the `lazyfree` thread (see [`Store::release`]).
 pub enum Str {
     Own(Vec<u8>),
     Shared(Arc<Vec<u8>>),
@@ -313,7 +313,7 @@ impl Store {
             Value::ZSet(zset) if zset.len() > LAZYFREE_ABOVE => {
                 self.lazyfree.free(zset.len(), zset.into_members());
             }
-            Value::Str(Str::Shared(shared)) => self.let_go(shared),
+            Value::Str(Str::Shared(shared)) => self.release(shared),
             Value::Str(big) if big.capacity() > LAZYFREE_STRING_ABOVE => {
                 self.lazyfree.free(1, std::iter::once(big));
             }
@@ -321,12 +321,12 @@ impl Store {
         }
     }
 
-    /// Lets go of a shared string: a key's, as the key goes, or a connection's, once it has
-    /// sent it (`Service::let_go`). `Arc::into_inner` hands the bytes to exactly one of those
-    /// who let go, the last, which frees them as any big string is freed: on the `lazyfree`
-    /// thread, never here, whichever goes first. (The thread may be the last too, when the key
-    /// went with a `FLUSHALL ASYNC`.)
-    pub fn let_go(&self, shared: Arc<Vec<u8>>) {
+    /// Lets go of a handle on a shared string: a key's, as the key goes, or a connection's,
+    /// once it has sent it (`Service::take_back`). `Arc::into_inner` hands the bytes to exactly
+    /// one of those who let go, the last, which frees them as any big string is freed: on the
+    /// `lazyfree` thread, never here, whichever goes first. (The thread may be the last too,
+    /// when the key went with a `FLUSHALL ASYNC`.)
+    pub fn release(&self, shared: Arc<Vec<u8>>) {
         if let Some(bytes) = Arc::into_inner(shared) {
             self.free(Value::Str(Str::Own(bytes)));
         }
@@ -378,8 +378,8 @@ macro_rules! loop_hooks {
             Store::on_wake(self);
         }
 
-        fn let_go(&mut self, shared: std::sync::Arc<Vec<u8>>) {
-            Store::let_go(self, shared);
+        fn take_back(&mut self, shared: std::sync::Arc<Vec<u8>>) {
+            Store::release(self, shared);
         }
     };
 }

@@ -379,7 +379,7 @@ impl Outgoing {
 //@ ..v3_0: /// One client's state, kept between calls to `poll`.
 //@ ..v3_0: struct Conn {
 //@ v3_0.. {
-/// One client's state, kept between calls to `poll`; `T`, the service's part of it.
+/// One client's state, kept between waits; `T`, the service's part of it.
 //@ }
 struct Conn<T> {
     //@ v3_0..

@@ -36,8 +36,8 @@ pub const LAZYFREE_ABOVE: usize = 64;
 //@ v3_0.. {
 /// Strings of more bytes than this are freed on the `lazyfree` thread too: giving 400 MiB back
 /// to the kernel (`munmap`) took the loop 35 to 41 ms, a turn every client waited through.
-/// Redis frees a string inline whatever its size (one allocation, so its "free effort" is 1),
-/// and a `DEL` of 400 MiB stalls its clients as long.
+/// Redis frees a string inline whatever its size, with `DEL` and `UNLINK` alike (one
+/// allocation, so its "free effort" is 1), and a `DEL` of 400 MiB stalls its clients as long.
 pub const LAZYFREE_STRING_ABOVE: usize = 1 << 20;
 //@ }
 // ANCHOR_END: limits

@@ -167,8 +167,8 @@ pub trait Service {
 
     //@ v3_0.. {
     /// Takes back a string the service shared with a connection ([`Outgoing::push_shared`]),
-    /// now sent, or never to be: the service frees it if no one else holds it. The default
-    /// drops it.
+    /// now sent, or never to be, or the part of a big string a closed connection had read: the
+    /// service frees it if no one else holds it. The default drops it.
     fn take_back(&mut self, _shared: Arc<Vec<u8>>) {}
     //@ }
 }
@@ -945,7 +945,14 @@ impl<T: Session> Conns<T> {
         //@ }
         for i in (0..self.list.len()).rev() {
             if self.list[i].phase == Phase::Closed {
-                self.list[i].outgoing.give_back(service, true); //@ v3_0..
+                //@ v3_0.. {
+                let conn = &mut self.list[i];
+                conn.outgoing.give_back(service, true);
+                // A big string cut short, up to 512 MiB, is freed as the service frees values.
+                if let Some((big, _)) = conn.session.big_string() {
+                    service.take_back(Arc::new(std::mem::take(big)));
+                }
+                //@ }
                 self.unlink(i); //@ v2_0..
                 self.list.swap_remove(i);
                 //@ v2_0.. {

@@ -360,8 +360,14 @@ impl Store {
     /// when the key went with a `FLUSHALL ASYNC`.)
     pub fn release(&self, shared: Arc<Vec<u8>>) {
         if let Some(bytes) = Arc::into_inner(shared) {
-            self.free(Value::Str(Str::Own(bytes)));
+            self.discard(bytes);
         }
+    }
+
+    /// Frees bytes that no key holds, as a string is freed: a big argument that its command
+    /// did not keep, say (an option, a value `SET ... NX` did not store).
+    pub fn discard(&self, bytes: Vec<u8>) {
+        self.free(Value::Str(Str::Own(bytes)));
     }
     //@ }
     // ANCHOR_END: free

@@ -15,15 +15,21 @@ use crate::strings::{NOT_AN_INTEGER, integer};
 pub fn ping(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     match argv {
         [_] => resp::out_simple(out, "PONG"),
-        [_, message] => resp::out_bulk(out, message),
+        [_, message] => return send_back(message, out),
         _ => resp::out_error(out, "ERR wrong number of arguments for 'ping' command"),
     }
     Flow::Go
 }
 
-/// `ECHO message`. A big message arrived in a buffer of its own, which is sent back uncopied.
+/// `ECHO message`.
 pub fn echo(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
-    match std::mem::take(&mut argv[1]) {
+    send_back(&mut argv[1], out)
+}
+
+/// A message sent back as a bulk string (`PING` and `ECHO` with one). A big one arrived in a
+/// buffer of its own, which is sent back as it is, uncopied.
+fn send_back(message: &mut Arg<'_>, out: &mut Vec<u8>) -> Flow {
+    match std::mem::take(message) {
         Arg::Owned(message) => Flow::Shared(Arc::new(message)),
         Arg::Borrowed(message) => {
             resp::out_bulk(out, message);

@@ -155,10 +155,23 @@ const COMMANDS: &[Command] = &[
 // ANCHOR: run
 /// Looks the command up and runs it. The arguments are laid out in an array on the stack;
 /// only a request of more than 16 strings (a `DEL` of many keys) needs a `Vec` for them. A
-/// big string comes as its own buffer (`Arg::Owned`), which a command may keep.
+/// big string comes as its own buffer (`Arg::Owned`), which a command may keep; one it does
+/// not keep is freed as the store frees a value.
 fn run(store: &mut Store, request: Request<'_>, out: &mut Vec<u8>) -> Flow {
     let (mut slots, mut spill): ([Arg; 16], _) = Default::default();
     let argv = request.into_args_in(&mut slots, &mut spill);
+    let flow = dispatch(store, argv, out);
+    // A big argument the command did not keep goes where big values are freed: off the loop.
+    for arg in argv {
+        if let Arg::Owned(bytes) = std::mem::take(arg) {
+            store.discard(bytes);
+        }
+    }
+    flow
+}
+
+/// Finds the command, checks its arity, and runs it.
+fn dispatch(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let Some(name) = argv.first() else { return Flow::Go };
     let Some(command) = COMMANDS.iter().find(|c| name.eq_ignore_ascii_case(c.name.as_bytes()))
     else {
@@ -236,8 +249,7 @@ fn unknown_subcommand(container: &str, sub: &[u8], out: &mut Vec<u8>) {
 /// An argument as C's `printf("%.*s", max, arg)` shows it: its bytes up to the first NUL
 /// (where a C string ends), and at most `max` of them.
 pub fn shown(arg: &[u8], max: usize) -> &[u8] {
-    let arg = c_string(arg);
-    &arg[..arg.len().min(max)]
+    c_string(&arg[..arg.len().min(max)])
 }
 // ANCHOR_END: unknown_command
 
@@ -247,10 +259,12 @@ pub fn shown(arg: &[u8], max: usize) -> &[u8] {
 /// `NX`. (Redis looks commands and subcommands up in hash tables instead, where such a name
 /// is found or not depending on the table's random seed; v3.0 compares their every byte.)
 pub fn is_option(arg: &[u8], name: &str) -> bool {
-    c_string(arg).eq_ignore_ascii_case(name.as_bytes())
+    c_string(&arg[..arg.len().min(name.len() + 1)]).eq_ignore_ascii_case(name.as_bytes())
 }
 
-/// The argument as C sees it: up to its first NUL byte.
+/// The argument as C sees it: up to its first NUL byte. Callers hand it only as much of an
+/// argument as can matter (a name's length and one more byte, or what an error shows): the
+/// search is a walk of every byte it is given, and an argument can be 512 MiB.
 fn c_string(arg: &[u8]) -> &[u8] {
     arg.iter().position(|&b| b == 0).map_or(arg, |nul| &arg[..nul])
 }

@@ -768,3 +768,21 @@ pub fn wait_until_read(client: &TcpStream) {
         thread::sleep(Duration::from_millis(2));
     }
 }
+
+/// The id of the server's thread named `lazyfree`, from `/proc`.
+pub fn lazyfree_thread(pid: u32) -> String {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the server's threads");
+    let named = |tid: &String| {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm"));
+        comm.is_ok_and(|comm| comm.trim() == "lazyfree")
+    };
+    let tids = tasks.filter_map(|task| task.ok()?.file_name().into_string().ok());
+    tids.into_iter().find(named).expect("a thread named lazyfree")
+}
+
+/// How many times thread `tid` has blocked of its own accord (waited to read, say).
+pub fn times_blocked(pid: u32, tid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("voluntary_ctxt_switches:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}

@@ -134,8 +134,8 @@ pub trait Service {
     fn on_wake(&mut self) {}
 
     /// Takes back a string the service shared with a connection ([`Outgoing::push_shared`]),
-    /// now sent, or never to be: the service frees it if no one else holds it. The default
-    /// drops it.
+    /// now sent, or never to be, or the part of a big string a closed connection had read: the
+    /// service frees it if no one else holds it. The default drops it.
     fn take_back(&mut self, _shared: Arc<Vec<u8>>) {}
 }
 
@@ -328,7 +328,7 @@ impl Outgoing {
 // ANCHOR_END: outgoing
 
 // ANCHOR: conn
-/// One client's state, kept between calls to `poll`; `T`, the service's part of it.
+/// One client's state, kept between waits; `T`, the service's part of it.
 struct Conn<T> {
     stream: TcpStream,
     peer: String,
@@ -772,7 +772,12 @@ impl<T: Session> Conns<T> {
     fn remove_closed<S: Service>(&mut self, service: &mut S) {
         for i in (0..self.list.len()).rev() {
             if self.list[i].phase == Phase::Closed {
-                self.list[i].outgoing.give_back(service, true);
+                let conn = &mut self.list[i];
+                conn.outgoing.give_back(service, true);
+                // A big string cut short, up to 512 MiB, is freed as the service frees values.
+                if let Some((big, _)) = conn.session.big_string() {
+                    service.take_back(Arc::new(std::mem::take(big)));
+                }
                 self.unlink(i);
                 self.list.swap_remove(i);
                 if i < self.list.len() {

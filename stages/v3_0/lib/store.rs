@@ -35,8 +35,8 @@ pub const LAZYFREE_ABOVE: usize = 64;
 
 /// Strings of more bytes than this are freed on the `lazyfree` thread too: giving 400 MiB back
 /// to the kernel (`munmap`) took the loop 35 to 41 ms, a turn every client waited through.
-/// Redis frees a string inline whatever its size (one allocation, so its "free effort" is 1),
-/// and a `DEL` of 400 MiB stalls its clients as long.
+/// Redis frees a string inline whatever its size, with `DEL` and `UNLINK` alike (one
+/// allocation, so its "free effort" is 1), and a `DEL` of 400 MiB stalls its clients as long.
 pub const LAZYFREE_STRING_ABOVE: usize = 1 << 20;
 // ANCHOR_END: limits
 
@@ -328,8 +328,14 @@ impl Store {
     /// when the key went with a `FLUSHALL ASYNC`.)
     pub fn release(&self, shared: Arc<Vec<u8>>) {
         if let Some(bytes) = Arc::into_inner(shared) {
-            self.free(Value::Str(Str::Own(bytes)));
+            self.discard(bytes);
         }
+    }
+
+    /// Frees bytes that no key holds, as a string is freed: a big argument that its command
+    /// did not keep, say (an option, a value `SET ... NX` did not store).
+    pub fn discard(&self, bytes: Vec<u8>) {
+        self.free(Value::Str(Str::Own(bytes)));
     }
     // ANCHOR_END: free
     // ANCHOR_END: expire

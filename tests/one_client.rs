@@ -261,7 +261,8 @@ fn a_big_option_costs_only_its_bytes() {
 }
 
 /// Big strings that no key keeps are freed off the loop, as big values are: an option, an
-/// unknown command's argument, the part of a big string a client sent before it went away.
+/// unknown command's argument, the big strings of a request whose client went away before
+/// its end (halfway through one, or between two), or broke the protocol after one.
 /// The `lazyfree` thread sleeps until it is sent something to free, and `/proc` counts its
 /// waking and sleeping again; freed on the loop (as Redis frees them), nothing wakes it.
 #[test]
@@ -277,22 +278,43 @@ fn big_strings_no_key_keeps_are_freed_off_the_loop() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     };
+    // The count once the thread has been asleep for 100 ms: done with what it was sent before.
+    let asleep = || {
+        let mut count = common::times_blocked(pid, &tid);
+        for _ in 0..100 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            match common::times_blocked(pid, &tid) {
+                now if now == count => return count,
+                now => count = now,
+            }
+        }
+        panic!("the lazyfree thread never slept for 100 ms in 10 s");
+    };
     let big = vec![b'x'; 4 << 20];
     for (what, request) in [
         ("an option", &[&b"SET"[..], b"k", b"v", &big][..]),
         ("an unknown command's", &[b"NOSUCH", &big]),
     ] {
-        let before = common::times_blocked(pid, &tid);
+        let before = asleep();
         c.write_all(&resp_command(request)).unwrap();
         assert!(matches!(read_resp_reply(&mut c), Reply::Got(reply) if reply.starts_with(b"-ERR")));
         woken_after(before, what);
     }
-    let before = common::times_blocked(pid, &tid);
-    let mut cut = server.connect();
-    cut.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$8388608\r\n").unwrap();
-    cut.write_all(&big).unwrap();
-    drop(cut);
-    woken_after(before, "half a value");
+    // Half a value; a whole one in a request that never ends; one that breaks the protocol.
+    let ends = [
+        ("half a value", &b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$8388608\r\n"[..], &b""[..]),
+        ("a request cut short", b"*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$4194304\r\n", b"\r\n"),
+        ("a protocol error", b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4194304\r\n", b"XY"),
+    ];
+    for (what, head, tail) in ends {
+        let before = asleep();
+        let mut cut = server.connect();
+        cut.write_all(head).unwrap();
+        cut.write_all(&big).unwrap();
+        cut.write_all(tail).unwrap();
+        drop(cut);
+        woken_after(before, what);
+    }
     ping(&mut c);
 }
 

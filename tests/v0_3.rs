@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{Server, Stage, TIMEOUT, cpu_ticks, frame, read_reply_frame, request, world};
+use redis_lite::event_loop::SHUTDOWN_GRACE;
 
 // ANCHOR: many_clients
 /// 500 clients connected at once, 20 requests each, taking turns: every request is answered.
@@ -342,17 +343,28 @@ fn a_client_that_never_reads_cannot_hold_up_a_shutdown() {
 
 /// A second signal while the server waits for a client that never reads: it exits at once,
 /// with status 1 (the wait for the client would have ended with 0) and one line saying so.
+/// The second signal must come within the shutdown's grace of a second: on a machine so busy
+/// that it came later (the server then exits 0 at the grace's end, as it should), the test
+/// tries again, three times at most.
 #[test]
 fn a_second_signal_exits_at_once() {
-    let mut server = Server::start_with(Stage::V0_3, &["--quiet"]);
-    let mut flood = server.connect();
-    let batch = frame(b"hello").repeat(1000);
-    common::write_until_stalled(&mut flood, &batch, 90_000_000, Duration::from_secs(1));
-    server.signal("TERM");
-    // Shutting down starts with closing the listener.
-    server.wait_until_refused();
-    server.signal("INT");
-    let status = server.exit_status();
-    assert_eq!(status.code(), Some(1), "{status}");
-    server.expect_log("SIGINT while shutting down on SIGTERM: exiting at once");
+    for attempt in 1..=3 {
+        let mut server = Server::start_with(Stage::V0_3, &["--quiet"]);
+        let mut flood = server.connect();
+        let batch = frame(b"hello").repeat(1000);
+        common::write_until_stalled(&mut flood, &batch, 90_000_000, Duration::from_secs(1));
+        server.signal("TERM");
+        let terminated = std::time::Instant::now();
+        // Shutting down starts with closing the listener.
+        server.wait_until_refused();
+        server.signal("INT");
+        let in_time = terminated.elapsed() < SHUTDOWN_GRACE;
+        let status = server.exit_status();
+        if !in_time && status.code() == Some(0) && attempt < 3 {
+            continue;
+        }
+        assert_eq!(status.code(), Some(1), "{status}");
+        server.expect_log("SIGINT while shutting down on SIGTERM: exiting at once");
+        return;
+    }
 }

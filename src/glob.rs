@@ -15,9 +15,10 @@
 //! against a long run of `a`s tries every way of splitting the run among the stars, and
 //! `KEYS` with such a pattern once let one client stall a server for as long as it liked
 //! (CVE-2022-36021, fixed in 7.0.9 by the `skipLongerMatches` cut-off it has now). Redis also
-//! stops at 1,000 nested stars and says "no match" past them.
+//! stops at 1,000 nested stars and says "no match" past them, which this matcher copies
+//! ([`too_deep`]), so that `KEYS` answers as Redis does.
 //!
-//! This matcher needs neither: it never recurses and it backtracks only to the *last* star.
+//! This matcher needs no cut-off: it never recurses and it backtracks only to the *last* star.
 //! That is enough because every other token matches exactly one byte. When the pattern after
 //! the last star fails at some position, an earlier star taking more bytes could only move
 //! the last one further right, where we will try anyway; so only the last star need take one
@@ -35,6 +36,9 @@
 pub fn glob_match(pattern: &[u8], string: &[u8]) -> bool {
     if string.is_empty() {
         return pattern.is_empty(); // Redis's rule: see the module's notes
+    }
+    if too_deep(pattern) {
+        return false;
     }
     let (mut p, mut s) = (0, 0);
     // Where to resume if the pattern fails from here: just after the last star seen, and the
@@ -65,6 +69,31 @@ pub fn glob_match(pattern: &[u8], string: &[u8]) -> bool {
     pattern[p..].iter().all(|&b| b == b'*')
 }
 // ANCHOR_END: glob_match
+
+/// Runs of stars Redis's matcher goes into: it recurses once a run, and a call more than
+/// 1,000 deep says "no match" (`nesting > 1000` in `stringmatchlen_impl`).
+const MAX_STAR_RUNS: usize = 1000;
+
+/// Whether the pattern has a run of stars past [`MAX_STAR_RUNS`] with more pattern after it,
+/// which Redis's matcher would have to go deeper to match: then nothing matches. (A run at
+/// the very end matches the rest of any string without going deeper.)
+fn too_deep(pattern: &[u8]) -> bool {
+    let (mut runs, mut i) = (0, 0);
+    while i < pattern.len() {
+        if pattern[i] != b'*' {
+            i += token(&pattern[i..], 0).1; // a token's length does not depend on the byte
+            continue;
+        }
+        while pattern.get(i) == Some(&b'*') {
+            i += 1;
+        }
+        runs += 1;
+        if runs > MAX_STAR_RUNS {
+            return i < pattern.len();
+        }
+    }
+    false
+}
 
 // ANCHOR: token
 /// Whether the token at the front of `pattern` (anything but `*`) matches the byte `c`, and
@@ -180,10 +209,20 @@ mod tests {
         let started = Instant::now();
         assert!(!glob_match(pattern.as_bytes(), string.as_bytes()));
         assert!(glob_match(pattern.as_bytes(), format!("{string}b").as_bytes()));
-        // Redis stops at 1,000 nested stars; nothing here recurses, so there is no such limit.
-        let many = "*a".repeat(2_000);
-        assert!(glob_match(many.as_bytes(), "a".repeat(2_000).as_bytes()));
         assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
+    /// Redis's matcher gives up 1,000 stars deep: a pattern whose 1,001st run of stars has
+    /// more pattern after it matches nothing, as redis-server 7.0.15 answers `KEYS` and `SCAN
+    /// ... MATCH` with it; with one run fewer, or the 1,001st at the very end, it matches.
+    #[test]
+    fn past_a_thousand_runs_of_stars_nothing_matches() {
+        let key = "a".repeat(1_001);
+        let runs = |n: usize| "*a".repeat(n);
+        assert!(glob_match(runs(1_000).as_bytes(), key.as_bytes()));
+        assert!(!glob_match(runs(1_001).as_bytes(), key.as_bytes()));
+        assert!(glob_match(format!("{}**", runs(1_000)).as_bytes(), key.as_bytes()));
+        assert!(glob_match(format!("\\*{}", runs(999)).as_bytes(), format!("*{key}").as_bytes()));
     }
 }
 //@ }

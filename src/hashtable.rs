@@ -408,6 +408,55 @@ impl<V> HashTable<V> {
         })
     }
 
+    // ANCHOR: scan
+    //@ v3_1.. {
+    /// One step of a scan (`SCAN cursor`): calls `found` for every entry in the buckets that
+    /// `cursor` names, and returns the cursor to go on from, 0 when the scan is done. A scan
+    /// that starts at 0 and goes on until 0 is handed every key that was in the table from its
+    /// first step to its last, however the table grew in between: at least once, as Redis's
+    /// `dictScan` promises, and here exactly once, because this table never shrinks (a table
+    /// that shrinks merges buckets the scan has passed with some it has not). A key that came
+    /// or went meanwhile may or may not be handed.
+    ///
+    /// The cursor counts with its bits read backwards: it adds one at the bucket index's
+    /// *highest* bit and carries downwards, so 8 buckets go 0, 4, 2, 6, 1, 5, 3, 7. When the
+    /// table doubles, bucket `b` of 8 becomes buckets `b` and `b + 8` of 16, and in the 16's
+    /// order those two come one after the other, where the 8's order had `b` alone: the buckets
+    /// a scan has passed become buckets it has passed, and none it has not passed is skipped.
+    /// While a resize is under way, a step visits the smaller table's bucket and every bucket
+    /// of the larger one that it splits into.
+    pub fn scan(&self, cursor: u64, mut found: impl FnMut(&[u8], &V)) -> u64 {
+        if self.len() == 0 {
+            return 0;
+        }
+        let mut visit = |table: &Table<V>, index: u64| {
+            let mut link = table.slot(index as usize);
+            while let Some(Some(node)) = link {
+                found(&node.key, &node.value);
+                link = Some(&node.next);
+            }
+        };
+        let mut cursor = cursor;
+        if !self.is_resizing() {
+            visit(&self.newer, cursor & self.newer.mask as u64);
+            return next_in_reverse(cursor, self.newer.mask as u64);
+        }
+        // A resize only grows: `older` is the smaller table.
+        let (small, large) = (self.older.mask as u64, self.newer.mask as u64);
+        visit(&self.older, cursor & small);
+        loop {
+            visit(&self.newer, cursor & large);
+            cursor = next_in_reverse(cursor, large);
+            // Every bucket of the larger table that the smaller one's splits into is visited
+            // once the bits between the two masks have come round to 0 again.
+            if cursor & (small ^ large) == 0 {
+                return cursor;
+            }
+        }
+    }
+    //@ }
+    // ANCHOR_END: scan
+
     // ANCHOR: into_entries
     //@ v3_0.. {
     /// The table taken apart: every key and value, in no particular order, each node freed
@@ -497,6 +546,14 @@ impl<V> HashTable<V> {
     //@ }
     // ANCHOR_END: check_invariants
 }
+
+//@ v3_1.. {
+/// The cursor after `cursor`, counting in reverse over the bits of `mask`: set every bit above
+/// the mask, so that adding one carries out past them, reverse, add one, reverse back.
+fn next_in_reverse(cursor: u64, mask: u64) -> u64 {
+    ((cursor | !mask).reverse_bits().wrapping_add(1)).reverse_bits()
+}
+//@ }
 
 //@ v3_0.. {
 /// A table being taken apart: see [`HashTable::into_entries`].

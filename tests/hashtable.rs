@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use common::Rng;
 use redis_lite::hashtable::HashTable;
@@ -184,3 +184,81 @@ fn a_table_taken_apart_yields_every_entry() {
     assert!(entries.by_ref().take(10).count() == 10);
     drop(entries);
 }
+
+// ANCHOR: scan_model
+/// Scans that start at 0 and go on until 0, while random inserts and removals between their
+/// steps make the table grow through resizes: every key that was in the table for the whole
+/// of a scan is handed to it exactly once (at least once is Redis's promise; a table that
+/// only grows keeps the better one, which a cursor counting upwards would not), and nothing
+/// is handed to it that was never in the table meanwhile. Eight seeds, each starting over with an empty table every fourth scan, so
+/// that scans meet resizes of every size; the invariants are checked every 64 steps (each
+/// check walks the whole table).
+#[test]
+fn a_scan_sees_every_key_that_stays_through_resizes() {
+    for seed in 0..8u64 {
+        let mut rng = Rng::new(seed);
+        let mut table: HashTable<u64> = HashTable::new();
+        let mut model: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut resizing_seen = 0;
+        for scan in 0..20 {
+            if scan % 4 == 0 {
+                (table, model) = (HashTable::new(), HashMap::new());
+            }
+            for _ in 0..rng.below(500) {
+                let key = format!("key:{}", rng.below(5_000)).into_bytes();
+                table.insert(&key, 1);
+                model.insert(key, 1);
+            }
+            let stayed: Vec<Vec<u8>> = model.keys().cloned().collect();
+            let mut ever: HashSet<Vec<u8>> = stayed.iter().cloned().collect();
+            let (mut seen, mut gone) = (HashMap::new(), HashSet::new());
+            let mut cursor = 0;
+            for step in 0..100_000 {
+                cursor = table.scan(cursor, |key, _| *seen.entry(key.to_vec()).or_insert(0) += 1);
+                if cursor == 0 {
+                    break;
+                }
+                assert!(step < 99_999, "seed {seed}, scan {scan}: no end after 100,000 steps");
+                // Mostly inserts, so the table grows while it is scanned.
+                for _ in 0..rng.below(8) {
+                    let key = format!("key:{}", rng.below(5_000)).into_bytes();
+                    if rng.below(4) == 0 {
+                        table.remove(&key);
+                        model.remove(&key);
+                        gone.insert(key);
+                    } else {
+                        table.insert(&key, 1);
+                        model.insert(key.clone(), 1);
+                        ever.insert(key);
+                    }
+                }
+                if step % 64 == 0
+                    && let Err(e) = table.check_invariants()
+                {
+                    panic!("seed {seed}, scan {scan}: {e}");
+                }
+                resizing_seen += usize::from(table.is_resizing());
+            }
+            let stayed = stayed.iter().filter(|key| !gone.contains(*key));
+            let times = |key: &Vec<u8>| seen.get(key).copied().unwrap_or(0);
+            let (missed, twice): (Vec<_>, Vec<_>) =
+                stayed.filter(|key| times(key) != 1).partition(|key| times(key) == 0);
+            assert!(
+                missed.is_empty(),
+                "seed {seed}, scan {scan}: {} that stayed missed",
+                missed.len()
+            );
+            assert!(
+                twice.is_empty(),
+                "seed {seed}, scan {scan}: {} that stayed seen twice",
+                twice.len()
+            );
+            assert!(
+                seen.keys().all(|key| ever.contains(key)),
+                "seed {seed}, scan {scan}: a key that never was"
+            );
+        }
+        assert!(resizing_seen > 0, "seed {seed}: no scan step met a resize");
+    }
+}
+// ANCHOR_END: scan_model

@@ -426,7 +426,7 @@ impl<V> HashTable<V> {
     /// While a resize is under way, a step visits the smaller table's bucket and every bucket
     /// of the larger one that it splits into.
     pub fn scan(&self, cursor: u64, mut found: impl FnMut(&[u8], &V)) -> u64 {
-        if self.len() == 0 {
+        if self.newer.len + self.older.len == 0 {
             return 0;
         }
         let mut visit = |table: &Table<V>, index: u64| {
@@ -547,6 +547,7 @@ impl<V> HashTable<V> {
     // ANCHOR_END: check_invariants
 }
 
+// ANCHOR: next_in_reverse
 //@ v3_1.. {
 /// The cursor after `cursor`, counting in reverse over the bits of `mask`: set every bit above
 /// the mask, so that adding one carries out past them, reverse, add one, reverse back.
@@ -554,6 +555,7 @@ fn next_in_reverse(cursor: u64, mask: u64) -> u64 {
     ((cursor | !mask).reverse_bits().wrapping_add(1)).reverse_bits()
 }
 //@ }
+// ANCHOR_END: next_in_reverse
 
 //@ v3_0.. {
 /// A table being taken apart: see [`HashTable::into_entries`].

@@ -209,6 +209,23 @@ impl Store {
             .map(|(key, _)| key)
     }
 
+    // ANCHOR: scan
+    //@ v3_1.. {
+    /// One step of a `SCAN` (see `HashTable::scan`): the keys and values in the buckets
+    /// `cursor` names, past those whose deadline has passed (the loop has yet to delete them,
+    /// and no command may see them), and the cursor to go on from.
+    pub fn scan(&self, cursor: u64, mut found: impl FnMut(&[u8], &Value)) -> u64 {
+        let now = Instant::now();
+        let (keys, ttls) = (&self.keys, &self.ttls);
+        keys.scan(cursor, |key, entry| {
+            if entry.timer.is_none_or(|timer| ttls.deadline(timer) > now) {
+                found(key, &entry.value);
+            }
+        })
+    }
+    //@ }
+    // ANCHOR_END: scan
+
     //@ v3_0.. {
     /// How many keys there are, counting those past their deadline that the loop has not
     /// deleted yet (as Redis's `DBSIZE` does).

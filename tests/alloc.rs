@@ -78,7 +78,7 @@ fn allocations_serving(stage: Stage, options: &[&str], requests: usize) -> u64 {
         Stage::V1_0 | Stage::V1_1 => (vec![0; 4], b"\0\0\0\0a value".to_vec()),
         // Typed: nil for the set; for the get, a string of 7 bytes.
         Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => (vec![0], b"\x02\x07\0\0\0a value".to_vec()),
-        Stage::V3_0 => (b"+OK\r\n".to_vec(), b"$7\r\na value\r\n".to_vec()),
+        Stage::V3_0 | Stage::V3_1 => (b"+OK\r\n".to_vec(), b"$7\r\na value\r\n".to_vec()),
         _ => (vec![], b"world".to_vec()),
     };
     if !set.is_empty() {
@@ -126,7 +126,7 @@ fn the_servers_allocate_nothing_per_request() {
         return;
     }
     let stages = [Stage::V0_2, Stage::V0_3, Stage::V1_0, Stage::V1_1, Stage::V1_2, Stage::V1_3];
-    for stage in stages.into_iter().chain([Stage::V2_0, Stage::V3_0]) {
+    for stage in stages.into_iter().chain([Stage::V2_0, Stage::V3_0, Stage::V3_1]) {
         let quiet_100 = allocations_serving(stage, &["--quiet"], 100);
         let quiet_1100 = allocations_serving(stage, &["--quiet"], 1100);
         let per_request = quiet_1100.abs_diff(quiet_100);

@@ -353,39 +353,6 @@ fn redis_cli_works_against_it() {
 }
 // ANCHOR_END: redis_cli
 
-/// A `redis-server` on a free loopback port, without persistence, killed on drop.
-struct Redis(std::process::Child);
-
-impl Redis {
-    /// `None` where `redis-server` is not installed, or did not say it was ready in time.
-    fn start(port: u16) -> Option<Redis> {
-        let mut child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        let lines = common::lines_of(child.stdout.take()?);
-        let redis = Redis(child);
-        let deadline = std::time::Instant::now() + common::TIMEOUT;
-        loop {
-            let left = deadline.checked_duration_since(std::time::Instant::now())?;
-            if lines.recv_timeout(left).ok()?.contains("Ready to accept connections") {
-                return Some(redis);
-            }
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Sends each request in turn on `c` and returns the raw replies.
 fn replies(c: &mut TcpStream, requests: &[(Vec<&[u8]>, Vec<u8>)]) -> Vec<Vec<u8>> {
     let mut got = Vec::new();
@@ -655,7 +622,7 @@ fn arguments_are_read_as_redis_reads_them() {
         (vec![b"FLUSHALL", b"async", b"sync"], syntax.clone()),
     ];
     let port = common::unused_addr().port();
-    match Redis::start(port) {
+    match common::Redis::start(port) {
         None => eprintln!("redis-server is not installed: v3.0 checked against the table only"),
         Some(_redis) => {
             let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -699,7 +666,7 @@ fn arguments_are_read_as_redis_reads_them() {
 #[test]
 fn random_numbers_are_read_as_redis_reads_them() {
     let port = common::unused_addr().port();
-    let Some(_redis) = Redis::start(port) else {
+    let Some(_redis) = common::Redis::start(port) else {
         eprintln!("skipped: redis-server is not installed (Debian: apt-get install redis-server)");
         return;
     };

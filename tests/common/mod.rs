@@ -41,6 +41,7 @@ pub enum Stage {
     V1_3,
     V2_0,
     V3_0,
+    V3_1,
 }
 
 impl Stage {
@@ -55,6 +56,7 @@ impl Stage {
             Stage::V1_3 => "v1_3",
             Stage::V2_0 => "v2_0",
             Stage::V3_0 => "v3_0",
+            Stage::V3_1 => "v3_1",
         }
     }
 
@@ -69,6 +71,7 @@ impl Stage {
             Stage::V1_3 => env!("CARGO_BIN_EXE_v1_3"),
             Stage::V2_0 => env!("CARGO_BIN_EXE_v2_0"),
             Stage::V3_0 => env!("CARGO_BIN_EXE_v3_0"),
+            Stage::V3_1 => env!("CARGO_BIN_EXE_v3_1"),
         }
     }
 
@@ -486,7 +489,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
         Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => {
             command(&[b"get", msg])
         }
-        Stage::V3_0 => resp_command(&[b"get", msg]),
+        Stage::V3_0 | Stage::V3_1 => resp_command(&[b"get", msg]),
     }
 }
 
@@ -495,7 +498,7 @@ pub fn encode_request(stage: Stage, msg: &[u8]) -> Vec<u8> {
 pub fn encode_command(stage: Stage, words: &[&[u8]]) -> Vec<u8> {
     match stage {
         Stage::V1_0 | Stage::V1_1 | Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => command(words),
-        Stage::V3_0 => resp_command(words),
+        Stage::V3_0 | Stage::V3_1 => resp_command(words),
         _ => encode_request(stage, &words.join(&b' ')),
     }
 }
@@ -561,7 +564,7 @@ pub fn answer(stage: Stage) -> Reply {
     match stage {
         Stage::V1_0 | Stage::V1_1 => Reply::Got(2u32.to_le_bytes().to_vec()),
         Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => Reply::Got(vec![0]),
-        Stage::V3_0 => Reply::Got(b"$-1\r\n".to_vec()),
+        Stage::V3_0 | Stage::V3_1 => Reply::Got(b"$-1\r\n".to_vec()),
         _ => world(),
     }
 }
@@ -570,7 +573,7 @@ pub fn answer(stage: Stage) -> Reply {
 pub fn read_reply(stage: Stage, stream: &mut TcpStream) -> Reply {
     match stage {
         Stage::V0_1 => read_reply_until_close(stream),
-        Stage::V3_0 => read_resp_reply(stream),
+        Stage::V3_0 | Stage::V3_1 => read_resp_reply(stream),
         _ => read_reply_frame(stream),
     }
 }
@@ -785,4 +788,37 @@ pub fn times_blocked(pid: u32, tid: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("voluntary_ctxt_switches:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A `redis-server` on a free loopback port, without persistence, killed on drop.
+pub struct Redis(std::process::Child);
+
+impl Redis {
+    /// `None` where `redis-server` is not installed, or did not say it was ready in time.
+    pub fn start(port: u16) -> Option<Redis> {
+        let mut child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let lines = lines_of(child.stdout.take()?);
+        let redis = Redis(child);
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            if lines.recv_timeout(left).ok()?.contains("Ready to accept connections") {
+                return Some(redis);
+            }
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

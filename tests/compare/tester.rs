@@ -258,7 +258,7 @@ impl<'a> Transcript<'a> {
 /// A reply's body as it crosses the wire: in a frame from v0.2 to v2.0, as it is otherwise.
 fn wire(stage: Stage, body: &[u8]) -> Vec<u8> {
     match stage {
-        Stage::V0_1 | Stage::V3_0 => body.to_vec(),
+        Stage::V0_1 | Stage::V3_0 | Stage::V3_1 => body.to_vec(),
         _ => crate::common::frame(body),
     }
 }
@@ -269,7 +269,7 @@ pub fn read_one(stage: Stage, stream: &mut TcpStream) -> Got {
     let mut reply = Vec::new();
     let end = match stage {
         Stage::V0_1 => read_until_close(stream, &mut reply),
-        Stage::V3_0 => read_resp(stream, &mut reply),
+        Stage::V3_0 | Stage::V3_1 => read_resp(stream, &mut reply),
         _ => read_frame(stream, &mut reply),
     };
     match end {
@@ -454,7 +454,7 @@ impl Scenario {
             Stage::V0_2 | Stage::V0_3 => "v0_2.md",
             Stage::V1_0 | Stage::V1_1 => "commands.md",
             Stage::V1_2 | Stage::V1_3 | Stage::V2_0 => "v1_2.md",
-            Stage::V3_0 => "resp.md",
+            Stage::V3_0 | Stage::V3_1 => "resp.md",
         };
         let mut chapters: Vec<String> =
             topic.map(|(_, c)| format!("book/src/{c}")).into_iter().collect();
@@ -577,6 +577,7 @@ stage_tests! {
     v1_3: Stage::V1_3,
     v2_0: Stage::V2_0,
     v3_0: Stage::V3_0,
+    v3_1: Stage::V3_1,
 }
 
 /// A proxy on a free loopback port in front of `server`: requests pass as they are, each read

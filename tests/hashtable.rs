@@ -190,9 +190,9 @@ fn a_table_taken_apart_yields_every_entry() {
 /// steps make the table grow through resizes: every key that was in the table for the whole
 /// of a scan is handed to it exactly once (at least once is Redis's promise; a table that
 /// only grows keeps the better one, which a cursor counting upwards would not), and nothing
-/// is handed to it that was never in the table meanwhile. Eight seeds, each starting over with an empty table every fourth scan, so
-/// that scans meet resizes of every size; the invariants are checked every 64 steps (each
-/// check walks the whole table).
+/// is handed to it that was never in the table meanwhile. Eight seeds, each starting over
+/// with an empty table every fourth scan, so that scans meet resizes of every size; the
+/// invariants are checked every 64 steps (each check walks the whole table).
 #[test]
 fn a_scan_sees_every_key_that_stays_through_resizes() {
     for seed in 0..8u64 {

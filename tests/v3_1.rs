@@ -33,9 +33,10 @@ fn scan_reply(reply: &[u8]) -> (u64, Vec<Vec<u8>>) {
 }
 
 // ANCHOR: scan_while_growing
-/// 10,000 keys, then a walk with `SCAN ... COUNT 100` while another client adds 100 more
+/// 10,000 keys, then a walk with `SCAN ... COUNT 100` while another client adds 300 more
 /// between its calls, up to 50,000, so that the table resizes under the cursor (from 16,384
-/// buckets to 32,768, and from there to 65,536): every one of the first 10,000 comes back,
+/// buckets to 32,768, and from there to 65,536: the walk is not over before the table holds
+/// more than 32,768 keys, which the test checks): every one of the first 10,000 comes back,
 /// and nothing that is not a key.
 #[test]
 fn a_scan_sees_every_key_while_the_table_grows() {
@@ -58,12 +59,13 @@ fn a_scan_sees_every_key_while_the_table_grows() {
         assert!(calls < 10_000, "no end to the scan after {calls} calls");
         cursor = next;
         if added < 50_000 {
-            let more: Vec<u8> = (added..added + 100).flat_map(set).collect();
+            let more: Vec<u8> = (added..added + 300).flat_map(set).collect();
             writer.write_all(&more).unwrap();
-            (0..100).for_each(|_| _ = read_resp_reply(&mut writer));
-            added += 100;
+            (0..300).for_each(|_| _ = read_resp_reply(&mut writer));
+            added += 300;
         }
     }
+    assert!(added > 32_768, "the walk ended with {added} keys, before a second doubling");
     let missed = (0..10_000).filter(|n| !seen.contains(format!("key:{n}").as_bytes())).count();
     assert_eq!(missed, 0, "keys there all along that the scan missed");
     assert!(seen.iter().all(|key| key.starts_with(b"key:")), "a key that never was");
@@ -86,6 +88,9 @@ fn scan_and_type_answer_as_redis_does() {
         (vec![b"SCAN", b"-"], invalid.to_vec()),
         (vec![b"SCAN", b" 1"], invalid.to_vec()),
         (vec![b"SCAN", b"18446744073709551616"], invalid.to_vec()),
+        (vec![b"SCAN", b"+"], invalid.to_vec()),
+        (vec![b"SCAN", b"-\0"], invalid.to_vec()),
+        (vec![b"SCAN", b"5x\0"], invalid.to_vec()),
         (vec![b"SCAN", b"0", b"COUNT", b"0"], syntax.to_vec()),
         (vec![b"SCAN", b"0", b"COUNT", b"-1"], syntax.to_vec()),
         (vec![b"SCAN", b"0", b"COUNT", b"x"], not_int.to_vec()),
@@ -121,6 +126,15 @@ fn scan_and_type_answer_as_redis_does() {
                 "{who} to {words:?}"
             );
         }
+        // Cursors read as `strtoul` reads them: each the same as its plain form, whatever the
+        // table (`-1` is 2^64 - 1, the last bucket, after which the walk is over).
+        let cursor = |c: &mut TcpStream, arg: &[u8]| scan_reply(&ask(c, &[b"SCAN", arg])).0;
+        for (arg, same) in
+            [(&b"+5"[..], &b"5"[..]), (b"05", b"5"), (b"5\0junk", b"5"), (b"\0", b"0")]
+        {
+            assert_eq!(cursor(c, arg), cursor(c, same), "{who} to SCAN {}", arg.escape_ascii());
+        }
+        assert_eq!(cursor(c, b"-1"), 0, "{who} to SCAN -1");
         for (words, begins) in &two {
             let got = ask(c, words);
             assert!(got.starts_with(begins), "{who} to {words:?}: {}", got.escape_ascii());
@@ -141,3 +155,220 @@ fn scan_and_type_answer_as_redis_does() {
     check(&mut server().connect(), "v3.1");
 }
 // ANCHOR_END: scan_as_redis
+
+/// A request, and the reply Redis gave it (`None`: one that depends on the clock).
+type Case<'a> = (Vec<&'a [u8]>, Option<&'a [u8]>);
+
+// ANCHOR: strings_as_redis
+/// v3.1's string commands and `SET`'s new options, each reply byte for byte as Redis 7.0.15
+/// gave it (and, where `redis-server` is installed, as it gives it now, in the same run):
+/// `MGET`'s null for another type, `MSET`'s count of arguments, `SETEX`'s and `PSETEX`'s
+/// bounds, `DECRBY` of the most negative integer, `GET` with `NX` and `XX`, `KEEPTTL`, two
+/// kinds of deadline in one `SET`, and `EXAT` in the past. (`None`: a reply that depends on
+/// the clock, checked by the requests after it.)
+#[test]
+fn strings_answer_as_redis_does() {
+    let cases: Vec<Case> = vec![
+        (vec![b"set", b"s", b"hello"], Some(&b"+OK\r\n"[..])),
+        (vec![b"zadd", b"z", b"1", b"m"], Some(&b":1\r\n"[..])),
+        (vec![b"mget", b"s", b"z", b"nokey"], Some(&b"*3\r\n$5\r\nhello\r\n$-1\r\n$-1\r\n"[..])),
+        (
+            vec![b"mset", b"a", b"1", b"b"],
+            Some(&b"-ERR wrong number of arguments for 'mset' command\r\n"[..]),
+        ),
+        (vec![b"mset", b"a", b"1", b"b", b"2"], Some(&b"+OK\r\n"[..])),
+        (vec![b"msetnx", b"a", b"1", b"c", b"3"], Some(&b":0\r\n"[..])),
+        (vec![b"msetnx", b"c", b"3", b"d", b"4"], Some(&b":1\r\n"[..])),
+        (vec![b"setnx", b"s", b"x"], Some(&b":0\r\n"[..])),
+        (vec![b"setnx", b"n", b"v"], Some(&b":1\r\n"[..])),
+        (
+            vec![b"setex", b"e", b"0", b"v"],
+            Some(&b"-ERR invalid expire time in 'setex' command\r\n"[..]),
+        ),
+        (
+            vec![b"setex", b"e", b"-1", b"v"],
+            Some(&b"-ERR invalid expire time in 'setex' command\r\n"[..]),
+        ),
+        (
+            vec![b"setex", b"e", b"abc", b"v"],
+            Some(&b"-ERR value is not an integer or out of range\r\n"[..]),
+        ),
+        (vec![b"setex", b"e", b"100", b"v"], Some(&b"+OK\r\n"[..])),
+        (vec![b"ttl", b"e"], Some(&b":100\r\n"[..])),
+        (
+            vec![b"psetex", b"p", b"0", b"v"],
+            Some(&b"-ERR invalid expire time in 'psetex' command\r\n"[..]),
+        ),
+        (vec![b"psetex", b"p", b"1000", b"v"], Some(&b"+OK\r\n"[..])),
+        (vec![b"pttl", b"p"], None),
+        (vec![b"getset", b"s", b"world"], Some(&b"$5\r\nhello\r\n"[..])),
+        (
+            vec![b"getset", b"z", b"x"],
+            Some(&b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"[..]),
+        ),
+        (vec![b"getset", b"nokey2", b"v"], Some(&b"$-1\r\n"[..])),
+        (vec![b"getdel", b"s"], Some(&b"$5\r\nworld\r\n"[..])),
+        (vec![b"getdel", b"s"], Some(&b"$-1\r\n"[..])),
+        (
+            vec![b"getdel", b"z"],
+            Some(&b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"[..]),
+        ),
+        (vec![b"append", b"ap", b"abc"], Some(&b":3\r\n"[..])),
+        (vec![b"append", b"ap", b"def"], Some(&b":6\r\n"[..])),
+        (
+            vec![b"append", b"z", b"x"],
+            Some(&b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"[..]),
+        ),
+        (vec![b"strlen", b"ap"], Some(&b":6\r\n"[..])),
+        (
+            vec![b"strlen", b"z"],
+            Some(&b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"[..]),
+        ),
+        (vec![b"strlen", b"nokey"], Some(&b":0\r\n"[..])),
+        (
+            vec![b"decrby", b"n", b"1"],
+            Some(&b"-ERR value is not an integer or out of range\r\n"[..]),
+        ),
+        (vec![b"set", b"cnt", b"10"], Some(&b"+OK\r\n"[..])),
+        (vec![b"decrby", b"cnt", b"3"], Some(&b":7\r\n"[..])),
+        (
+            vec![b"decrby", b"cnt", b"abc"],
+            Some(&b"-ERR value is not an integer or out of range\r\n"[..]),
+        ),
+        (
+            vec![b"decrby", b"cnt", b"-9223372036854775808"],
+            Some(&b"-ERR decrement would overflow\r\n"[..]),
+        ),
+        (vec![b"set", b"cnt", b"-9223372036854775807"], Some(&b"+OK\r\n"[..])),
+        (
+            vec![b"decrby", b"cnt", b"2"],
+            Some(&b"-ERR increment or decrement would overflow\r\n"[..]),
+        ),
+        (
+            vec![b"setex", b"e", b"9223372036854775807", b"v"],
+            Some(&b"-ERR invalid expire time in 'setex' command\r\n"[..]),
+        ),
+        (
+            vec![b"psetex", b"e", b"9223372036854775807", b"v"],
+            Some(&b"-ERR invalid expire time in 'psetex' command\r\n"[..]),
+        ),
+        (vec![b"set", b"k", b"v"], Some(&b"+OK\r\n"[..])),
+        (vec![b"expire", b"k", b"100"], Some(&b":1\r\n"[..])),
+        (vec![b"set", b"k", b"v2", b"keepttl"], Some(&b"+OK\r\n"[..])),
+        (vec![b"ttl", b"k"], Some(&b":100\r\n"[..])),
+        (vec![b"set", b"k", b"v3", b"get"], Some(&b"$2\r\nv2\r\n"[..])),
+        (vec![b"ttl", b"k"], Some(&b":-1\r\n"[..])),
+        (vec![b"set", b"k", b"v4", b"keepttl", b"get"], Some(&b"$2\r\nv3\r\n"[..])),
+        (vec![b"set", b"k", b"v5", b"ex", b"10", b"keepttl"], Some(&b"-ERR syntax error\r\n"[..])),
+        (vec![b"set", b"k", b"v5", b"keepttl", b"px", b"10"], Some(&b"-ERR syntax error\r\n"[..])),
+        (vec![b"set", b"z2", b"x", b"get"], Some(&b"$-1\r\n"[..])),
+        (vec![b"zadd", b"zz", b"1", b"m"], Some(&b":1\r\n"[..])),
+        (
+            vec![b"set", b"zz", b"x", b"get"],
+            Some(&b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"[..]),
+        ),
+        (vec![b"type", b"zz"], Some(&b"+zset\r\n"[..])),
+        (vec![b"set", b"k", b"v6", b"nx", b"get"], Some(&b"$2\r\nv4\r\n"[..])),
+        (vec![b"get", b"k"], Some(&b"$2\r\nv4\r\n"[..])),
+        (vec![b"set", b"nk", b"v", b"nx", b"get"], Some(&b"$-1\r\n"[..])),
+        (vec![b"get", b"nk"], Some(&b"$1\r\nv\r\n"[..])),
+        (vec![b"set", b"nk2", b"v", b"xx", b"get"], Some(&b"$-1\r\n"[..])),
+        (vec![b"exists", b"nk2"], Some(&b":0\r\n"[..])),
+        (vec![b"set", b"k", b"v", b"exat", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"exists", b"k"], Some(&b":0\r\n"[..])),
+        (
+            vec![b"set", b"k", b"v", b"exat", b"0"],
+            Some(&b"-ERR invalid expire time in 'set' command\r\n"[..]),
+        ),
+        (
+            vec![b"set", b"k", b"v", b"pxat", b"-5"],
+            Some(&b"-ERR invalid expire time in 'set' command\r\n"[..]),
+        ),
+        (
+            vec![b"set", b"k", b"v", b"exat", b"abc"],
+            Some(&b"-ERR value is not an integer or out of range\r\n"[..]),
+        ),
+        (vec![b"set", b"k", b"v", b"exat", b"4102444800"], Some(&b"+OK\r\n"[..])),
+        (vec![b"ttl", b"k"], None),
+        (
+            vec![b"set", b"k", b"v", b"pxat", b"4102444800000", b"ex", b"5"],
+            Some(&b"-ERR syntax error\r\n"[..]),
+        ),
+        (
+            vec![b"set", b"k", b"v", b"exat", b"4102444800", b"pxat", b"4102444800000"],
+            Some(&b"-ERR syntax error\r\n"[..]),
+        ),
+        (vec![b"set", b"k", b"v", b"get", b"get"], Some(&b"$1\r\nv\r\n"[..])),
+        (vec![b"set", b"k", b"v", b"keepttl", b"keepttl"], Some(&b"+OK\r\n"[..])),
+        (
+            vec![b"set", b"k", b"v", b"ex", b"10", b"exat", b"4102444800"],
+            Some(&b"-ERR syntax error\r\n"[..]),
+        ),
+        (
+            vec![b"set", b"k", b"v", b"exat", b"9223372036854775807"],
+            Some(&b"-ERR invalid expire time in 'set' command\r\n"[..]),
+        ),
+        (vec![b"set", b"k", b"v", b"pxat", b"9223372036854775807"], Some(&b"+OK\r\n"[..])),
+        (
+            vec![b"set", b"k", b"v", b"exat", b"9223372036854776"],
+            Some(&b"-ERR invalid expire time in 'set' command\r\n"[..]),
+        ),
+        (
+            vec![b"set", b"k", b"v", b"ex", b"9223372036854776"],
+            Some(&b"-ERR invalid expire time in 'set' command\r\n"[..]),
+        ),
+        (
+            vec![b"set", b"k", b"v", b"px", b"9223372036854775807"],
+            Some(&b"-ERR invalid expire time in 'set' command\r\n"[..]),
+        ),
+        (
+            vec![b"setex", b"e", b"10"],
+            Some(&b"-ERR wrong number of arguments for 'setex' command\r\n"[..]),
+        ),
+        (vec![b"mset"], Some(&b"-ERR wrong number of arguments for 'mset' command\r\n"[..])),
+        (
+            vec![b"msetnx", b"a"],
+            Some(&b"-ERR wrong number of arguments for 'msetnx' command\r\n"[..]),
+        ),
+        (vec![b"getdel"], Some(&b"-ERR wrong number of arguments for 'getdel' command\r\n"[..])),
+        (
+            vec![b"append", b"ap"],
+            Some(&b"-ERR wrong number of arguments for 'append' command\r\n"[..]),
+        ),
+        (vec![b"set", b"k", b"v", b"get", b"nx"], Some(&b"$1\r\nv\r\n"[..])),
+        (vec![b"get", b"k"], Some(&b"$1\r\nv\r\n"[..])),
+        (vec![b"set", b"k", b"v", b"xx", b"get", b"ex", b"100"], Some(&b"$1\r\nv\r\n"[..])),
+        (vec![b"ttl", b"k"], Some(&b":100\r\n"[..])),
+        (vec![b"setnx", b"z", b"v"], Some(&b":0\r\n"[..])),
+        (vec![b"append", b"ck", b"1"], Some(&b":1\r\n"[..])),
+        (vec![b"incr", b"ck"], Some(&b":2\r\n"[..])),
+        (vec![b"append", b"ck", b"0"], Some(&b":2\r\n"[..])),
+        (vec![b"get", b"ck"], Some(&b"$2\r\n20\r\n"[..])),
+    ];
+    let check = |c: &mut TcpStream, who: &str| {
+        ask(c, &[b"FLUSHALL"]);
+        for (words, want) in &cases {
+            let got = ask(c, words);
+            if let Some(want) = want {
+                let (got, want) = (got.escape_ascii().to_string(), want.escape_ascii().to_string());
+                assert_eq!(
+                    got,
+                    want,
+                    "{who} to {:?}",
+                    words.iter().map(|w| w.escape_ascii().to_string()).collect::<Vec<_>>()
+                );
+            }
+        }
+    };
+    let port = common::unused_addr().port();
+    match common::Redis::start(port) {
+        None => eprintln!("redis-server is not installed: v3.1 checked against the table only"),
+        Some(_redis) => {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+            check(&mut c, "redis-server");
+        }
+    }
+    check(&mut server().connect(), "v3.1");
+}
+// ANCHOR_END: strings_as_redis

@@ -108,7 +108,7 @@ pub fn config(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
 /// `INFO [section]`: a `server` section with a version, as tools that check it expect.
 pub fn info(store: &mut Store, _: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let text = format!(
-        "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nredis_lite_stage:v3.0\r\n\
+        "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nredis_lite_stage:v3.1\r\n\
          \r\n# Keyspace\r\ndb0:keys={}\r\n",
         store.len()
     );

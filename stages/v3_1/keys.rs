@@ -90,24 +90,27 @@ pub fn scan(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow 
     Flow::Go
 }
 
-/// A cursor as Redis reads one, with C's `strtoul`: decimal digits after an optional sign,
-/// nothing else, below 2^64; a minus sign wraps round, as C's does (`-1` is 2^64 - 1); and an
-/// empty argument is 0.
+/// A cursor as Redis reads one, with C's `strtoul`: decimal digits after an optional sign, up
+/// to the end of the argument or a NUL byte (where a C string ends), below 2^64; a minus sign
+/// wraps round, as C's does (`-1` is 2^64 - 1); and an empty argument is 0. It stops at the
+/// first byte that is not a digit, so a long argument costs only its digits.
 fn scan_cursor(arg: &[u8]) -> Option<u64> {
     let (negative, digits) = match arg.split_first() {
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),
         _ => (false, arg),
     };
-    if digits.is_empty() && !arg.is_empty() {
-        return None; // a sign alone
-    }
-    let mut n: u64 = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return None;
+    let (mut n, mut read): (u64, usize) = (0, 0);
+    for &byte in digits {
+        match byte {
+            b'0'..=b'9' => n = n.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?,
+            0 => break,
+            _ => return None,
         }
-        n = n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+        read += 1;
+    }
+    if read == 0 && digits.len() < arg.len() {
+        return None; // a sign and no digits
     }
     Some(if negative { n.wrapping_neg() } else { n })
 }

@@ -1,14 +1,17 @@
 //! Stage v3.1: the commands applications use, begun. So far it adds the command every tool
-//! and client library uses to walk the keys without stopping the server: `SCAN cursor [MATCH
-//! pattern] [COUNT count] [TYPE type]`, and `TYPE key`.
+//! and client library uses to walk the keys without stopping the server, `SCAN cursor [MATCH
+//! pattern] [COUNT count] [TYPE type]`, with `TYPE key`; and the string commands they send
+//! (`MGET`, `MSET`, `SETNX`, `SETEX`, `GETDEL`, `APPEND`, `STRLEN`, `DECRBY`, `SET ... GET |
+//! KEEPTTL | EXAT | PXAT`, ...).
 //!
-//! What this stage adds to v3.0: `HashTable::scan` in `src/hashtable.rs` (Redis's
-//! reverse-binary cursor, which a resize in progress cannot fool), `Store::scan` in
-//! `src/store.rs` (the same, past keys whose deadline has passed), and `keys.rs` (the
-//! commands). Everything else is v3.0's, copied.
+//! What this stage adds to v3.0: `HashTable::scan` in `lib/hashtable.rs` (Redis's
+//! reverse-binary cursor, which a resize in progress cannot fool), `Store::scan` and
+//! `Store::deadline` in `lib/store.rs` (both cut from `src/`), `keys.rs` (`SCAN`, `TYPE`) and
+//! the new commands in `strings.rs`; `INFO` says it is v3.1. Everything else is v3.0's,
+//! copied.
 //!
 //! What it still cannot do, that Redis does: hashes, lists and sets, many databases, the rest
-//! of the string and key commands, and what v3.0 could not (persistence, replication, ACLs,
+//! of the key commands, and what v3.0 could not (persistence, replication, ACLs,
 //! pub/sub, transactions, scripting).
 //!
 //! Run it in two terminals:
@@ -59,11 +62,11 @@ mod ttl;
 mod zset;
 
 mod client; // copied from stages/v3_0/client.rs
-mod connection; // copied from stages/v3_0/connection.rs
+mod connection;
 mod float; // copied from stages/v3_0/float.rs
 mod keys;
 mod server;
-mod strings; // copied from stages/v3_0/strings.rs
+mod strings;
 mod zsets; // copied from stages/v3_0/zsets.rs
 
 fn main() -> std::process::ExitCode {

@@ -1,11 +1,8 @@
-//! The v3.0 server: v2.0's store behind Redis's own protocol. The service cuts RESP requests
-//! from a connection's buffer itself (RESP has no frames around a request), looks the command
-//! up in a table, checks its number of arguments, and runs it.
-//!
-//! Compared with v2.0: the store is v2.0's (`lib/store.rs`), which learns to count and to
-//! empty itself; the commands are
-//! Redis's, with Redis's reply types and error texts; and the command table carries each
-//! command's arity, as Redis's `redisCommandTable` does, so that no command checks its own.
+//! The v3.1 server: v3.0's, with more commands in its table (`SCAN`, `TYPE`, and the string
+//! commands of `strings.rs`). The service cuts RESP requests from a connection's buffer itself
+//! (RESP has no frames around a request), looks the command up in a table, checks its number
+//! of arguments, and runs it. The command table carries each command's arity, as Redis's
+//! `redisCommandTable` does, so that no command checks its own.
 
 use std::io;
 use std::sync::Arc;
@@ -49,7 +46,7 @@ impl Service for Store {
 
     /// Never called: `answer_next` below cuts RESP requests itself.
     fn answer(&mut self, _body: &[u8], _out: &mut Vec<u8>) -> io::Result<()> {
-        Err(io::Error::other("v3.0 has no frames"))
+        Err(io::Error::other("v3.1 has no frames"))
     }
 
     /// Reads on in the RESP request at the front of `buf` and, once it is whole, answers it. A
@@ -133,6 +130,17 @@ const COMMANDS: &[Command] = &[
     Command { name: "incr", arity: 2, run: strings::incr },
     Command { name: "decr", arity: 2, run: strings::decr },
     Command { name: "incrby", arity: 3, run: strings::incrby },
+    Command { name: "decrby", arity: 3, run: strings::decrby },
+    Command { name: "mget", arity: -2, run: strings::mget },
+    Command { name: "mset", arity: -3, run: strings::mset },
+    Command { name: "msetnx", arity: -3, run: strings::msetnx },
+    Command { name: "setnx", arity: 3, run: strings::setnx },
+    Command { name: "setex", arity: 4, run: strings::setex },
+    Command { name: "psetex", arity: 4, run: strings::psetex },
+    Command { name: "getset", arity: 3, run: strings::getset },
+    Command { name: "getdel", arity: 2, run: strings::getdel },
+    Command { name: "append", arity: 3, run: strings::append },
+    Command { name: "strlen", arity: 2, run: strings::strlen },
     Command { name: "keys", arity: 2, run: strings::keys },
     Command { name: "scan", arity: -2, run: keys::scan },
     Command { name: "type", arity: 2, run: keys::type_of },
@@ -207,7 +215,7 @@ fn dispatch(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow 
 
 // ANCHOR: containers
 /// The commands that are containers of subcommands, as Redis 7 has them, with the
-/// subcommands v3.0 answers and each one's arity (the container's name and the
+/// subcommands v3.1 answers and each one's arity (the container's name and the
 /// subcommand's both counted). A subcommand missing here gets Redis's words for one it does
 /// not know; `CLIENT` or `CONFIG` alone, with no subcommand, is checked against the
 /// container's own arity.
@@ -259,7 +267,7 @@ pub fn shown(arg: &[u8], max: usize) -> &[u8] {
 /// Whether an argument is the option `name`, compared as Redis compares options, with C's
 /// `strcasecmp`: without regard to case, and only up to a NUL byte, so that `NX\0junk` is
 /// `NX`. (Redis looks commands and subcommands up in hash tables instead, where such a name
-/// is found or not depending on the table's random seed; v3.0 compares their every byte.)
+/// is found or not depending on the table's random seed; v3.1 compares their every byte.)
 pub fn is_option(arg: &[u8], name: &str) -> bool {
     c_string(&arg[..arg.len().min(name.len() + 1)]).eq_ignore_ascii_case(name.as_bytes())
 }

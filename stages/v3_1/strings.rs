@@ -1,7 +1,9 @@
-//! v3.0's string and key commands, with Redis's replies and error texts: `GET`, `SET` (with
-//! `EX`/`PX` and `NX`/`XX`), `DEL` and `UNLINK`, `EXISTS`, `INCR`/`DECR`/`INCRBY`, `KEYS`
-//! (with a glob pattern), `DBSIZE`, `FLUSHALL` and `FLUSHDB`, and the deadlines: `EXPIRE`, `PEXPIRE`,
-//! `TTL`, `PTTL`, `PERSIST`. Each runs on v2.0's store.
+//! v3.1's string and key commands, with Redis's replies and error texts: v3.0's (`GET`,
+//! `SET`, `DEL` and `UNLINK`, `EXISTS`, `INCR`/`DECR`/`INCRBY`, `KEYS`, `DBSIZE`, `FLUSHALL`
+//! and `FLUSHDB`, `EXPIRE`, `PEXPIRE`, `TTL`, `PTTL`, `PERSIST`), `SET`'s other options (`GET`,
+//! `KEEPTTL`, `EXAT`, `PXAT`), and the string commands applications use besides: `MGET`,
+//! `MSET`, `MSETNX`, `SETNX`, `SETEX`, `PSETEX`, `GETSET`, `GETDEL`, `APPEND`, `STRLEN`,
+//! `DECRBY`. Each runs on v2.0's store.
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,6 +17,9 @@ use crate::store::{LAZYFREE_STRING_ABOVE, Store, Str, Value};
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 const SYNTAX: &str = "ERR syntax error";
+
+/// The longest string, as Redis's `proto-max-bulk-len` (512 MB) bounds it.
+const MAX_STRING: usize = 512 << 20;
 
 /// An integer argument, as Redis reads one: the whole argument, decimal, in range, with no `+`
 /// and no leading zeros.
@@ -51,57 +56,135 @@ pub fn get(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
 // ANCHOR_END: get
 
 // ANCHOR: set
-/// `SET key value [EX seconds | PX milliseconds] [NX | XX]`: `+OK`, or a null reply when `NX`
-/// or `XX` says not to. (`KEEPTTL`, `GET` and the rest of Redis's options are syntax errors
-/// here.) The options are read as Redis 7 reads them (`parseExtendedStringArgumentsOrReply`):
-/// all of them first, so that a bad option is a syntax error whatever came before it; an
-/// option may come again, and the last one counts (`EX 10 EX 20` is 20 seconds), but `EX`
-/// with `PX`, or `NX` with `XX`, is a syntax error. Only then is the deadline's number read,
-/// and only then the key looked at: nothing changes unless every argument is good.
+/// When a `SET` puts its key's deadline: in so many units from now (`EX`, `PX`), at a Unix
+/// time in units (`EXAT`, `PXAT`), each unit so many milliseconds; or where it was
+/// (`KEEPTTL`).
+#[derive(Clone, Copy, PartialEq)]
+enum Expiry {
+    In(i64),
+    At(i64),
+    Keep,
+}
+
+/// `SET`'s options that give a deadline and take a number.
+const TIMED: [(&str, Expiry); 4] = [
+    ("ex", Expiry::In(1000)),
+    ("px", Expiry::In(1)),
+    ("exat", Expiry::At(1000)),
+    ("pxat", Expiry::At(1)),
+];
+
+/// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-seconds |
+/// PXAT unix-milliseconds | KEEPTTL]`: `+OK`, or a null reply when `NX` or `XX` says not to;
+/// with `GET`, the value the key had instead (a null reply for none). The options are read as
+/// Redis 7 reads them (`parseExtendedStringArgumentsOrReply`): all of them first, so that a
+/// bad option is a syntax error whatever came before it; an option may come again, and the
+/// last one counts (`EX 10 EX 20` is 20 seconds), but two ways of giving a deadline, or `NX`
+/// with `XX`, are a syntax error. Only then is the deadline's number read, then the old value
+/// (`GET` of a sorted set is `WRONGTYPE`, and sets nothing): nothing changes unless every
+/// argument is good. A deadline at a time already past sets the key and deletes it.
 pub fn set(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     let [_, key, value, options @ ..] = argv else { return error(out, SYNTAX) };
-    let (mut nx, mut xx) = (false, false);
-    // The deadline's argument, and its unit in milliseconds: 1000 for `EX`, 1 for `PX`.
-    let mut expire: Option<(&[u8], i64)> = None;
+    let (mut nx, mut xx, mut get) = (false, false, false);
+    let mut expire: Option<(&[u8], Expiry)> = None;
     let mut j = 0;
     while j < options.len() {
         let is = |name: &str| is_option(&options[j], name);
         let next = options.get(j + 1).map(|n| &**n);
-        let unit = expire.map(|(_, unit)| unit);
+        let was = expire.map(|(_, kind)| kind);
+        let may = |kind: Expiry| was.is_none_or(|was| was == kind);
         match next {
             _ if is("nx") && !xx => nx = true,
             _ if is("xx") && !nx => xx = true,
-            Some(n) if is("ex") && unit != Some(1) => (expire, j) = (Some((n, 1000)), j + 1),
-            Some(n) if is("px") && unit != Some(1000) => (expire, j) = (Some((n, 1)), j + 1),
-            _ => return error(out, SYNTAX),
+            _ if is("get") => get = true,
+            _ if is("keepttl") && may(Expiry::Keep) => expire = Some((b"", Expiry::Keep)),
+            Some(n) => match TIMED.iter().find(|&&(name, kind)| is(name) && may(kind)) {
+                Some(&(_, kind)) => (expire, j) = (Some((n, kind)), j + 1),
+                None => return error(out, SYNTAX),
+            },
+            None => return error(out, SYNTAX),
         }
         j += 1;
     }
-    let mut ttl = None;
-    if let Some((n, unit)) = expire {
+    // `Some(None)`: a deadline already past.
+    let mut deadline: Option<Option<Instant>> = None;
+    if let Some((n, kind)) = expire.filter(|(_, kind)| *kind != Expiry::Keep) {
         let Some(n) = integer(n) else { return error(out, NOT_AN_INTEGER) };
-        match n.checked_mul(unit).filter(|&ms| ms > 0).and_then(deadline_in) {
-            Some(deadline) => ttl = Some(deadline),
-            None => return error(out, "ERR invalid expire time in 'set' command"),
+        let unit = match kind {
+            Expiry::In(unit) | Expiry::At(unit) => unit,
+            Expiry::Keep => 1,
+        };
+        deadline = match (kind, n.checked_mul(unit).filter(|&ms| ms > 0)) {
+            (Expiry::In(_), Some(ms)) => deadline_in(ms).map(Some),
+            (_, Some(ms)) => deadline_at(ms),
+            (_, None) => None,
+        };
+        if deadline.is_none() {
+            return error(out, "ERR invalid expire time in 'set' command");
+        }
+    }
+    let mut flow = Flow::Go;
+    if get {
+        match old_value(store, key, out) {
+            Some(old) => flow = old,
+            None => return Flow::Go, // WRONGTYPE, said
         }
     }
     let exists = store.value_mut(key).is_some();
     if (nx && exists) || (xx && !exists) {
-        resp::out_null(out);
-        return Flow::Go;
+        if !get {
+            resp::out_null(out);
+        }
+        return flow;
     }
+    let kept = match expire {
+        Some((_, Expiry::Keep)) => store.deadline(key),
+        _ => None,
+    };
     // A big value arrived in a buffer of its own: that buffer becomes the value, uncopied.
     match std::mem::take(value) {
         Arg::Owned(value) => store.insert(key, Value::Str(Str::Own(value))),
         Arg::Borrowed(value) => store.set(key, value),
     }
-    if ttl.is_some() {
-        store.set_deadline(key, ttl);
+    match deadline.unwrap_or(kept) {
+        Some(at) => _ = store.set_deadline(key, Some(at)),
+        None if deadline.is_some() => _ = store.remove(key), // already past
+        None => {}
     }
-    resp::out_simple(out, "OK");
-    Flow::Go
+    if !get {
+        resp::out_simple(out, "OK");
+    }
+    flow
 }
 // ANCHOR_END: set
+
+/// The Unix time `unix_ms` as a deadline: `Some(None)` if it has passed already, `None` if
+/// it is too far off for an `Instant`.
+fn deadline_at(unix_ms: i64) -> Option<Option<Instant>> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let ahead = u64::try_from(i128::from(unix_ms) - now as i128).unwrap_or(0);
+    match ahead {
+        0 => Some(None),
+        ms => Instant::now().checked_add(Duration::from_millis(ms)).map(Some),
+    }
+}
+
+/// Writes the string `key` holds as a reply (a big one shared, not copied: the flow says
+/// so), or a null reply; `None` after a `WRONGTYPE` reply for any other kind of value.
+fn old_value(store: &mut Store, key: &[u8], out: &mut Vec<u8>) -> Option<Flow> {
+    match store.value_mut(key) {
+        Some(Value::Str(old)) if old.len() > LAZYFREE_STRING_ABOVE => {
+            return Some(Flow::Shared(old.share()));
+        }
+        Some(Value::Str(old)) => resp::out_bulk(out, old),
+        Some(Value::ZSet(_)) => {
+            resp::out_error(out, WRONGTYPE);
+            return None;
+        }
+        None => resp::out_null(out),
+    }
+    Some(Flow::Go)
+}
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]`: how many were there. Both free a big
 /// value off the loop, as Redis's `UNLINK` does (and its `DEL` with `lazyfree-lazy-user-del`).
@@ -266,6 +349,154 @@ pub fn persist(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Fl
     resp::out_int(out, i64::from(had));
     Flow::Go
 }
+
+// ANCHOR: more
+/// `DECRBY key decrement`: `INCRBY` of its negation, which for the most negative integer
+/// does not exist (Redis's words for that).
+pub fn decrby(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match integer(&argv[2]).map(i64::checked_neg) {
+        Some(Some(delta)) => incr_by(store, &argv[1], delta, out),
+        Some(None) => error(out, "ERR decrement would overflow"),
+        None => error(out, NOT_AN_INTEGER),
+    }
+}
+
+/// `MGET key [key ...]`: each key's string, or a null reply for a missing key and for one
+/// that holds another kind of value (no `WRONGTYPE` here, as in Redis).
+pub fn mget(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    resp::out_array(out, argv.len() - 1);
+    for key in &argv[1..] {
+        match store.value_mut(key) {
+            Some(Value::Str(value)) => resp::out_bulk(out, value),
+            _ => resp::out_null(out),
+        }
+    }
+    Flow::Go
+}
+
+/// `MSET key value [key value ...]`: sets them all, each as `SET` would (its deadline gone).
+pub fn mset(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    if argv.len().is_multiple_of(2) {
+        return error(out, "ERR wrong number of arguments for 'mset' command");
+    }
+    set_pairs(store, &mut argv[1..]);
+    resp::out_simple(out, "OK");
+    Flow::Go
+}
+
+/// `MSETNX key value [key value ...]`: sets them all if none of the keys exists, `1`; else
+/// sets none, `0`.
+pub fn msetnx(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    if argv.len().is_multiple_of(2) {
+        return error(out, "ERR wrong number of arguments for 'msetnx' command");
+    }
+    let any = argv[1..].iter().step_by(2).any(|key| store.value_mut(key).is_some());
+    if !any {
+        set_pairs(store, &mut argv[1..]);
+    }
+    resp::out_int(out, i64::from(!any));
+    Flow::Go
+}
+
+/// Sets each key of `pairs` (key, value, key, value...) as `SET` does, a big value's own
+/// buffer kept as it arrived.
+fn set_pairs(store: &mut Store, pairs: &mut [Arg<'_>]) {
+    for pair in pairs.chunks_mut(2) {
+        if let [key, value] = pair {
+            match std::mem::take(value) {
+                Arg::Owned(value) => store.insert(key, Value::Str(Str::Own(value))),
+                Arg::Borrowed(value) => store.set(key, value),
+            }
+        }
+    }
+}
+
+/// `SETNX key value`: `SET key value NX`, answered `1` if it set the key, `0` if not.
+pub fn setnx(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let set = store.value_mut(&argv[1]).is_none();
+    if set {
+        set_pairs(store, &mut argv[1..]);
+    }
+    resp::out_int(out, i64::from(set));
+    Flow::Go
+}
+
+/// `SETEX key seconds value`: see [`set_expiring`].
+pub fn setex(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    set_expiring(store, argv, 1000, out)
+}
+
+/// `PSETEX key milliseconds value`: see [`set_expiring`].
+pub fn psetex(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    set_expiring(store, argv, 1, out)
+}
+
+/// `SET key value EX|PX n`, in the older form of its own, whose time comes before the value
+/// and must be above 0.
+fn set_expiring(store: &mut Store, argv: &mut [Arg<'_>], unit: i64, out: &mut Vec<u8>) -> Flow {
+    let name = if unit == 1 { "psetex" } else { "setex" };
+    let Some(n) = integer(&argv[2]) else { return error(out, NOT_AN_INTEGER) };
+    let Some(deadline) = n.checked_mul(unit).filter(|&ms| ms > 0).and_then(deadline_in) else {
+        return error(out, &format!("ERR invalid expire time in '{name}' command"));
+    };
+    argv.swap(2, 3); // key, value, time: the pair `set_pairs` takes
+    set_pairs(store, &mut argv[1..3]);
+    store.set_deadline(&argv[1], Some(deadline));
+    resp::out_simple(out, "OK");
+    Flow::Go
+}
+
+/// `GETSET key value`: `SET key value GET`.
+pub fn getset(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let Some(flow) = old_value(store, &argv[1], out) else { return Flow::Go };
+    set_pairs(store, &mut argv[1..]);
+    flow
+}
+
+/// `GETDEL key`: the string, then the key deleted; a null reply for no key, and `WRONGTYPE`
+/// (the key kept) for another kind of value.
+pub fn getdel(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let flow = old_value(store, &argv[1], out);
+    if flow.is_some() {
+        store.remove(&argv[1]);
+    }
+    flow.unwrap_or(Flow::Go)
+}
+
+/// `APPEND key value`: the string's new length, the key made if it was missing. Appended in
+/// place (copied first if a connection is still sending the old bytes: `Str::to_mut`).
+pub fn append(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let (key, tail) = (&argv[1], &argv[2]);
+    let len = match store.value_mut(key) {
+        Some(Value::Str(value)) if value.len() + tail.len() > MAX_STRING => {
+            return error(out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        }
+        Some(Value::Str(value)) => {
+            let value = value.to_mut();
+            value.extend_from_slice(tail);
+            value.len()
+        }
+        Some(Value::ZSet(_)) => return error(out, WRONGTYPE),
+        None => {
+            let len = tail.len();
+            set_pairs(store, &mut argv[1..]);
+            len
+        }
+    };
+    resp::out_int(out, len as i64);
+    Flow::Go
+}
+
+/// `STRLEN key`: the string's length in bytes, 0 for no key.
+pub fn strlen(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    match store.value_mut(&argv[1]) {
+        Some(Value::Str(value)) => resp::out_int(out, value.len() as i64),
+        Some(Value::ZSet(_)) => resp::out_error(out, WRONGTYPE),
+        None => resp::out_int(out, 0),
+    }
+    Flow::Go
+}
+// ANCHOR_END: more
 
 /// Writes an error reply; for `return error(out, ...)` in the middle of a command.
 pub fn error(out: &mut Vec<u8>, msg: &str) -> Flow {

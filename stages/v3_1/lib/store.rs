@@ -173,6 +173,13 @@ impl Store {
         true
     }
 
+    /// `key`'s deadline, if it is there and has one (for `SET ... KEEPTTL`).
+    pub fn deadline(&mut self, key: &[u8]) -> Option<Instant> {
+        self.expire_if_due(key);
+        let timer = self.keys.get_mut(key)?.timer?;
+        Some(self.ttls.deadline(timer))
+    }
+
     /// How long `key` has left: `None` if there is no such key, `Some(None)` if it has no
     /// deadline.
     pub fn time_left(&mut self, key: &[u8]) -> Option<Option<Duration>> {

@@ -134,8 +134,8 @@ pub trait Service {
     fn on_wake(&mut self) {}
 
     /// Takes back a string the service shared with a connection ([`Outgoing::push_shared`]),
-    /// now sent, or never to be, or the part of a big string a closed connection had read: the
-    /// service frees it if no one else holds it. The default drops it.
+    /// now sent, or never to be, or a big string of a request a closed connection never
+    /// finished: the service frees it if no one else holds it. The default drops it.
     fn take_back(&mut self, _shared: Arc<Vec<u8>>) {}
 }
 
@@ -164,6 +164,12 @@ pub trait Session: Default {
     /// (a big string's so far), for saying how much of a request came before a stream ended.
     fn bytes_held(&self) -> usize {
         0
+    }
+
+    /// Those buffers, taken: the connection is closing, and the service frees them
+    /// ([`Service::take_back`]).
+    fn take_held(&mut self) -> Vec<Vec<u8>> {
+        Vec::new()
     }
 }
 
@@ -774,9 +780,10 @@ impl<T: Session> Conns<T> {
             if self.list[i].phase == Phase::Closed {
                 let conn = &mut self.list[i];
                 conn.outgoing.give_back(service, true);
-                // A big string cut short, up to 512 MiB, is freed as the service frees values.
-                if let Some((big, _)) = conn.session.big_string() {
-                    service.take_back(Arc::new(std::mem::take(big)));
+                // The big strings of a request never answered, up to 512 MiB each, whole or cut
+                // short, are freed as the service frees values.
+                for bytes in conn.session.take_held().into_iter().filter(|b| b.capacity() > 0) {
+                    service.take_back(Arc::new(bytes));
                 }
                 self.unlink(i);
                 self.list.swap_remove(i);

@@ -494,6 +494,10 @@ impl crate::event_loop::Session for Parser {
     fn bytes_held(&self) -> usize {
         self.owned.iter().map(Vec::len).sum()
     }
+
+    fn take_held(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.owned)
+    }
 }
 
 /// What a step of [`Parser::read_on`] came to.

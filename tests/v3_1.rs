@@ -372,3 +372,68 @@ fn strings_answer_as_redis_does() {
     check(&mut server().connect(), "v3.1");
 }
 // ANCHOR_END: strings_as_redis
+
+// ANCHOR: differential
+/// 3,000 random string and key commands over a handful of keys, the same sequence to a
+/// `redis-server` and to v3.1, every reply compared byte for byte; a seed from the clock,
+/// printed on failure so that a run can be replayed. Replies that depend on each server's
+/// table (the order of `SCAN`'s and `KEYS`'s keys) are compared sorted; deadlines are far
+/// enough off that neither server's clock can tell them apart.
+#[test]
+fn random_string_commands_answer_as_redis_does() {
+    let port = common::unused_addr().port();
+    let Some(_redis) = common::Redis::start(port) else {
+        eprintln!("skipped: redis-server is not installed (Debian: apt-get install redis-server)");
+        return;
+    };
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let seed = seed.as_nanos() as u64;
+    let mut rng = common::Rng::new(seed);
+    let mut theirs = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    theirs.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let server = server();
+    let mut ours = server.connect();
+    let mut pick = |from: &[&'static str]| from[rng.below(from.len() as u64) as usize];
+    let keys = ["a", "b", "c", "n", "z"];
+    let values = ["", "x", "hello", "10", "-3", "9223372036854775807", "1e3"];
+    let options = ["NX", "XX", "GET", "KEEPTTL", "EX 1000", "PX 1000000", "EXAT 4102444800"];
+    for step in 0..3000 {
+        let (key, other, value) = (pick(&keys), pick(&keys), pick(&values));
+        let line = match step % 17 {
+            0 => format!("SET {key} {value} {} {}", pick(&options), pick(&options)),
+            1 => format!("SET {key} {value}"),
+            2 => format!("GET {key}"),
+            3 => format!("MGET {key} {other} {}", pick(&keys)),
+            4 => format!("MSET {key} {value} {other} {}", pick(&values)),
+            5 => format!("MSETNX {key} {value} {other} {}", pick(&values)),
+            6 => format!("APPEND {key} {value}"),
+            7 => format!("STRLEN {key}"),
+            8 => format!("INCR {key}"),
+            9 => format!("DECRBY {key} {}", pick(&values)),
+            10 => format!("GETDEL {key}"),
+            11 => format!("GETSET {key} {value}"),
+            12 => format!("SETNX {key} {value}"),
+            13 => format!("DEL {key} {other}"),
+            14 => format!("TYPE {key}"),
+            15 => format!("ZADD z 1 {value}"),
+            _ => format!("SETEX {key} {} {value}", pick(&["0", "-1", "1000", "x"])),
+        };
+        // Words split on spaces: an empty value is the one word that is not there, so it
+        // goes as an empty argument in its place.
+        let mut words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        words.retain(|w| !w.is_empty() || value.is_empty());
+        let (want, got) = (ask(&mut theirs, &words), ask(&mut ours, &words));
+        assert!(
+            want == got,
+            "seed {seed:#x}, step {step}: {line:?}\n  redis-server: {}\n  v3.1:         {}",
+            want.escape_ascii(),
+            got.escape_ascii()
+        );
+    }
+    for who in [&mut theirs, &mut ours] {
+        let (_, mut keys) = scan_reply(&ask(who, &[b"SCAN", b"0", b"COUNT", b"100"]));
+        keys.sort();
+        assert!(keys.iter().all(|k| k.len() == 1), "seed {seed:#x}: {keys:?}");
+    }
+}
+// ANCHOR_END: differential

@@ -17,9 +17,10 @@
 //! against a long run of `a`s tries every way of splitting the run among the stars, and
 //! `KEYS` with such a pattern once let one client stall a server for as long as it liked
 //! (CVE-2022-36021, fixed in 7.0.9 by the `skipLongerMatches` cut-off it has now). Redis also
-//! stops at 1,000 nested stars and says "no match" past them.
+//! stops at 1,000 nested stars and says "no match" past them, which this matcher copies
+//! ([`too_deep`]), so that `KEYS` answers as Redis does.
 //!
-//! This matcher needs neither: it never recurses and it backtracks only to the *last* star.
+//! This matcher needs no cut-off: it never recurses and it backtracks only to the *last* star.
 //! That is enough because every other token matches exactly one byte. When the pattern after
 //! the last star fails at some position, an earlier star taking more bytes could only move
 //! the last one further right, where we will try anyway; so only the last star need take one
@@ -37,6 +38,9 @@
 pub fn glob_match(pattern: &[u8], string: &[u8]) -> bool {
     if string.is_empty() {
         return pattern.is_empty(); // Redis's rule: see the module's notes
+    }
+    if too_deep(pattern) {
+        return false;
     }
     let (mut p, mut s) = (0, 0);
     // Where to resume if the pattern fails from here: just after the last star seen, and the
@@ -67,6 +71,31 @@ pub fn glob_match(pattern: &[u8], string: &[u8]) -> bool {
     pattern[p..].iter().all(|&b| b == b'*')
 }
 // ANCHOR_END: glob_match
+
+/// Runs of stars Redis's matcher goes into: it recurses once a run, and a call more than
+/// 1,000 deep says "no match" (`nesting > 1000` in `stringmatchlen_impl`).
+const MAX_STAR_RUNS: usize = 1000;
+
+/// Whether the pattern has a run of stars past [`MAX_STAR_RUNS`] with more pattern after it,
+/// which Redis's matcher would have to go deeper to match: then nothing matches. (A run at
+/// the very end matches the rest of any string without going deeper.)
+fn too_deep(pattern: &[u8]) -> bool {
+    let (mut runs, mut i) = (0, 0);
+    while i < pattern.len() {
+        if pattern[i] != b'*' {
+            i += token(&pattern[i..], 0).1; // a token's length does not depend on the byte
+            continue;
+        }
+        while pattern.get(i) == Some(&b'*') {
+            i += 1;
+        }
+        runs += 1;
+        if runs > MAX_STAR_RUNS {
+            return i < pattern.len();
+        }
+    }
+    false
+}
 
 // ANCHOR: token
 /// Whether the token at the front of `pattern` (anything but `*`) matches the byte `c`, and

@@ -374,7 +374,8 @@ fn strings_answer_as_redis_does() {
 // ANCHOR_END: strings_as_redis
 
 // ANCHOR: differential
-/// 3,000 random string and key commands over a handful of keys, the same sequence to a
+/// 3,000 random string and key commands over a handful of keys (deadlines given at fixed Unix
+/// times where conditions compare them), the same sequence to a
 /// `redis-server` and to v3.1, every reply compared byte for byte; a seed from the clock,
 /// printed on failure so that a run can be replayed; then a `SCAN` of each, whose keys must
 /// be the same (in whatever order each server's table keeps them). Deadlines are far enough
@@ -386,8 +387,11 @@ fn random_string_commands_answer_as_redis_does() {
         eprintln!("skipped: redis-server is not installed (Debian: apt-get install redis-server)");
         return;
     };
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let seed = seed.as_nanos() as u64;
+    // `REDIS_LITE_SEED=0x...` replays a run.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let given = std::env::var("REDIS_LITE_SEED").ok();
+    let given = given.and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
+    let seed = given.unwrap_or(now.as_nanos() as u64);
     let mut rng = common::Rng::new(seed);
     let mut theirs = TcpStream::connect(("127.0.0.1", port)).unwrap();
     theirs.set_read_timeout(Some(common::TIMEOUT)).unwrap();
@@ -397,9 +401,20 @@ fn random_string_commands_answer_as_redis_does() {
     let keys = ["a", "b", "c", "n", "z"];
     let values = ["", "x", "hello", "10", "-3", "9223372036854775807", "1e3"];
     let options = ["NX", "XX", "GET", "KEEPTTL", "EX 1000", "PX 1000000", "EXAT 4102444800"];
+    // Deadlines at fixed Unix times, whose comparisons no clock can change.
+    let conditions = ["", "NX", "XX", "GT", "LT"];
     for step in 0..3000 {
         let (key, other, value) = (pick(&keys), pick(&keys), pick(&values));
-        let line = match step % 17 {
+        let line = match step % 22 {
+            17 => format!(
+                "EXPIREAT {key} {} {}",
+                pick(&["4102444800", "4102444801", "1"]),
+                pick(&conditions)
+            ),
+            18 => format!("RENAME {key} {other}"),
+            19 => format!("RENAMENX {key} {other}"),
+            20 => format!("EXPIRETIME {key}"),
+            21 => format!("TOUCH {key} {other}"),
             0 => format!("SET {key} {value} {} {}", pick(&options), pick(&options)),
             1 => format!("SET {key} {value}"),
             2 => format!("GET {key}"),
@@ -441,3 +456,136 @@ fn random_string_commands_answer_as_redis_does() {
     assert_eq!(all[0], ours_at_end, "seed {seed:#x}: the keys at the end");
 }
 // ANCHOR_END: differential
+
+// ANCHOR: keys_as_redis
+/// v3.1's key commands, each reply byte for byte as Redis 7.0.15 gave it (and, where
+/// `redis-server` is installed, as it gives it now): `EXPIRE`'s conditions and their errors,
+/// deadlines at a Unix time and back (`EXPIREAT`, `PEXPIRETIME`), a time already past,
+/// `RENAME` onto another key, onto itself and from nowhere, `RENAMENX`, `TOUCH`. (`None`: a
+/// reply that depends on the clock.)
+#[test]
+fn key_commands_answer_as_redis_does() {
+    let cases: Vec<Case> = vec![
+        (vec![b"set", b"a", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"expire", b"a", b"100", b"nx"], Some(&b":1\r\n"[..])),
+        (vec![b"expire", b"a", b"200", b"nx"], Some(&b":0\r\n"[..])),
+        (vec![b"expire", b"a", b"50", b"gt"], Some(&b":0\r\n"[..])),
+        (vec![b"expire", b"a", b"300", b"gt"], Some(&b":1\r\n"[..])),
+        (vec![b"ttl", b"a"], Some(&b":300\r\n"[..])),
+        (vec![b"expire", b"a", b"400", b"lt"], Some(&b":0\r\n"[..])),
+        (vec![b"expire", b"a", b"10", b"lt"], Some(&b":1\r\n"[..])),
+        (vec![b"ttl", b"a"], Some(&b":10\r\n"[..])),
+        (vec![b"persist", b"a"], Some(&b":1\r\n"[..])),
+        (vec![b"expire", b"a", b"10", b"gt"], Some(&b":0\r\n"[..])),
+        (vec![b"expire", b"a", b"10", b"lt"], Some(&b":1\r\n"[..])),
+        (vec![b"expire", b"a", b"10", b"xx"], Some(&b":1\r\n"[..])),
+        (
+            vec![b"expire", b"a", b"10", b"nx", b"xx"],
+            Some(&b"-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"[..]),
+        ),
+        (
+            vec![b"expire", b"a", b"10", b"gt", b"lt"],
+            Some(&b"-ERR GT and LT options at the same time are not compatible\r\n"[..]),
+        ),
+        (vec![b"expire", b"a", b"10", b"foo"], Some(&b"-ERR Unsupported option foo\r\n"[..])),
+        (vec![b"expire", b"a", b"10", b"NX", b"NX"], Some(&b":0\r\n"[..])),
+        // Later than the same 10 s asked for a moment ago only if a millisecond has gone by.
+        (vec![b"expire", b"a", b"10", b"xx", b"gt"], None),
+        (vec![b"expireat", b"a", b"4102444800"], Some(&b":1\r\n"[..])),
+        (vec![b"expiretime", b"a"], Some(&b":4102444800\r\n"[..])),
+        (vec![b"pexpiretime", b"a"], Some(&b":4102444800000\r\n"[..])),
+        (vec![b"expiretime", b"nokey"], Some(&b":-2\r\n"[..])),
+        (vec![b"pexpiretime", b"nokey"], Some(&b":-2\r\n"[..])),
+        (vec![b"set", b"b", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"expiretime", b"b"], Some(&b":-1\r\n"[..])),
+        (vec![b"pexpireat", b"b", b"4102444800123"], Some(&b":1\r\n"[..])),
+        (vec![b"pexpiretime", b"b"], Some(&b":4102444800123\r\n"[..])),
+        (vec![b"expiretime", b"b"], Some(&b":4102444800\r\n"[..])),
+        (vec![b"expireat", b"b", b"1"], Some(&b":1\r\n"[..])),
+        (vec![b"exists", b"b"], Some(&b":0\r\n"[..])),
+        (vec![b"rename", b"a", b"c"], Some(&b"+OK\r\n"[..])),
+        (vec![b"expiretime", b"c"], Some(&b":4102444800\r\n"[..])),
+        (vec![b"rename", b"nokey", b"d"], Some(&b"-ERR no such key\r\n"[..])),
+        (vec![b"rename", b"c", b"c"], Some(&b"+OK\r\n"[..])),
+        (vec![b"set", b"e", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"renamenx", b"c", b"e"], Some(&b":0\r\n"[..])),
+        (vec![b"renamenx", b"c", b"f"], Some(&b":1\r\n"[..])),
+        (vec![b"renamenx", b"nokey", b"f"], Some(&b"-ERR no such key\r\n"[..])),
+        (vec![b"touch", b"f", b"e", b"nokey", b"f"], Some(&b":3\r\n"[..])),
+        (vec![b"zadd", b"z", b"1", b"m"], Some(&b":1\r\n"[..])),
+        (vec![b"rename", b"z", b"e"], Some(&b"+OK\r\n"[..])),
+        (vec![b"type", b"e"], Some(&b"+zset\r\n"[..])),
+        (vec![b"expire", b"nokey", b"10", b"gt"], Some(&b":0\r\n"[..])),
+        (
+            vec![b"expireat", b"a", b"abc"],
+            Some(&b"-ERR value is not an integer or out of range\r\n"[..]),
+        ),
+        (
+            vec![b"expireat", b"e", b"9223372036854775807"],
+            Some(&b"-ERR invalid expire time in 'expireat' command\r\n"[..]),
+        ),
+        (vec![b"set", b"a", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"expire", b"a", b"abc", b"foo"], Some(&b"-ERR Unsupported option foo\r\n"[..])),
+        (
+            vec![b"expire", b"a", b"abc", b"nx", b"xx"],
+            Some(&b"-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"[..]),
+        ),
+        (vec![b"expire", b"a", b"-1", b"nx"], Some(&b":1\r\n"[..])),
+        (vec![b"exists", b"a"], Some(&b":0\r\n"[..])),
+        (vec![b"set", b"a", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"renamenx", b"a", b"a"], Some(&b":0\r\n"[..])),
+        (vec![b"rename", b"nokey", b"nokey"], Some(&b"-ERR no such key\r\n"[..])),
+        (
+            vec![b"expire", b"a", b"9223372036854775807"],
+            Some(&b"-ERR invalid expire time in 'expire' command\r\n"[..]),
+        ),
+        (
+            vec![b"pexpire", b"a", b"9223372036854775807"],
+            Some(&b"-ERR invalid expire time in 'pexpire' command\r\n"[..]),
+        ),
+        (vec![b"expireat", b"a", b"-1"], Some(&b":1\r\n"[..])),
+        (vec![b"exists", b"a"], Some(&b":0\r\n"[..])),
+        (vec![b"set", b"a", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"pexpireat", b"a", b"0"], Some(&b":1\r\n"[..])),
+        (vec![b"exists", b"a"], Some(&b":0\r\n"[..])),
+        (vec![b"set", b"a", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"expire", b"a", b"100"], Some(&b":1\r\n"[..])),
+        (vec![b"expireat", b"a", b"1", b"gt"], Some(&b":0\r\n"[..])),
+        (vec![b"ttl", b"a"], Some(&b":100\r\n"[..])),
+        (vec![b"expireat", b"a", b"1", b"lt"], Some(&b":1\r\n"[..])),
+        (vec![b"exists", b"a"], Some(&b":0\r\n"[..])),
+        (vec![b"set", b"a", b"1"], Some(&b"+OK\r\n"[..])),
+        (vec![b"expire", b"a", b"0", b"nx"], Some(&b":1\r\n"[..])),
+        (vec![b"exists", b"a"], Some(&b":0\r\n"[..])),
+        (vec![b"pexpireat", b"a", b"9223372036854775807"], Some(&b":0\r\n"[..])),
+        (vec![b"pexpiretime", b"a"], Some(&b":-2\r\n"[..])),
+        (vec![b"expire"], Some(&b"-ERR wrong number of arguments for 'expire' command\r\n"[..])),
+        (vec![b"touch"], Some(&b"-ERR wrong number of arguments for 'touch' command\r\n"[..])),
+        (
+            vec![b"rename", b"a"],
+            Some(&b"-ERR wrong number of arguments for 'rename' command\r\n"[..]),
+        ),
+    ];
+    let check = |c: &mut TcpStream, who: &str| {
+        ask(c, &[b"FLUSHALL"]);
+        for (words, want) in &cases {
+            let got = ask(c, words);
+            if let Some(want) = want {
+                let (got, want) = (got.escape_ascii().to_string(), want.escape_ascii().to_string());
+                let words: Vec<_> = words.iter().map(|w| w.escape_ascii().to_string()).collect();
+                assert_eq!(got, want, "{who} to {words:?}");
+            }
+        }
+    };
+    let port = common::unused_addr().port();
+    match common::Redis::start(port) {
+        None => eprintln!("redis-server is not installed: v3.1 checked against the table only"),
+        Some(_redis) => {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+            check(&mut c, "redis-server");
+        }
+    }
+    check(&mut server().connect(), "v3.1");
+}
+// ANCHOR_END: keys_as_redis

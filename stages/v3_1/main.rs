@@ -2,12 +2,13 @@
 //! and client library uses to walk the keys without stopping the server, `SCAN cursor [MATCH
 //! pattern] [COUNT count] [TYPE type]`, with `TYPE key`; and the string commands they send
 //! (`MGET`, `MSET`, `SETNX`, `SETEX`, `GETDEL`, `APPEND`, `STRLEN`, `DECRBY`, `SET ... GET |
-//! KEEPTTL | EXAT | PXAT`, ...).
+//! KEEPTTL | EXAT | PXAT`, ...); and deadlines at a Unix time and on conditions (`EXPIREAT`,
+//! `EXPIRETIME`, `EXPIRE ... NX | XX | GT | LT`), `RENAME`, `RENAMENX`, `TOUCH`.
 //!
 //! What this stage adds to v3.0: `HashTable::scan` in `lib/hashtable.rs` (Redis's
 //! reverse-binary cursor, which a resize in progress cannot fool), `Store::scan` and
-//! `Store::deadline` in `lib/store.rs` (both cut from `src/`), `keys.rs` (`SCAN`, `TYPE`) and
-//! the new commands in `strings.rs`; `INFO` says it is v3.1. Everything else is v3.0's,
+//! `Store::deadline` and `Store::take` in `lib/store.rs` (cut from `src/`), `keys.rs` (`SCAN`,
+//! `TYPE`, the deadlines, `RENAME`) and the new commands in `strings.rs`; `INFO` says it is v3.1. Everything else is v3.0's,
 //! copied.
 //!
 //! What it still cannot do, that Redis does: hashes, lists and sets, many databases, the rest

@@ -1,9 +1,9 @@
 //! v3.1's string and key commands, with Redis's replies and error texts: v3.0's (`GET`,
 //! `SET`, `DEL` and `UNLINK`, `EXISTS`, `INCR`/`DECR`/`INCRBY`, `KEYS`, `DBSIZE`, `FLUSHALL`
-//! and `FLUSHDB`, `EXPIRE`, `PEXPIRE`, `TTL`, `PTTL`, `PERSIST`), `SET`'s other options (`GET`,
-//! `KEEPTTL`, `EXAT`, `PXAT`), and the string commands applications use besides: `MGET`,
-//! `MSET`, `MSETNX`, `SETNX`, `SETEX`, `PSETEX`, `GETSET`, `GETDEL`, `APPEND`, `STRLEN`,
-//! `DECRBY`. Each runs on v2.0's store.
+//! and `FLUSHDB`, `TTL`, `PTTL`, `PERSIST`; `EXPIRE` and `PEXPIRE` moved to `keys.rs`),
+//! `SET`'s other options (`GET`, `KEEPTTL`, `EXAT`, `PXAT`), and the string commands
+//! applications use besides: `MGET`, `MSET`, `MSETNX`, `SETNX`, `SETEX`, `PSETEX`, `GETSET`,
+//! `GETDEL`, `APPEND`, `STRLEN`, `DECRBY`. Each runs on v2.0's store.
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -281,39 +281,6 @@ pub fn flushall(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> F
     Flow::Go
 }
 // ANCHOR_END: flushall
-
-// ANCHOR: expire
-/// `EXPIRE key seconds`: see [`expire_in`].
-pub fn expire(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
-    expire_in(store, argv, 1000, out)
-}
-
-/// `PEXPIRE key milliseconds`: see [`expire_in`].
-pub fn pexpire(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
-    expire_in(store, argv, 1, out)
-}
-
-/// Gives a key a deadline `&argv[2]` units of `unit_ms` from now: `(integer) 1` if the key
-/// exists, 0 if not. A deadline that is not in the future deletes the key at once, as in
-/// Redis (v2.0, following the original, took a negative time to mean "no deadline"; Redis
-/// has `PERSIST` for that).
-fn expire_in(store: &mut Store, argv: &mut [Arg<'_>], unit_ms: i64, out: &mut Vec<u8>) -> Flow {
-    let (key, name) = (&argv[1], if unit_ms == 1 { "pexpire" } else { "expire" });
-    let Some(n) = integer(&argv[2]) else { return error(out, NOT_AN_INTEGER) };
-    let Some(ms) = n.checked_mul(unit_ms) else {
-        return error(out, &format!("ERR invalid expire time in '{name}' command"));
-    };
-    let found = match ms {
-        ms if ms > 0 => match deadline_in(ms) {
-            Some(deadline) => store.set_deadline(key, Some(deadline)),
-            None => return error(out, &format!("ERR invalid expire time in '{name}' command")),
-        },
-        _ => store.remove(key),
-    };
-    resp::out_int(out, i64::from(found));
-    Flow::Go
-}
-// ANCHOR_END: expire
 
 /// `TTL key`: seconds left, rounded to the nearest, as Redis does; -1 without a deadline, -2
 /// without a key.

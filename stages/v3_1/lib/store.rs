@@ -173,6 +173,18 @@ impl Store {
         true
     }
 
+    /// Takes `key` out of the table with its deadline, freeing nothing: for `RENAME`, which
+    /// puts them back under another name.
+    pub fn take(&mut self, key: &[u8]) -> Option<(Value, Option<Instant>)> {
+        self.expire_if_due(key);
+        let entry = self.keys.remove(key)?;
+        let deadline = entry.timer.map(|timer| self.ttls.deadline(timer));
+        if let Some(timer) = entry.timer {
+            self.ttls.remove(timer);
+        }
+        Some((entry.value, deadline))
+    }
+
     /// `key`'s deadline, if it is there and has one (for `SET ... KEEPTTL`).
     pub fn deadline(&mut self, key: &[u8]) -> Option<Instant> {
         self.expire_if_due(key);

@@ -143,6 +143,16 @@ fn scan_and_type_answer_as_redis_does() {
             assert_eq!(keys, [b"s".to_vec(), b"z".to_vec()], "{who} to {words:?}");
         }
     };
+    on_both(check);
+}
+// ANCHOR_END: scan_as_redis
+
+/// A request, and the reply Redis gave it (`None`: one that depends on the clock).
+type Case<'a> = (Vec<&'a [u8]>, Option<&'a [u8]>);
+
+/// Runs `check` against a `redis-server` it starts, where one is installed, and then against
+/// v3.1, each on a connection of its own.
+fn on_both(check: impl Fn(&mut TcpStream, &str)) {
     let port = common::unused_addr().port();
     match common::Redis::start(port) {
         None => eprintln!("redis-server is not installed: v3.1 checked against the table only"),
@@ -154,10 +164,23 @@ fn scan_and_type_answer_as_redis_does() {
     }
     check(&mut server().connect(), "v3.1");
 }
-// ANCHOR_END: scan_as_redis
 
-/// A request, and the reply Redis gave it (`None`: one that depends on the clock).
-type Case<'a> = (Vec<&'a [u8]>, Option<&'a [u8]>);
+/// Sends each request in turn, after a `FLUSHALL`, to a `redis-server` (where one is
+/// installed) and then to v3.1, and wants from both the reply Redis 7.0.15 gave, byte for byte.
+fn answers_as_redis(cases: &[Case]) {
+    let check = |c: &mut TcpStream, who: &str| {
+        ask(c, &[b"FLUSHALL"]);
+        for (words, want) in cases {
+            let got = ask(c, words);
+            if let Some(want) = want {
+                let (got, want) = (got.escape_ascii().to_string(), want.escape_ascii().to_string());
+                let words: Vec<_> = words.iter().map(|w| w.escape_ascii().to_string()).collect();
+                assert_eq!(got, want, "{who} to {words:?}");
+            }
+        }
+    };
+    on_both(check);
+}
 
 // ANCHOR: strings_as_redis
 /// v3.1's string commands and `SET`'s new options, each reply byte for byte as Redis 7.0.15
@@ -345,31 +368,7 @@ fn strings_answer_as_redis_does() {
         (vec![b"append", b"ck", b"0"], Some(&b":2\r\n"[..])),
         (vec![b"get", b"ck"], Some(&b"$2\r\n20\r\n"[..])),
     ];
-    let check = |c: &mut TcpStream, who: &str| {
-        ask(c, &[b"FLUSHALL"]);
-        for (words, want) in &cases {
-            let got = ask(c, words);
-            if let Some(want) = want {
-                let (got, want) = (got.escape_ascii().to_string(), want.escape_ascii().to_string());
-                assert_eq!(
-                    got,
-                    want,
-                    "{who} to {:?}",
-                    words.iter().map(|w| w.escape_ascii().to_string()).collect::<Vec<_>>()
-                );
-            }
-        }
-    };
-    let port = common::unused_addr().port();
-    match common::Redis::start(port) {
-        None => eprintln!("redis-server is not installed: v3.1 checked against the table only"),
-        Some(_redis) => {
-            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            c.set_read_timeout(Some(common::TIMEOUT)).unwrap();
-            check(&mut c, "redis-server");
-        }
-    }
-    check(&mut server().connect(), "v3.1");
+    answers_as_redis(&cases);
 }
 // ANCHOR_END: strings_as_redis
 
@@ -566,26 +565,6 @@ fn key_commands_answer_as_redis_does() {
             Some(&b"-ERR wrong number of arguments for 'rename' command\r\n"[..]),
         ),
     ];
-    let check = |c: &mut TcpStream, who: &str| {
-        ask(c, &[b"FLUSHALL"]);
-        for (words, want) in &cases {
-            let got = ask(c, words);
-            if let Some(want) = want {
-                let (got, want) = (got.escape_ascii().to_string(), want.escape_ascii().to_string());
-                let words: Vec<_> = words.iter().map(|w| w.escape_ascii().to_string()).collect();
-                assert_eq!(got, want, "{who} to {words:?}");
-            }
-        }
-    };
-    let port = common::unused_addr().port();
-    match common::Redis::start(port) {
-        None => eprintln!("redis-server is not installed: v3.1 checked against the table only"),
-        Some(_redis) => {
-            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            c.set_read_timeout(Some(common::TIMEOUT)).unwrap();
-            check(&mut c, "redis-server");
-        }
-    }
-    check(&mut server().connect(), "v3.1");
+    answers_as_redis(&cases);
 }
 // ANCHOR_END: keys_as_redis

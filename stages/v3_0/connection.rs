@@ -105,10 +105,12 @@ pub fn config(_: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     Flow::Go
 }
 
-/// `INFO [section]`: a `server` section with a version, as tools that check it expect.
+/// `INFO [section]`: a `server` section with a version, as tools that check it expect, and
+/// the stage's name, from the binary's (`v3_0` is v3.0).
 pub fn info(store: &mut Store, _: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
+    let stage = env!("CARGO_BIN_NAME").replace('_', ".");
     let text = format!(
-        "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nredis_lite_stage:v3.0\r\n\
+        "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nredis_lite_stage:{stage}\r\n\
          \r\n# Keyspace\r\ndb0:keys={}\r\n",
         store.len()
     );

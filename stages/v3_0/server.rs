@@ -163,8 +163,8 @@ fn run(store: &mut Store, request: Request<'_>, out: &mut Vec<u8>) -> Flow {
     let flow = dispatch(store, argv, out);
     // A big argument the command did not keep goes where big values are freed: off the loop.
     for arg in argv {
-        if let Arg::Owned(bytes) = std::mem::take(arg) {
-            store.discard(bytes);
+        if let Arg::Owned(bytes) = arg {
+            store.discard(std::mem::take(bytes));
         }
     }
     flow

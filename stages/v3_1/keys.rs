@@ -238,8 +238,9 @@ fn unix_ms_of(deadline: Instant) -> i64 {
     i64::try_from((now + ahead).as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The deadline at Unix time `unix_ms`, or `None` if that time has passed.
-fn deadline_at(unix_ms: i64) -> Option<Instant> {
+/// The deadline at Unix time `unix_ms`, or `None` if that time has passed (for `SET ...
+/// EXAT` too).
+pub fn deadline_at(unix_ms: i64) -> Option<Instant> {
     let ahead = u64::try_from(unix_ms.saturating_sub(unix_ms_now())).ok().filter(|&ms| ms > 0)?;
     Some(Instant::now().checked_add(Duration::from_millis(ahead)).unwrap_or(far_off()))
 }

@@ -8,8 +8,8 @@
 //! What this stage adds to v3.0: `HashTable::scan` in `lib/hashtable.rs` (Redis's
 //! reverse-binary cursor, which a resize in progress cannot fool), `Store::scan` and
 //! `Store::deadline` and `Store::take` in `lib/store.rs` (cut from `src/`), `keys.rs` (`SCAN`,
-//! `TYPE`, the deadlines, `RENAME`) and the new commands in `strings.rs`; `INFO` says it is v3.1. Everything else is v3.0's,
-//! copied.
+//! `TYPE`, the deadlines, `RENAME`) and the new commands in `strings.rs`. Everything else is
+//! v3.0's, copied.
 //!
 //! What it still cannot do, that Redis does: hashes, lists and sets, many databases, the rest
 //! of the key commands, and what v3.0 could not (persistence, replication, ACLs,
@@ -63,7 +63,7 @@ mod ttl;
 mod zset;
 
 mod client; // copied from stages/v3_0/client.rs
-mod connection;
+mod connection; // copied from stages/v3_0/connection.rs
 mod float; // copied from stages/v3_0/float.rs
 mod keys;
 mod server;

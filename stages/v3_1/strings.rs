@@ -9,6 +9,7 @@ use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::glob;
+use crate::keys;
 use crate::resp::{self, Arg};
 
 use crate::server::{Flow, is_option};
@@ -116,7 +117,7 @@ pub fn set(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
         };
         deadline = match (kind, n.checked_mul(unit).filter(|&ms| ms > 0)) {
             (Expiry::In(_), Some(ms)) => deadline_in(ms).map(Some),
-            (_, Some(ms)) => deadline_at(ms),
+            (_, Some(ms)) => Some(keys::deadline_at(ms)), // `Some(None)`: already past
             (_, None) => None,
         };
         if deadline.is_none() {
@@ -157,17 +158,6 @@ pub fn set(store: &mut Store, argv: &mut [Arg<'_>], out: &mut Vec<u8>) -> Flow {
     flow
 }
 // ANCHOR_END: set
-
-/// The Unix time `unix_ms` as a deadline: `Some(None)` if it has passed already, `None` if
-/// it is too far off for an `Instant`.
-fn deadline_at(unix_ms: i64) -> Option<Option<Instant>> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let ahead = u64::try_from(i128::from(unix_ms) - now as i128).unwrap_or(0);
-    match ahead {
-        0 => Some(None),
-        ms => Instant::now().checked_add(Duration::from_millis(ms)).map(Some),
-    }
-}
 
 /// Writes the string `key` holds as a reply (a big one shared, not copied: the flow says
 /// so), or a null reply; `None` after a `WRONGTYPE` reply for any other kind of value.
